@@ -1,0 +1,141 @@
+/**
+ * The main thread's one door to the embedding workers. Spawns workers lazily,
+ * spreads batches over them, cancels by terminating (the only way to stop a
+ * running inference), and shuts idle workers down to give their memory back.
+ */
+import { wrap, type Remote } from 'comlink';
+import type { EmbedOutcome, EmbedWorkerApi, EngineInfo, EngineOptions } from './embed-protocol.ts';
+
+export interface EmbedClientOptions extends EngineOptions {
+  /** Parallel workers; one per core pays off when WASM runs single-threaded. */
+  readonly workers?: number;
+  /** Terminate the workers after this long without work (ms); 0 keeps them. */
+  readonly idleMs?: number;
+}
+
+export interface EmbedManyOptions {
+  readonly batchSize?: number;
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+interface Slot {
+  readonly worker: Worker;
+  readonly remote: Remote<EmbedWorkerApi>;
+  readonly ready: Promise<EngineInfo>;
+  /** Rejects when the worker dies, so no call waits forever on a dead worker. */
+  readonly died: Promise<never>;
+  kill(reason: Error): void;
+  inFlight: number;
+}
+
+export class EmbedClient {
+  private slots: Slot[] = [];
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly workerCount: number;
+  private readonly idleMs: number;
+
+  constructor(private readonly options: EmbedClientOptions) {
+    this.workerCount = Math.max(1, options.workers ?? 1);
+    this.idleMs = options.idleMs ?? 5 * 60_000;
+  }
+
+  /** Starts the workers (if needed) and returns what the first one chose. */
+  async ready(): Promise<EngineInfo> {
+    return this.ensureSlots()[0]!.ready;
+  }
+
+  /** Embeds one batch on the least busy worker. */
+  async embed(images: Blob[], signal?: AbortSignal): Promise<EmbedOutcome[]> {
+    signal?.throwIfAborted();
+    const slot = this.ensureSlots().reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+    slot.inFlight++;
+    clearTimeout(this.idleTimer);
+    const onAbort = () => this.terminate(abortError());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await Promise.race([slot.ready, slot.died]);
+      return await Promise.race([slot.remote.embed(images), slot.died]);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      slot.inFlight--;
+      this.scheduleIdleShutdown();
+    }
+  }
+
+  /** Embeds any number of images in batches spread over all workers, results in input order. */
+  async embedMany(images: readonly Blob[], options: EmbedManyOptions = {}): Promise<EmbedOutcome[]> {
+    const batchSize = options.batchSize ?? 8;
+    const results: EmbedOutcome[] = new Array(images.length);
+    let done = 0;
+    let nextStart = 0;
+    // Two batches in flight per worker: one decoding while the other runs the model.
+    const lanes = Array.from({ length: this.workerCount * 2 }, async () => {
+      while (nextStart < images.length) {
+        const start = nextStart;
+        nextStart += batchSize;
+        const batch = images.slice(start, start + batchSize);
+        const outcomes = await this.embed(batch, options.signal);
+        outcomes.forEach((o, i) => (results[start + i] = o));
+        done += batch.length;
+        options.onProgress?.(done, images.length);
+      }
+    });
+    await Promise.all(lanes);
+    return results;
+  }
+
+  /** Live tensors in each worker (leak checks). */
+  async tensorCounts(): Promise<number[]> {
+    return Promise.all(this.ensureSlots().map((s) => s.remote.tensorCount()));
+  }
+
+  /** Stops every worker now; pending calls reject. The next call starts fresh ones. */
+  terminate(reason: Error = new Error('The embedding workers were shut down.')): void {
+    clearTimeout(this.idleTimer);
+    for (const slot of this.slots) slot.kill(reason);
+    this.slots = [];
+  }
+
+  private ensureSlots(): Slot[] {
+    if (this.slots.length === 0) {
+      this.slots = Array.from({ length: this.workerCount }, () => this.spawn());
+    }
+    return this.slots;
+  }
+
+  private spawn(): Slot {
+    const worker = new Worker(new URL('../../workers/embed.worker.ts', import.meta.url), { type: 'module', name: 'embed' });
+    const remote = wrap<EmbedWorkerApi>(worker);
+    let kill!: (reason: Error) => void;
+    const died = new Promise<never>((_, reject) => {
+      kill = (reason) => {
+        worker.terminate();
+        reject(reason);
+      };
+    });
+    died.catch(() => {}); // observed by racing callers; never an unhandled rejection
+    worker.addEventListener('error', (event) => {
+      this.slots = this.slots.filter((s) => s.worker !== worker);
+      kill(new Error(`The embedding worker crashed: ${event.message || 'unknown error'}`));
+    });
+    const ready = Promise.race([remote.init(this.engineOptions()), died]);
+    ready.catch(() => this.terminate()); // a worker that cannot start is useless; let the next call retry
+    return { worker, remote, ready, died, kill, inFlight: 0 };
+  }
+
+  private engineOptions(): EngineOptions {
+    const { model, backend, threads, modelsUrl } = this.options;
+    return { model, backend, threads, modelsUrl };
+  }
+
+  private scheduleIdleShutdown(): void {
+    if (this.idleMs <= 0 || this.slots.some((s) => s.inFlight > 0)) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.terminate(), this.idleMs);
+  }
+}
+
+function abortError(): Error {
+  return new DOMException('The embedding was cancelled.', 'AbortError');
+}

@@ -1,0 +1,36 @@
+/** What the main thread and the embedding worker say to each other (through comlink). */
+import type { LabelScore } from '../core/embed/labels.ts';
+import type { ModelId } from '../core/models/registry.ts';
+import type { BackendName } from './backend.ts';
+
+export interface EngineOptions {
+  readonly model: ModelId;
+  /** Force one backend; by default the fastest real one is chosen. */
+  readonly backend?: BackendName | undefined;
+  /** WASM threads per worker (1 = off); by default all cores when cross-origin isolated. */
+  readonly threads?: number | undefined;
+  /** Where the provisioned models are served, relative to the page. */
+  readonly modelsUrl?: string | undefined;
+}
+
+export interface EngineInfo {
+  readonly model: ModelId;
+  readonly dims: number;
+  readonly backend: BackendName;
+  readonly backendDetail: string;
+  readonly skippedBackends: readonly { name: BackendName; reason: string }[];
+  /** Model fetch + backend start + first inference. */
+  readonly loadMs: number;
+}
+
+export type EmbedOutcome =
+  | { readonly ok: true; readonly embedding: Float32Array; readonly labels: LabelScore[] }
+  | { readonly ok: false; readonly error: string };
+
+export interface EmbedWorkerApi {
+  init(options: EngineOptions): Promise<EngineInfo>;
+  /** Decodes and embeds a batch; a bad image yields an error outcome, not a failed batch. */
+  embed(images: Blob[]): Promise<EmbedOutcome[]>;
+  /** Live tensor count, for leak checks. */
+  tensorCount(): number;
+}

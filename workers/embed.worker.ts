@@ -1,0 +1,64 @@
+/** Embedding worker: owns the TF.js backend and the model; decodes and embeds off the main thread. */
+import * as tf from '@tensorflow/tfjs';
+import { expose } from 'comlink';
+import { Embedder } from '../src/core/embed/embedder.ts';
+import { parseLabels } from '../src/core/embed/labels.ts';
+import { toModelInput } from '../src/core/image/preprocess.ts';
+import { LABELS_PATH, modelJsonPath, modelSpec } from '../src/core/models/registry.ts';
+import { chooseBackend } from '../src/browser/backend.ts';
+import { decodeImage } from '../src/browser/decode.ts';
+import type { EmbedOutcome, EmbedWorkerApi, EngineInfo, EngineOptions } from '../src/browser/embed-protocol.ts';
+
+let engine: { embedder: Embedder; info: EngineInfo } | undefined;
+
+const api: EmbedWorkerApi = {
+  async init(options: EngineOptions): Promise<EngineInfo> {
+    if (engine) throw new Error('This worker is already initialised; start a new one to change model or backend.');
+    const started = performance.now();
+    const spec = modelSpec(options.model);
+    const backend = await chooseBackend({ force: options.backend, threads: options.threads });
+    const base = new URL(options.modelsUrl ?? '/models/', self.location.href);
+    let embedder: Embedder;
+    try {
+      const labelsResponse = await fetch(new URL(LABELS_PATH, base));
+      if (!labelsResponse.ok) throw new Error(`HTTP ${labelsResponse.status} for ${LABELS_PATH}`);
+      const labels = parseLabels(await labelsResponse.json());
+      embedder = await Embedder.load(spec, new URL(modelJsonPath(spec), base).href, labels);
+    } catch (err) {
+      throw new Error(`The ${spec.name} model could not be loaded from ${base.pathname}: ${(err as Error).message}`);
+    }
+    await embedder.warmUp();
+    const info: EngineInfo = {
+      model: spec.id,
+      dims: spec.embeddingDims,
+      backend: backend.name,
+      backendDetail: backend.detail,
+      skippedBackends: backend.skipped,
+      loadMs: performance.now() - started,
+    };
+    engine = { embedder, info };
+    return info;
+  },
+
+  async embed(images: Blob[]): Promise<EmbedOutcome[]> {
+    if (!engine) throw new Error('The embedding worker is not initialised.');
+    const { embedder } = engine;
+    const prepared = await Promise.all(
+      images.map(async (blob) => {
+        try {
+          return toModelInput(await decodeImage(blob, embedder.spec.inputSize), embedder.spec);
+        } catch (err) {
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      }),
+    );
+    const inputs = prepared.filter((p): p is Float32Array => p instanceof Float32Array);
+    const embeddings = await embedder.embed(inputs);
+    let next = 0;
+    return prepared.map((p) => (p instanceof Error ? { ok: false, error: p.message } : { ok: true, ...embeddings[next++]! }));
+  },
+
+  tensorCount: () => tf.memory().numTensors,
+};
+
+expose(api);
