@@ -69,7 +69,9 @@ async function start(name: BackendName, forced: boolean, options: BackendOptions
         'tfjs-backend-wasm-simd.wasm': wasmSimd,
         'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
       });
-      if (options.threads !== undefined) setThreadsCount(options.threads);
+      // setThreadsCount(1) alone still loads the threaded binary; this flag picks the plain SIMD one.
+      if (options.threads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      else if (options.threads !== undefined) setThreadsCount(options.threads);
       await setBackend('wasm');
       const threads = getThreadsCount();
       return threads > 1 ? `${threads} threads` : 'single thread';

@@ -7,7 +7,10 @@ import { wrap, type Remote } from 'comlink';
 import type { EmbedOutcome, EmbedWorkerApi, EngineInfo, EngineOptions } from './embed-protocol.ts';
 
 export interface EmbedClientOptions extends EngineOptions {
-  /** Parallel workers; one per core pays off when WASM runs single-threaded. */
+  /**
+   * Parallel workers. Default: one per core (at most 4), each single-threaded,
+   * which measured faster for batches than one worker with WASM threads (BENCHMARKS.md).
+   */
   readonly workers?: number;
   /** Terminate the workers after this long without work (ms); 0 keeps them. */
   readonly idleMs?: number;
@@ -36,7 +39,7 @@ export class EmbedClient {
   private readonly idleMs: number;
 
   constructor(private readonly options: EmbedClientOptions) {
-    this.workerCount = Math.max(1, options.workers ?? 1);
+    this.workerCount = Math.max(1, options.workers ?? Math.min(navigator.hardwareConcurrency || 1, 4));
     this.idleMs = options.idleMs ?? 5 * 60_000;
   }
 
@@ -126,7 +129,8 @@ export class EmbedClient {
 
   private engineOptions(): EngineOptions {
     const { model, backend, threads, modelsUrl } = this.options;
-    return { model, backend, threads, modelsUrl };
+    // Several workers already use every core; threads inside each would only contend.
+    return { model, backend, threads: threads ?? (this.workerCount > 1 ? 1 : undefined), modelsUrl };
   }
 
   private scheduleIdleShutdown(): void {
