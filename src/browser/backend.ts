@@ -73,8 +73,9 @@ async function start(name: BackendName, forced: boolean, options: BackendOptions
       if (options.threads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
       else if (options.threads !== undefined) setThreadsCount(options.threads);
       await setBackend('wasm');
-      const threads = getThreadsCount();
-      return threads > 1 ? `${threads} threads` : 'single thread';
+      const [simd, threaded] = await Promise.all([tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')]);
+      // The threaded build caps itself at half the cores, so on 2 cores it runs 1 thread.
+      return `${simd ? 'SIMD' : 'no SIMD'}, ${threaded ? `threaded build, ${getThreadsCount()} thread(s)` : 'single-threaded build'}`;
     }
     case 'cpu':
       await setBackend('cpu');

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PHOTOS_DIR } from '../photos.ts';
-import { launchChromium } from './chromium.ts';
+import { launchChromium } from '../harness/chromium.ts';
 
 const baseUrl = inject('baseUrl');
 let browser: Browser;

@@ -7,7 +7,7 @@ import { MODELS } from '../../src/core/models/registry.ts';
 import { NodeEngine } from '../../src/node/engine.ts';
 import { BAD_FIXTURES, CORRUPT_FIXTURE, GOOD_FIXTURES, makeFixtures, SOURCE_PHOTO } from '../fixtures.ts';
 import { loadPhotos, PHOTOS_DIR } from '../photos.ts';
-import { launchChromium, openHarness } from './chromium.ts';
+import { launchChromium, openHarness } from '../harness/chromium.ts';
 
 const baseUrl = inject('baseUrl');
 const photos = loadPhotos();
@@ -33,7 +33,7 @@ describe('browser worker engine (production build, default options)', () => {
   it('is cross-origin isolated and reports the backend it chose', async () => {
     expect(await page.evaluate(() => window.harness.crossOriginIsolated())).toBe(true);
     const info = await page.evaluate(() => window.harness.start({ model: 'default' }));
-    expect(info).toMatchObject({ model: 'default', dims: 768, backend: 'wasm' });
+    expect(info).toMatchObject({ model: 'default', dims: 768, backend: 'wasm', backendDetail: 'SIMD, single-threaded build' });
     expect(info.skippedBackends.map((s) => s.name)).toEqual(['webgpu', 'webgl']);
   });
 
