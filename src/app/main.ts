@@ -1,9 +1,12 @@
 /** App entry: for now the engine status and a single-image classification (the full UI is issue 4). */
 import { EmbedClient } from '../browser/embed-client.ts';
+import { BACKENDS } from '../browser/embed-protocol.ts';
 import { modelSpec } from '../core/models/registry.ts';
 
+// ?model=lite and ?backend=webgpu|webgl|wasm|cpu override the automatic choices.
 const params = new URLSearchParams(location.search);
-const client = new EmbedClient({ model: modelSpec(params.get('model') ?? 'default').id });
+const backend = BACKENDS.find((b) => b === params.get('backend'));
+const client = new EmbedClient({ model: modelSpec(params.get('model') ?? 'default').id, backend });
 const status = document.querySelector<HTMLElement>('#engine-status')!;
 const input = document.querySelector<HTMLInputElement>('#query-input')!;
 const query = document.querySelector<HTMLElement>('#query')!;

@@ -45,7 +45,9 @@ export class EmbedClient {
 
   /** Starts the workers (if needed) and returns what the first one chose. */
   async ready(): Promise<EngineInfo> {
-    return this.ensureSlots()[0]!.ready;
+    const info = await this.ensureSlots()[0]!.ready;
+    this.scheduleIdleShutdown();
+    return info;
   }
 
   /** Embeds one batch on the least busy worker. */

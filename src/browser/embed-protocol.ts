@@ -1,7 +1,10 @@
-/** What the main thread and the embedding worker say to each other (through comlink). */
+/** What the main thread and the embedding worker say to each other (through comlink). Kept free of TF.js so the main bundle stays small. */
 import type { LabelScore } from '../core/embed/labels.ts';
 import type { ModelId } from '../core/models/registry.ts';
-import type { BackendName } from './backend.ts';
+
+/** TF.js backends in order of preference (see backend.ts). */
+export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
 
 export interface EngineOptions {
   readonly model: ModelId;
