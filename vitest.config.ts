@@ -11,7 +11,7 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['tests/browser/**/*.test.ts'],
-          globalSetup: ['tests/browser/server.ts'],
+          globalSetup: ['tests/browser/global-setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 180_000,
         },

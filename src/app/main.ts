@@ -1,17 +1,19 @@
 /** App entry: for now the engine status and a single-image classification (the full UI is issue 4). */
 import { EmbedClient } from '../browser/embed-client.ts';
 import { BACKENDS } from '../browser/embed-protocol.ts';
-import { modelSpec } from '../core/models/registry.ts';
+import { MODEL_IDS } from '../core/models/registry.ts';
 
 // ?model=lite and ?backend=webgpu|webgl|wasm|cpu override the automatic choices.
 const params = new URLSearchParams(location.search);
 const backend = BACKENDS.find((b) => b === params.get('backend'));
-const client = new EmbedClient({ model: modelSpec(params.get('model') ?? 'default').id, backend });
 const status = document.querySelector<HTMLElement>('#engine-status')!;
+const model = MODEL_IDS.find((id) => id === (params.get('model') ?? 'default'));
+if (!model) showError(status, new Error(`Unknown model "${params.get('model')}"; choose one of: ${MODEL_IDS.join(', ')}.`));
+const client = new EmbedClient({ model: model ?? 'default', backend });
 const input = document.querySelector<HTMLInputElement>('#query-input')!;
 const query = document.querySelector<HTMLElement>('#query')!;
 
-client.ready().then(
+if (model) client.ready().then(
   (info) => (status.textContent = `Model ready: ${info.model} (${info.dims}-d) on ${info.backend}, ${info.backendDetail}; loaded in ${Math.round(info.loadMs)} ms.`),
   (err: Error) => showError(status, err),
 );

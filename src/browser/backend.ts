@@ -13,10 +13,12 @@ import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wa
 import { BACKENDS, type BackendName } from './embed-protocol.ts';
 
 
+const SOFTWARE_GPU = /swiftshader|llvmpipe|lavapipe|software/i;
+
 export interface BackendOptions {
   /** Use exactly this backend (even a software GPU); fail if it cannot start. */
   readonly force?: BackendName | undefined;
-  /** WASM threads; 1 turns threading off. Defaults to the number of cores when cross-origin isolated. */
+  /** WASM threads; 1 selects the single-threaded build. By default TF.js uses half the cores when cross-origin isolated. */
   readonly threads?: number | undefined;
 }
 
@@ -48,7 +50,7 @@ async function start(name: BackendName, forced: boolean, options: BackendOptions
   switch (name) {
     case 'webgpu': {
       const adapter = await requestGpuAdapter();
-      const software = adapter.isFallbackAdapter || /swiftshader/i.test(adapter.description);
+      const software = adapter.isFallbackAdapter || SOFTWARE_GPU.test(adapter.description);
       if (software && !forced) throw new Error(`software adapter (${adapter.description})`);
       await setBackend('webgpu');
       return adapter.description;
@@ -56,7 +58,7 @@ async function start(name: BackendName, forced: boolean, options: BackendOptions
     case 'webgl': {
       await setBackend('webgl');
       const renderer = webglRenderer();
-      if (/swiftshader|llvmpipe|software/i.test(renderer) && !forced) {
+      if (SOFTWARE_GPU.test(renderer) && !forced) {
         tf.removeBackend('webgl');
         throw new Error(`software renderer (${renderer})`);
       }

@@ -11,11 +11,18 @@ export async function decodeImage(blob: Blob, inputSize: number): Promise<RgbaIm
   } catch {
     throw new ImageInputError('The image data is corrupt and could not be decoded.');
   }
+  // The upright size is known only after decoding, so large photos are decoded in
+  // full (50 MP ≈ 200 MB for a moment) and then shrunk; one image at a time per batch.
   const target = decodeSize(bitmap.width, bitmap.height, inputSize);
   if (target) {
     const full = bitmap;
-    bitmap = await createImageBitmap(full, { resizeWidth: target.width, resizeHeight: target.height, resizeQuality: 'high' });
-    full.close();
+    try {
+      bitmap = await createImageBitmap(full, { resizeWidth: target.width, resizeHeight: target.height, resizeQuality: 'high', premultiplyAlpha: 'none' });
+    } catch {
+      throw new ImageInputError(`The ${full.width}×${full.height} image could not be downscaled (out of memory?).`);
+    } finally {
+      full.close();
+    }
   }
   try {
     const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);

@@ -50,13 +50,16 @@ export class EmbedClient {
     return info;
   }
 
-  /** Embeds one batch on the least busy worker. */
+  /**
+   * Embeds one batch on the least busy worker. Aborting terminates that worker
+   * (the only way to stop a running inference), so other calls queued on it fail too.
+   */
   async embed(images: Blob[], signal?: AbortSignal): Promise<EmbedOutcome[]> {
     signal?.throwIfAborted();
     const slot = this.ensureSlots().reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     slot.inFlight++;
     clearTimeout(this.idleTimer);
-    const onAbort = () => this.terminate(abortError());
+    const onAbort = () => this.remove(slot, abortError());
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await Promise.race([slot.ready, slot.died]);
@@ -74,13 +77,17 @@ export class EmbedClient {
     const results: EmbedOutcome[] = new Array(images.length);
     let done = 0;
     let nextStart = 0;
+    let failed = false;
     // Two batches in flight per worker: one decoding while the other runs the model.
     const lanes = Array.from({ length: this.workerCount * 2 }, async () => {
-      while (nextStart < images.length) {
+      while (nextStart < images.length && !failed) {
         const start = nextStart;
         nextStart += batchSize;
         const batch = images.slice(start, start + batchSize);
-        const outcomes = await this.embed(batch, options.signal);
+        const outcomes = await this.embed(batch, options.signal).catch((err: unknown) => {
+          failed = true; // the other lanes stop taking batches
+          throw err;
+        });
         outcomes.forEach((o, i) => (results[start + i] = o));
         done += batch.length;
         options.onProgress?.(done, images.length);
@@ -98,15 +105,18 @@ export class EmbedClient {
   /** Stops every worker now; pending calls reject. The next call starts fresh ones. */
   terminate(reason: Error = new Error('The embedding workers were shut down.')): void {
     clearTimeout(this.idleTimer);
-    for (const slot of this.slots) slot.kill(reason);
-    this.slots = [];
+    for (const slot of this.slots) this.remove(slot, reason);
   }
 
+  /** Tops the pool up to its size, replacing workers that crashed or were cancelled. */
   private ensureSlots(): Slot[] {
-    if (this.slots.length === 0) {
-      this.slots = Array.from({ length: this.workerCount }, () => this.spawn());
-    }
+    while (this.slots.length < this.workerCount) this.slots.push(this.spawn());
     return this.slots;
+  }
+
+  private remove(slot: Slot, reason: Error): void {
+    this.slots = this.slots.filter((s) => s !== slot);
+    slot.kill(reason);
   }
 
   private spawn(): Slot {
@@ -120,13 +130,12 @@ export class EmbedClient {
       };
     });
     died.catch(() => {}); // observed by racing callers; never an unhandled rejection
-    worker.addEventListener('error', (event) => {
-      this.slots = this.slots.filter((s) => s.worker !== worker);
-      kill(new Error(`The embedding worker crashed: ${event.message || 'unknown error'}`));
-    });
     const ready = Promise.race([remote.init(this.engineOptions()), died]);
-    ready.catch(() => this.terminate()); // a worker that cannot start is useless; let the next call retry
-    return { worker, remote, ready, died, kill, inFlight: 0 };
+    const slot: Slot = { worker, remote, ready, died, kill, inFlight: 0 };
+    worker.addEventListener('error', (event) => this.remove(slot, new Error(`The embedding worker crashed: ${event.message || 'unknown error'}`)));
+    // A worker that cannot start is useless: drop it so the next call starts a fresh one.
+    ready.catch((err: Error) => this.remove(slot, err));
+    return slot;
   }
 
   private engineOptions(): EngineOptions {

@@ -10,7 +10,7 @@ export interface EngineOptions {
   readonly model: ModelId;
   /** Force one backend; by default the fastest real one is chosen. */
   readonly backend?: BackendName | undefined;
-  /** WASM threads per worker (1 = off); by default all cores when cross-origin isolated. */
+  /** WASM threads per worker (1 = the single-threaded build); by default TF.js uses half the cores when cross-origin isolated. */
   readonly threads?: number | undefined;
   /** Where the provisioned models are served, relative to the page. */
   readonly modelsUrl?: string | undefined;

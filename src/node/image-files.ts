@@ -14,26 +14,37 @@ export type PathEntry = { readonly file: string } | { readonly file: string; rea
 export async function expandPaths(paths: readonly string[]): Promise<PathEntry[]> {
   const out: PathEntry[] = [];
   for (const path of paths) {
-    let isDirectory: boolean;
     try {
-      isDirectory = (await stat(path)).isDirectory();
-    } catch {
-      out.push({ file: path, error: 'No such file or directory.' });
-      continue;
+      if ((await stat(path)).isDirectory()) out.push(...(await walk(path)));
+      else out.push({ file: path });
+    } catch (err) {
+      out.push({ file: path, error: describe(err) });
     }
-    if (isDirectory) out.push(...(await walk(path)).map((file) => ({ file })));
-    else out.push({ file: path });
   }
   return out;
 }
 
-async function walk(dir: string): Promise<string[]> {
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
-  const files: string[] = [];
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) files.push(...(await walk(path)));
-    else if (entry.isFile() && IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) files.push(path);
+/** Follows symbolic links; an unreadable sub-folder becomes an error entry, not a failed walk. */
+async function walk(dir: string): Promise<PathEntry[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).sort();
+  } catch (err) {
+    return [{ file: dir, error: describe(err) }];
   }
-  return files;
+  const out: PathEntry[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined); // dangling link: skip
+    if (info?.isDirectory()) out.push(...(await walk(path)));
+    else if (info?.isFile() && IMAGE_EXTENSIONS.has(extname(name).toLowerCase())) out.push({ file: path });
+  }
+  return out;
+}
+
+function describe(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'No such file or directory.';
+  if (code === 'EACCES' || code === 'EPERM') return 'Permission denied.';
+  return err instanceof Error ? err.message : String(err);
 }

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lock from './models.lock.json' with { type: 'json' };
@@ -40,6 +40,10 @@ export async function provisionModels(options: ProvisionOptions = {}): Promise<v
   const localDirs = options.localDirs ?? [...(from ? [from] : []), SHARED_MODELS_DIR];
   const log = options.log ?? ((line) => console.error(line));
   await mkdir(dest, { recursive: true });
+  // Staging folders of a run that was killed would otherwise linger and be served.
+  for (const name of await readdir(dest)) {
+    if (name.includes('.staging-')) await rm(join(dest, name), { recursive: true, force: true });
+  }
 
   for (const [dir, entry] of Object.entries(models)) {
     const target = join(dest, dir);

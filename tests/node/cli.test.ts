@@ -47,6 +47,14 @@ describe('lookalike embed', () => {
     expect(stderr).toContain('1 file(s) could not be embedded');
   });
 
+  it('gives the same results across several prefetched batches as in one', async () => {
+    const one = await lookalike('embed', dir, '--json', '--batch', '16');
+    const many = await lookalike('embed', dir, '--json', '--batch', '1');
+    const top = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l)).map((l) => l.error ?? l.labels[0].name);
+    expect(top(many.stdout)).toEqual(top(one.stdout));
+    expect(top(many.stdout)).toEqual(['goldfish', 'The JPEG file is truncated or corrupt.', 'tench']);
+  });
+
   it('exits 0 when all succeed; --vectors adds the unit embedding; --model lite', async () => {
     const { code, stdout } = await lookalike('embed', join(dir, 'a-goldfish.JPEG'), '--json', '--vectors', '--model', 'lite');
     expect(code).toBe(0);
@@ -63,6 +71,8 @@ describe('lookalike embed', () => {
     expect(JSON.parse(missing.stdout)).toEqual({ file: join(dir, 'missing.jpg'), error: 'No such file or directory.' });
     expect(missing.code).toBe(1);
     expect((await lookalike('embed', dir, '--model', 'huge')).code).toBe(2);
-    expect((await lookalike('frobnicate')).stderr).toContain('Unknown command');
+    const unknown = await lookalike('frobnicate');
+    expect(unknown.stderr).toContain('Unknown command');
+    expect(unknown.code).toBe(2);
   });
 });

@@ -52,6 +52,13 @@ describe('preprocessing', () => {
     expect(redAt(112)).toBeCloseTo(0.5, 1);
   });
 
+  it('takes the crop from the centre of a wide image', () => {
+    // Left third red, middle third green, right third blue: only green survives the central square.
+    const bands = image(900, 300, (x) => (x < 300 ? [255, 0, 0, 255] : x < 600 ? [0, 255, 0, 255] : [0, 0, 255, 255]));
+    const out = toModelInput(bands, MODELS.lite);
+    for (const x of [0, 112, 223]) expect([out[x * 3], out[x * 3 + 1], out[x * 3 + 2]]).toEqual([0, 1, 0].map((v) => expect.closeTo(v, 5)));
+  });
+
   it('upscales tiny images and rejects a buffer of the wrong length', () => {
     expect(toModelInput(image(3, 2, () => [10, 20, 30, 255]), MODELS.default).length).toBe(224 * 224 * 3);
     expect(() => toModelInput({ width: 10, height: 10, data: new Uint8Array(10) }, MODELS.default)).toThrow(/expected 400/);

@@ -31,6 +31,11 @@ describe('sniffImage', () => {
     expect(() => sniffImage(webp.subarray(0, webp.length - 10))).toThrow(/WebP file is truncated/);
   });
 
+  it('accepts a PNG with bytes after its end chunk', async () => {
+    const png = await sharp({ create: rgb }).png().toBuffer();
+    expect(sniffImage(Buffer.concat([png, Buffer.alloc(200, 7)]))).toMatchObject({ format: 'png' });
+  });
+
   it('rejects decompression bombs before decoding', async () => {
     const png = Buffer.from(await sharp({ create: rgb }).png().toBuffer());
     png.writeUInt32BE(20_000, 16);

@@ -1,8 +1,8 @@
 /**
  * The embedding engine: model-ready pixels in, L2-normalised embedding and
  * top-5 ImageNet labels out, for any batch size and any TF.js backend.
- * Platform code (worker, CLI) decodes images and loads model files; this file
- * never touches the DOM, the file system or the network.
+ * Platform code (worker, CLI) decodes images and says where the model comes
+ * from (a URL or an IOHandler); this file never touches the DOM or the file system.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../models/registry.ts';

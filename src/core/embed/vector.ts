@@ -1,4 +1,4 @@
-/** Small vector helpers shared by the embedder, tests and benchmarks. */
+/** Vector similarity, used to compare embeddings (tests today; search re-ranking next). */
 
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`Vector lengths differ: ${a.length} vs ${b.length}.`);

@@ -53,7 +53,7 @@ function readJpeg(b: Uint8Array): ImageInfo {
     if (b[pos] !== 0xff) truncated('JPEG');
     const marker = b[pos + 1]!;
     if (marker === 0xff) { pos += 1; continue; } // fill byte
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { pos += 2; continue; } // no length
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) { pos += 2; continue; } // TEM, RSTn, SOI: no length
     const length = u16be(b, pos + 2);
     const isStartOfFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
     if (isStartOfFrame && pos + 9 <= b.length) {
@@ -74,8 +74,8 @@ function readJpeg(b: Uint8Array): ImageInfo {
 
 function readPng(b: Uint8Array): ImageInfo {
   if (b.length < 33 || !startsWithAscii(b, 12, 'IHDR')) truncated('PNG');
-  const iend = [0x49, 0x45, 0x4e, 0x44];
-  if (!containsSequence(b, Math.max(0, b.length - 64), iend)) truncated('PNG');
+  // The end chunk may be followed by trailing bytes, so look for it anywhere after the header.
+  if (!containsSequence(b, 33, [0x49, 0x45, 0x4e, 0x44])) truncated('PNG');
   return { format: 'png', width: u32be(b, 16), height: u32be(b, 20) };
 }
 

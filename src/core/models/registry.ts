@@ -9,7 +9,7 @@ export type ModelId = 'default' | 'lite';
 export interface ModelSpec {
   readonly id: ModelId;
   readonly name: string;
-  /** Folder under the models root (`public/models/` or `LOOKALIKE_MODELS_DIR`). */
+  /** Folder under the models root (`public/models/`, served as `/models/`). */
   readonly dir: string;
   readonly format: 'layers' | 'graph';
   /** Square input edge in pixels. */
