@@ -1,7 +1,7 @@
 import { defineConfig, type Plugin } from 'vite';
 
 /** Cross-origin isolation unlocks SharedArrayBuffer, which multi-threaded WASM needs. */
-export const ISOLATION_HEADERS = {
+const ISOLATION_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };

@@ -23,7 +23,6 @@ export interface EmbedManyOptions {
 }
 
 interface Slot {
-  readonly worker: Worker;
   readonly remote: Remote<EmbedWorkerApi>;
   readonly ready: Promise<EngineInfo>;
   /** Rejects when the worker dies, so no call waits forever on a dead worker. */
@@ -131,7 +130,7 @@ export class EmbedClient {
     });
     died.catch(() => {}); // observed by racing callers; never an unhandled rejection
     const ready = Promise.race([remote.init(this.engineOptions()), died]);
-    const slot: Slot = { worker, remote, ready, died, kill, inFlight: 0 };
+    const slot: Slot = { remote, ready, died, kill, inFlight: 0 };
     worker.addEventListener('error', (event) => this.remove(slot, new Error(`The embedding worker crashed: ${event.message || 'unknown error'}`)));
     // A worker that cannot start is useless: drop it so the next call starts a fresh one.
     ready.catch((err: Error) => this.remove(slot, err));

@@ -71,7 +71,7 @@ export async function provisionModels(options: ProvisionOptions = {}): Promise<v
 }
 
 /** Returns null when every file in the folder matches its hash, else what is wrong. */
-export async function verifyFolder(folder: string, entry: LockEntry): Promise<string | null> {
+async function verifyFolder(folder: string, entry: LockEntry): Promise<string | null> {
   for (const [name, sha] of Object.entries(entry.files)) {
     const path = join(folder, name);
     if (!existsSync(path)) return `${name} is missing`;
