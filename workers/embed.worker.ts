@@ -44,21 +44,16 @@ const api: EmbedWorkerApi = {
     if (!engine) throw new Error('The embedding worker is not initialised.');
     const { embedder } = engine;
     const prepared = await Promise.all(
-      images.map(async (blob) => {
-        try {
-          return toModelInput(await decodeImage(blob, embedder.spec.inputSize), embedder.spec);
-        } catch (err) {
-          return err instanceof Error ? err : new Error(String(err));
-        }
-      }),
+      images.map((blob) => decodeImage(blob, embedder.spec.inputSize).then((image) => toModelInput(image, embedder.spec)).catch(asError)),
     );
-    const inputs = prepared.filter((p): p is Float32Array => p instanceof Float32Array);
-    const embeddings = await embedder.embed(inputs);
-    let next = 0;
-    return prepared.map((p) => (p instanceof Error ? { ok: false, error: p.message } : { ok: true, ...embeddings[next++]! }));
+    return embedder.embedSettled(prepared);
   },
 
   tensorCount: () => tf.memory().numTensors,
 };
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
 
 expose(api);

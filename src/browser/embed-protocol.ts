@@ -1,10 +1,12 @@
 /** What the main thread and the embedding worker say to each other (through comlink). Kept free of TF.js so the main bundle stays small. */
-import type { LabelScore } from '../core/embed/labels.ts';
+import type { EmbedOutcome } from '../core/embed/embedder.ts';
 import type { ModelId } from '../core/models/registry.ts';
 
 /** TF.js backends in order of preference (see backend.ts). */
 export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
+
+export type { EmbedOutcome };
 
 export interface EngineOptions {
   readonly model: ModelId;
@@ -26,9 +28,6 @@ export interface EngineInfo {
   readonly loadMs: number;
 }
 
-export type EmbedOutcome =
-  | { readonly ok: true; readonly embedding: Float32Array; readonly labels: LabelScore[] }
-  | { readonly ok: false; readonly error: string };
 
 export interface EmbedWorkerApi {
   init(options: EngineOptions): Promise<EngineInfo>;

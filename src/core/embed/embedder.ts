@@ -15,6 +15,9 @@ export interface Embedding {
   readonly labels: LabelScore[];
 }
 
+/** One image's result in a batch where some images may have failed before reaching the model. */
+export type EmbedOutcome = ({ readonly ok: true } & Embedding) | { readonly ok: false; readonly error: string };
+
 export const TOP_LABELS = 5;
 
 export class Embedder {
@@ -71,6 +74,16 @@ export class Embedder {
       features.dispose();
       scores.dispose();
     }
+  }
+
+  /**
+   * Embeds the inputs that were prepared and passes the failures through,
+   * so one bad image never fails its batch. Outcomes keep the input order.
+   */
+  async embedSettled(prepared: readonly (Float32Array | Error)[]): Promise<EmbedOutcome[]> {
+    const embeddings = await this.embed(prepared.filter((p): p is Float32Array => p instanceof Float32Array));
+    let next = 0;
+    return prepared.map((p) => (p instanceof Error ? { ok: false, error: p.message } : { ok: true, ...embeddings[next++]! }));
   }
 
   dispose(): void {

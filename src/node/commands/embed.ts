@@ -39,14 +39,13 @@ export async function embedCommand(paths: readonly string[], options: EmbedComma
   for (let b = 0; b < batches.length; b++) {
     const prepared = await pending!;
     pending = b + 1 < batches.length ? prepareBatch(engine, batches[b + 1]!) : undefined;
-    const good = prepared.filter((p): p is { file: string; input: Float32Array } => 'input' in p);
-    const embeddings = await engine.embedder.embed(good.map((p) => p.input));
-    let next = 0;
-    for (const p of prepared) {
-      if ('error' in p) { fail(p.file, p.error); continue; }
-      const { embedding, labels } = embeddings[next++]!;
+    const outcomes = await engine.embedder.embedSettled(prepared);
+    for (const [i, outcome] of outcomes.entries()) {
+      const file = batches[b]![i]!.file;
+      if (!outcome.ok) { fail(file, outcome.error); continue; }
+      const { embedding, labels } = outcome;
       const line: EmbedLine = {
-        file: p.file,
+        file,
         model: engine.spec.id,
         backend: engine.backend,
         dims: engine.spec.embeddingDims,
@@ -60,16 +59,15 @@ export async function embedCommand(paths: readonly string[], options: EmbedComma
   return failures;
 }
 
-type Prepared = { file: string; input: Float32Array } | { file: string; error: string };
-
-function prepareBatch(engine: NodeEngine, batch: readonly PathEntry[]): Promise<Prepared[]> {
+/** Model inputs for a batch, in order; a file that cannot be read or decoded becomes its Error. */
+function prepareBatch(engine: NodeEngine, batch: readonly PathEntry[]): Promise<(Float32Array | Error)[]> {
   return Promise.all(
-    batch.map(async (entry): Promise<Prepared> => {
-      if ('error' in entry) return entry;
+    batch.map(async (entry) => {
+      if ('error' in entry) return new Error(entry.error);
       try {
-        return { file: entry.file, input: await engine.prepare(await readFile(entry.file)) };
+        return await engine.prepare(await readFile(entry.file));
       } catch (err) {
-        return { file: entry.file, error: err instanceof Error ? err.message : String(err) };
+        return err instanceof Error ? err : new Error(String(err));
       }
     }),
   );
