@@ -1,0 +1,78 @@
+/** PageStore on IndexedDB (through `idb`): one object store of pages, one transaction per commit. */
+import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { StorageFullError, type PageStore, type PageWrites } from '../../core/store/page-store.ts';
+
+interface PagesSchema extends DBSchema {
+  pages: { key: string; value: ArrayBuffer };
+}
+
+export class IdbPageStore implements PageStore {
+  private constructor(private readonly db: IDBPDatabase<PagesSchema>) {}
+
+  /** Opens (creating if needed) the database `lookalike-index:<name>`. */
+  static async open(name: string): Promise<IdbPageStore> {
+    const db = await openDB<PagesSchema>(databaseName(name), 1, {
+      upgrade(database) {
+        database.createObjectStore('pages');
+      },
+    });
+    return new IdbPageStore(db);
+  }
+
+  /** Deletes the whole database (close every store on it first). */
+  static async delete(name: string): Promise<void> {
+    await deleteDB(databaseName(name));
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const value = await this.db.get('pages', key);
+    return value && new Uint8Array(value);
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    if (keys.length === 0) return [];
+    // One transaction, all requests in flight at once.
+    const store = this.db.transaction('pages').store;
+    const values = await Promise.all(keys.map((key) => store.get(key)));
+    return values.map((value) => value && new Uint8Array(value));
+  }
+
+  async commit(writes: PageWrites): Promise<void> {
+    if (writes.size === 0) return;
+    const tx = this.db.transaction('pages', 'readwrite');
+    try {
+      // Requests are queued synchronously; their results arrive with tx.done.
+      for (const [key, value] of writes) {
+        if (value === null) void tx.store.delete(key).catch(() => {});
+        else void tx.store.put(ownBuffer(value), key).catch(() => {});
+      }
+      await tx.done;
+    } catch (err) {
+      // An aborted transaction keeps nothing, so the stored index is untouched.
+      if (isQuotaError(err) || isQuotaError(tx.error)) throw new StorageFullError(err);
+      throw err;
+    }
+  }
+
+  async clear(): Promise<void> {
+    await this.db.clear('pages');
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
+
+function databaseName(name: string): string {
+  return `lookalike-index:${name}`;
+}
+
+/** The bytes of `view` as a buffer of their own (IndexedDB would otherwise clone the whole underlying buffer). */
+function ownBuffer(view: Uint8Array): ArrayBuffer {
+  if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) return view.buffer;
+  return view.slice().buffer as ArrayBuffer;
+}
+
+function isQuotaError(err: unknown): boolean {
+  return err instanceof DOMException && err.name === 'QuotaExceededError';
+}

@@ -1,0 +1,608 @@
+/**
+ * The search index: embeddings in, `{id, score, hamming}` out.
+ *
+ * What stays in memory: every item's binary code and live flag, and the
+ * multi-index hash tables over them (32 MiB + ~70 MiB at a million 256-bit
+ * codes). What stays in storage, behind an LRU cache that fills the rest of the
+ * memory budget: the int8 embeddings used for re-ranking and the metadata.
+ *
+ * A search finds the `candidates` nearest codes by exact Hamming distance, then
+ * re-ranks them by cosine on the stored embeddings. Every change (add, remove,
+ * retrain) is one atomic commit to the store, so a tab or a process killed at
+ * any moment reopens to the last finished change.
+ */
+import { wordsPerCode, DEFAULT_BITS } from '../codes/bits.ts';
+import { Coder, trainCoder, type CoderKind, type CoderParams } from '../codes/coder.ts';
+import type { ItemMeta } from '../items.ts';
+import type { PackContents } from '../pack/contents.ts';
+import { LruPageCache } from '../store/lru-cache.ts';
+import type { PageStore } from '../store/page-store.ts';
+import { dequantizeInt8, quantizeInt8, scoreInt8 } from '../vectors/quantize.ts';
+import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Neighbours } from './mih.ts';
+import {
+  CODER_KEY, CODES_PER_PAGE, codesKey, decodeCodesPage, decodeCoder, decodeJson, emptyMetaPage, emptyVectorsPage,
+  encodeCodesPage, encodeCoder, encodeJson, INDEX_FORMAT, ITEMS_PER_PAGE, MANIFEST_KEY, metaKey, vectorsKey,
+  vectorsPageView, type Manifest, type MetaPage,
+} from './pages.ts';
+
+export interface IndexSettings {
+  /** Model registry id the embeddings come from. */
+  readonly modelId: string;
+  /** How embeddings are computed from the model (packs and indexes of different methods never mix). */
+  readonly method: string;
+  readonly dim: number;
+  /** Code length, 64–1024 (multiple of 32). */
+  readonly bits?: number;
+  readonly coder?: CoderKind;
+  readonly seed?: number;
+}
+
+export interface OpenOptions {
+  /** Everything the index keeps in memory: codes, hash tables and the page cache. Default 256 MiB. */
+  readonly memoryBudgetBytes?: number;
+}
+
+export interface NewItem {
+  readonly meta: ItemMeta;
+  /** The L2-normalised embedding. */
+  readonly vector: Float32Array;
+}
+
+export interface SearchOptions {
+  readonly k?: number;
+  /** How many Hamming neighbours to re-rank by cosine (default: DEFAULT_CANDIDATES, at least k). */
+  readonly candidates?: number;
+  /** Only items whose metadata passes are returned. */
+  readonly filter?: (meta: ItemMeta) => boolean;
+}
+
+export interface SearchResult {
+  readonly id: string;
+  /** Cosine similarity between the query and the item's embedding. */
+  readonly score: number;
+  /** Hamming distance between their codes. */
+  readonly hamming: number;
+  readonly meta: ItemMeta;
+}
+
+/** An item's int8 embedding inside a vectors page. */
+interface StoredVector {
+  readonly vectors: Int8Array;
+  readonly offset: number;
+  readonly scale: number;
+}
+
+export interface MemoryUsage {
+  readonly codes: number;
+  readonly tables: number;
+  readonly cache: number;
+  readonly total: number;
+  readonly budget: number;
+}
+
+/** The store holds an index built for another model, method or embedding size. */
+export class IndexMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IndexMismatchError';
+  }
+}
+
+export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
+export const DEFAULT_CANDIDATES = 100;
+/** Below this many codes a linear popcount scan beats building and probing hash tables. */
+export const LINEAR_SCAN_BELOW = 20_000;
+/** The coder is retrained each time the collection doubles until it has been trained on this many items. */
+export const RETRAIN_UNTIL = 16_384;
+/** Items sampled (evenly) to train a coder. */
+export const TRAINING_SAMPLE = 20_000;
+
+export class ImageIndex {
+  private manifest: Manifest;
+  private coder: Coder | null;
+  private words: number;
+  /** Codes of slots 0 … slotCount − 1 (capacity may be larger). */
+  private codes: Uint32Array;
+  private live: Uint8Array;
+  private mih: MultiIndexHash | null = null;
+  /** id → slot, loaded on the first change (open needs only codes). */
+  private slotsById: Map<string, number> | null;
+  /** Mutations run one at a time, in call order. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly pages: LruPageCache;
+
+  private constructor(store: PageStore, manifest: Manifest, coder: CoderParams | null, private readonly budget: number) {
+    this.pages = new LruPageCache(store, budget);
+    this.manifest = manifest;
+    this.coder = coder ? new Coder(coder) : null;
+    this.words = wordsPerCode(manifest.bits);
+    this.codes = new Uint32Array(Math.max(manifest.slotCount, 1024) * this.words);
+    this.live = new Uint8Array(this.codes.length / this.words);
+    this.slotsById = manifest.slotCount === 0 ? new Map() : null;
+  }
+
+  /**
+   * Opens the index in `store`, creating it with `settings` if the store is
+   * empty. An existing index must match the settings' model, method and size;
+   * its coder settings win (change them with `rebuild`).
+   */
+  static async open(store: PageStore, settings: IndexSettings, options: OpenOptions = {}): Promise<ImageIndex> {
+    const budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
+    const stored = await store.get(MANIFEST_KEY);
+    if (!stored) {
+      // Pages without a manifest are leftovers of an import that never finished.
+      await store.clear();
+      const manifest = newManifest(settings);
+      await store.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)]]));
+      return new ImageIndex(store, manifest, null, budget);
+    }
+    const manifest = decodeJson<Manifest>(stored);
+    if (manifest.format !== INDEX_FORMAT) throw new IndexMismatchError(`This index uses storage format ${manifest.format}; this version of Lookalike reads format ${INDEX_FORMAT}.`);
+    for (const key of ['modelId', 'method', 'dim'] as const) {
+      if (manifest[key] !== settings[key]) {
+        throw new IndexMismatchError(`This index was built with ${key} "${manifest[key]}", not "${settings[key]}". Rebuild it with the current model, or open it with the one it was built with.`);
+      }
+    }
+    const coderBytes = manifest.coder ? await store.get(CODER_KEY) : undefined;
+    const index = new ImageIndex(store, manifest, coderBytes ? decodeCoder(coderBytes, manifest) : null, budget);
+    await index.loadCodes(store);
+    return index;
+  }
+
+  /** Writes a pack's items into an empty store, keeping the pack's coder and codes. */
+  static async fromPack(store: PageStore, pack: PackContents, options: OpenOptions = {}): Promise<ImageIndex> {
+    if (await store.get(MANIFEST_KEY)) throw new Error('Import a pack into an empty index, or add its items to this one.');
+    await store.clear();
+    const { header } = pack;
+    const manifest: Manifest = {
+      ...newManifest({ modelId: header.modelId, method: header.method, dim: header.dim, bits: header.coder.bits, coder: header.coder.kind, seed: header.coder.seed }),
+      slotCount: header.count,
+      liveCount: header.count,
+      coder: { kind: header.coder.kind, trainedOn: header.coder.trainedOn },
+    };
+    const coder: CoderParams = { ...header.coder, dim: header.dim, mean: pack.coder.mean, projection: pack.coder.projection };
+    const words = wordsPerCode(header.coder.bits);
+    const pageCount = Math.ceil(header.count / ITEMS_PER_PAGE);
+    // Many commits keep each one small; the manifest goes last, so an interrupted import opens as empty.
+    const batch = new Map<string, Uint8Array | null>();
+    const flush = async () => {
+      await store.commit(batch);
+      batch.clear();
+    };
+    for (let page = 0; page < pageCount; page++) {
+      const first = page * ITEMS_PER_PAGE;
+      const count = Math.min(ITEMS_PER_PAGE, header.count - first);
+      const bytes = emptyVectorsPage(header.dim);
+      const view = vectorsPageView(bytes, header.dim);
+      view.scales.set(pack.scales.subarray(first, first + count));
+      view.vectors.set(pack.vectors.subarray(first * header.dim, (first + count) * header.dim));
+      const metas = emptyMetaPage();
+      for (let i = 0; i < count; i++) metas[i] = pack.metas[first + i]!;
+      batch.set(vectorsKey(page), bytes);
+      batch.set(metaKey(page), encodeJson(metas));
+      if (batch.size >= 512) await flush();
+    }
+    for (let page = 0; page * CODES_PER_PAGE < header.count; page++) {
+      batch.set(codesKey(page), encodeCodesPage(page, pack.codes, words, (slot) => slot < header.count));
+    }
+    batch.set(CODER_KEY, encodeCoder(coder));
+    await flush();
+    await store.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)]]));
+    return ImageIndex.open(store, { modelId: header.modelId, method: header.method, dim: header.dim }, options);
+  }
+
+  get count(): number { return this.manifest.liveCount; }
+  get settings(): Manifest { return this.manifest; }
+  get coderParams(): CoderParams | null { return this.coder?.params ?? null; }
+
+  memoryUsage(): MemoryUsage {
+    const codes = this.codes.byteLength + this.live.byteLength;
+    const tables = this.mih?.byteLength ?? 0;
+    const cache = this.pages.residentBytes;
+    return { codes, tables, cache, total: codes + tables + cache, budget: this.budget };
+  }
+
+  /** The binary code of an embedding under this index's coder (null before the first item trains one). */
+  encode(vector: Float32Array): Uint32Array | null {
+    if (!this.coder) return null;
+    const code = new Uint32Array(this.words);
+    this.coder.encode(this.checkVector(vector), 0, code, 0);
+    return code;
+  }
+
+  async has(id: string): Promise<boolean> {
+    return (await this.loadSlotsById()).has(id);
+  }
+
+  /**
+   * Adds items in one atomic commit; an item whose id is already present
+   * replaces it. The first items train the coder, and it is retrained as the
+   * collection doubles, up to RETRAIN_UNTIL items.
+   */
+  add(items: readonly NewItem[]): Promise<void> {
+    return this.serialised(async () => {
+      if (items.length === 0) return;
+      const ids = new Set<string>();
+      for (const item of items) {
+        if (typeof item.meta?.id !== 'string' || item.meta.id === '') throw new TypeError('Every item needs a non-empty string id.');
+        if (ids.has(item.meta.id)) throw new TypeError(`Item id "${item.meta.id}" appears twice in one add.`);
+        ids.add(item.meta.id);
+        this.checkVector(item.vector);
+      }
+      const slotsById = await this.loadSlotsById();
+      const { dim } = this.manifest;
+      const first = this.manifest.slotCount;
+      const end = first + items.length;
+      const replaced = items.flatMap((item) => (slotsById.has(item.meta.id) ? [slotsById.get(item.meta.id)!] : []));
+
+      let coderParams = this.coder?.params ?? null;
+      if (!coderParams) {
+        const sample = new Float32Array(items.length * dim);
+        items.forEach((item, i) => sample.set(item.vector, i * dim));
+        coderParams = this.train(sample, items.length);
+      }
+      const coder = this.coder ?? new Coder(coderParams);
+      this.reserve(end);
+      this.fitCache();
+      items.forEach((item, i) => coder.encode(item.vector, 0, this.codes, (first + i) * this.words));
+
+      const writes = new Map<string, Uint8Array | null>();
+      const removed = new Set(replaced);
+      const isLive = (slot: number) => (slot >= first ? slot < end : slot < first && this.live[slot] === 1 && !removed.has(slot));
+      for (const page of pagesOf([...replaced, ...range(first, end)], CODES_PER_PAGE)) {
+        writes.set(codesKey(page), encodeCodesPage(page, this.codes, this.words, isLive));
+      }
+      await this.writeItemPages(writes, first, items, replaced);
+      if (!this.coder) writes.set(CODER_KEY, encodeCoder(coderParams));
+      const manifest: Manifest = {
+        ...this.manifest,
+        slotCount: end,
+        liveCount: this.manifest.liveCount + items.length - replaced.length,
+        coder: { kind: coderParams.kind, trainedOn: coderParams.trainedOn },
+      };
+      writes.set(MANIFEST_KEY, encodeJson(manifest));
+      await this.pages.commit(writes);
+
+      // Committed: now the memory state follows.
+      this.manifest = manifest;
+      if (!this.coder) this.coder = coder;
+      for (const slot of replaced) this.live[slot] = 0;
+      this.live.fill(1, first, end);
+      items.forEach((item, i) => slotsById.set(item.meta.id, first + i));
+      if (manifest.liveCount >= 2 * coderParams.trainedOn && coderParams.trainedOn < RETRAIN_UNTIL) await this.retrain({});
+    });
+  }
+
+  /** Removes items by id in one atomic commit; returns how many were present. */
+  remove(ids: readonly string[]): Promise<number> {
+    return this.serialised(async () => {
+      const slotsById = await this.loadSlotsById();
+      const slots = [...new Set(ids)].flatMap((id) => (slotsById.has(id) ? [slotsById.get(id)!] : []));
+      if (slots.length === 0) return 0;
+      const removed = new Set(slots);
+      const isLive = (slot: number) => this.live[slot] === 1 && !removed.has(slot);
+      const writes = new Map<string, Uint8Array | null>();
+      for (const page of pagesOf(slots, CODES_PER_PAGE)) writes.set(codesKey(page), encodeCodesPage(page, this.codes, this.words, isLive));
+      await this.writeItemPages(writes, this.manifest.slotCount, [], slots);
+      const manifest: Manifest = { ...this.manifest, liveCount: this.manifest.liveCount - slots.length };
+      writes.set(MANIFEST_KEY, encodeJson(manifest));
+      await this.pages.commit(writes);
+      this.manifest = manifest;
+      for (const slot of slots) this.live[slot] = 0;
+      for (const id of ids) slotsById.delete(id);
+      return slots.length;
+    });
+  }
+
+  /** Deletes every item (the settings stay). */
+  clear(): Promise<void> {
+    return this.serialised(async () => {
+      const manifest: Manifest = { ...this.manifest, slotCount: 0, liveCount: 0, coder: null };
+      await this.pages.clear();
+      await this.pages.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)]]));
+      this.manifest = manifest;
+      this.coder = null;
+      this.mih = null;
+      this.live.fill(0);
+      this.slotsById = new Map();
+    });
+  }
+
+  /** Retrains the coder on the collection (optionally with another kind or length) and re-codes every item. */
+  rebuild(options: { readonly coder?: CoderKind; readonly bits?: number } = {}): Promise<void> {
+    return this.serialised(() => this.retrain(options));
+  }
+
+  async search(query: Float32Array, options: SearchOptions = {}): Promise<SearchResult[]> {
+    const k = options.k ?? 10;
+    if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, not ${k}.`);
+    const vector = normalised(this.checkVector(query));
+    const code = this.encode(vector);
+    if (!code || this.manifest.liveCount === 0) return [];
+    let candidates = Math.max(k, options.candidates ?? DEFAULT_CANDIDATES);
+    for (;;) {
+      const neighbours = this.nearestCodes(code, candidates);
+      const ranked = await this.rerank(vector, neighbours);
+      const results: SearchResult[] = [];
+      const metas = await this.metasOf(options.filter ? ranked.map((r) => r.slot) : ranked.slice(0, k).map((r) => r.slot));
+      for (const [i, r] of ranked.entries()) {
+        const meta = metas[i];
+        if (!meta || (options.filter && !options.filter(meta))) continue;
+        results.push({ id: meta.id, score: r.score, hamming: r.hamming, meta });
+        if (results.length === k) break;
+      }
+      // With a filter, widen the net until k pass or every item has been looked at.
+      if (results.length === k || neighbours.slots.length < candidates || candidates >= this.manifest.liveCount) return results;
+      candidates *= 4;
+    }
+  }
+
+  /** Every live item in slot order, with its stored embedding when asked. */
+  async *items(options: { readonly vectors?: boolean } = {}): AsyncGenerator<{ meta: ItemMeta; vector?: Float32Array }> {
+    for await (const { meta, stored } of this.scan({ metas: true, vectors: options.vectors ?? false })) {
+      yield stored ? { meta: meta!, vector: this.dequantize(stored) } : { meta: meta! };
+    }
+  }
+
+  /** The whole index as pack contents: live items only, in slot order, embeddings exactly as stored. */
+  async toPack(thumbs?: (id: string) => Promise<Uint8Array | null>): Promise<PackContents> {
+    const { dim, liveCount, modelId, method } = this.manifest;
+    const coder = this.coder?.params ?? null;
+    const words = this.words;
+    const codes = new Uint32Array(liveCount * words);
+    const vectors = new Int8Array(liveCount * dim);
+    const scales = new Float32Array(liveCount);
+    const metas: ItemMeta[] = [];
+    const thumbList: (Uint8Array | null)[] = [];
+    for await (const { slot, meta, stored } of this.scan({ metas: true, vectors: true })) {
+      const n = metas.length;
+      codes.set(this.codes.subarray(slot * words, (slot + 1) * words), n * words);
+      vectors.set(stored!.vectors.subarray(stored!.offset, stored!.offset + dim), n * dim);
+      scales[n] = stored!.scale;
+      metas.push(meta!);
+      if (thumbs) thumbList.push(await thumbs(meta!.id));
+    }
+    const bits = this.manifest.bits;
+    return {
+      header: {
+        modelId, method, dim, count: liveCount,
+        coder: { kind: coder?.kind ?? this.manifest.coderKind, bits, seed: this.manifest.seed, trainedOn: coder?.trainedOn ?? 0 },
+        vectors: 'int8',
+      },
+      coder: { mean: coder?.mean ?? new Float32Array(dim), projection: coder?.projection ?? new Float32Array(bits * dim) },
+      codes, vectors, scales, metas,
+      ...(thumbs && thumbList.some((t) => t) ? { thumbs: thumbList } : {}),
+    };
+  }
+
+  close(): Promise<void> {
+    return this.serialised(() => this.pages.close());
+  }
+
+  // ——— internals ———
+
+  private serialised<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private checkVector(vector: Float32Array): Float32Array {
+    if (!(vector instanceof Float32Array) || vector.length !== this.manifest.dim) {
+      throw new TypeError(`Expected a Float32Array embedding of ${this.manifest.dim} dimensions.`);
+    }
+    for (let d = 0; d < vector.length; d++) if (!Number.isFinite(vector[d]!)) throw new TypeError('The embedding has a non-finite component.');
+    return vector;
+  }
+
+  private train(sample: Float32Array, count: number, kind = this.manifest.coderKind, bits = this.manifest.bits): CoderParams {
+    // PCA-ITQ needs more items than bits; until then the collection is LSH-coded (and retrained later).
+    const usable: CoderKind = kind === 'itq' && (count <= bits || bits > this.manifest.dim) ? 'lsh' : kind;
+    return trainCoder(usable, sample, this.manifest.dim, { bits, seed: this.manifest.seed });
+  }
+
+  private reserve(slots: number): void {
+    if (slots * this.words <= this.codes.length) return;
+    const capacity = Math.max(slots, Math.ceil((this.codes.length / this.words) * 1.5));
+    const codes = new Uint32Array(capacity * this.words);
+    codes.set(this.codes);
+    const live = new Uint8Array(capacity);
+    live.set(this.live);
+    this.codes = codes;
+    this.live = live;
+  }
+
+  private async loadCodes(store: PageStore): Promise<void> {
+    const { slotCount } = this.manifest;
+    const pageCount = Math.ceil(slotCount / CODES_PER_PAGE);
+    // Straight from the store: codes are resident, caching their pages would hold them twice.
+    for (let page = 0; page < pageCount; page += 32) {
+      const keys = range(page, Math.min(pageCount, page + 32)).map(codesKey);
+      const loaded = await store.getMany(keys);
+      loaded.forEach((bytes, i) => {
+        if (!bytes) throw new Error(`The index is damaged: page ${keys[i]} is missing.`);
+        decodeCodesPage(bytes, page + i, this.words, this.codes, this.live, slotCount);
+      });
+    }
+    this.fitCache();
+  }
+
+  private async loadSlotsById(): Promise<Map<string, number>> {
+    if (this.slotsById) return this.slotsById;
+    const slotsById = new Map<string, number>();
+    const { slotCount } = this.manifest;
+    for (let page = 0; page * ITEMS_PER_PAGE < slotCount; page++) {
+      const metas = decodeJson<MetaPage>((await this.pages.get(metaKey(page)))!);
+      metas.forEach((meta, i) => {
+        const slot = page * ITEMS_PER_PAGE + i;
+        if (meta && slot < slotCount && this.live[slot]) slotsById.set(meta.id, slot);
+      });
+    }
+    this.slotsById = slotsById;
+    return slotsById;
+  }
+
+  /**
+   * Vector and meta pages for slots first … first + items.length − 1 (new
+   * items) and for `cleared` slots (their data is wiped: removed means gone).
+   */
+  private async writeItemPages(writes: Map<string, Uint8Array | null>, first: number, items: readonly NewItem[], cleared: readonly number[]): Promise<void> {
+    const { dim } = this.manifest;
+    const touched = pagesOf([...cleared, ...range(first, first + items.length)], ITEMS_PER_PAGE);
+    const existing = await this.pages.getMany(touched.flatMap((page) => [vectorsKey(page), metaKey(page)]));
+    touched.forEach((page, p) => {
+      const vectorBytes = existing[2 * p]?.slice() ?? emptyVectorsPage(dim);
+      const metas = existing[2 * p + 1] ? decodeJson<MetaPage>(existing[2 * p + 1]!) : emptyMetaPage();
+      const view = vectorsPageView(vectorBytes, dim);
+      const base = page * ITEMS_PER_PAGE;
+      for (const slot of cleared) {
+        if (Math.floor(slot / ITEMS_PER_PAGE) !== page) continue;
+        view.vectors.fill(0, (slot - base) * dim, (slot - base + 1) * dim);
+        view.scales[slot - base] = 0;
+        metas[slot - base] = null;
+      }
+      for (let slot = Math.max(first, base); slot < Math.min(first + items.length, base + ITEMS_PER_PAGE); slot++) {
+        const item = items[slot - first]!;
+        view.scales[slot - base] = quantizeInt8(item.vector, 0, dim, view.vectors, (slot - base) * dim);
+        metas[slot - base] = item.meta;
+      }
+      writes.set(vectorsKey(page), vectorBytes);
+      writes.set(metaKey(page), encodeJson(metas));
+    });
+  }
+
+  private async retrain(options: { readonly coder?: CoderKind; readonly bits?: number }): Promise<void> {
+    const kind = options.coder ?? this.manifest.coderKind;
+    const bits = options.bits ?? this.manifest.bits;
+    const words = wordsPerCode(bits);
+    const { dim, slotCount, liveCount } = this.manifest;
+    if (liveCount === 0) {
+      this.manifest = { ...this.manifest, coderKind: kind, bits };
+      await this.pages.commit(new Map([[MANIFEST_KEY, encodeJson(this.manifest)]]));
+      this.words = words;
+      this.codes = new Uint32Array(this.live.length * words);
+      return;
+    }
+    // Train on every step-th live item, then re-code them all.
+    const step = Math.ceil(liveCount / TRAINING_SAMPLE);
+    const sample = new Float32Array(Math.ceil(liveCount / step) * dim);
+    let n = 0;
+    let seen = 0;
+    for await (const { stored } of this.scan({ vectors: true })) if (seen++ % step === 0) sample.set(this.dequantize(stored!), n++ * dim);
+    const params = this.train(sample, n, kind, bits);
+    const coder = new Coder(params);
+    const codes = new Uint32Array(this.live.length * words);
+    for await (const { slot, stored } of this.scan({ vectors: true })) coder.encode(this.dequantize(stored!), 0, codes, slot * words);
+    const manifest: Manifest = { ...this.manifest, bits, coderKind: kind, coder: { kind: params.kind, trainedOn: params.trainedOn } };
+    const writes = new Map<string, Uint8Array | null>([[CODER_KEY, encodeCoder(params)], [MANIFEST_KEY, encodeJson(manifest)]]);
+    const isLive = (slot: number) => this.live[slot] === 1;
+    for (let page = 0; page * CODES_PER_PAGE < slotCount; page++) writes.set(codesKey(page), encodeCodesPage(page, codes.subarray(0, slotCount * words), words, isLive));
+    await this.pages.commit(writes);
+    this.manifest = manifest;
+    this.coder = coder;
+    this.words = words;
+    this.codes = codes;
+    this.mih = null;
+    this.fitCache();
+  }
+
+  /** Live slots in order, with their metadata and/or stored embedding. */
+  private async *scan(want: { readonly metas?: boolean; readonly vectors?: boolean }): AsyncGenerator<{ slot: number; meta?: ItemMeta; stored?: StoredVector }> {
+    const { dim, slotCount } = this.manifest;
+    for (let page = 0; page * ITEMS_PER_PAGE < slotCount; page++) {
+      const metas = want.metas ? decodeJson<MetaPage>((await this.pages.get(metaKey(page)))!) : null;
+      const view = want.vectors ? vectorsPageView((await this.pages.get(vectorsKey(page)))!, dim) : null;
+      for (let i = 0; i < ITEMS_PER_PAGE; i++) {
+        const slot = page * ITEMS_PER_PAGE + i;
+        if (slot >= slotCount || !this.live[slot]) continue;
+        yield {
+          slot,
+          ...(metas ? { meta: metas[i]! } : {}),
+          ...(view ? { stored: { vectors: view.vectors, offset: i * dim, scale: view.scales[i]! } } : {}),
+        };
+      }
+    }
+  }
+
+  private dequantize(stored: StoredVector): Float32Array {
+    const vector = new Float32Array(this.manifest.dim);
+    dequantizeInt8(stored.vectors, stored.offset, vector.length, stored.scale, vector, 0);
+    return vector;
+  }
+
+  /** Exact Hamming k-NN among live slots: a linear scan for small collections, MIH beyond. */
+  private nearestCodes(query: Uint32Array, k: number): Neighbours {
+    const { slotCount } = this.manifest;
+    const set: CodeSet = { codes: this.codes, count: slotCount, words: this.words };
+    const accept = (slot: number) => this.live[slot] === 1;
+    if (slotCount < LINEAR_SCAN_BELOW) return linearScan(set, query, k, accept);
+    // Codes added since the tables were built are checked directly, until they are a quarter of the whole.
+    if (!this.mih || slotCount - this.mih.indexedCount > this.mih.indexedCount / 4) {
+      this.mih = null; // let the old tables go before the new ones are built
+      this.mih = new MultiIndexHash(set, chooseSubstringCount(this.manifest.bits, slotCount));
+      this.fitCache();
+    }
+    return this.mih.search(set, query, k, accept, range(this.mih.indexedCount, slotCount));
+  }
+
+  private async rerank(query: Float32Array, neighbours: Neighbours): Promise<{ slot: number; score: number; hamming: number }[]> {
+    const { dim } = this.manifest;
+    const pageNumbers = pagesOf(Array.from(neighbours.slots), ITEMS_PER_PAGE);
+    const loaded = await this.pages.getMany(pageNumbers.map(vectorsKey));
+    const views = new Map(pageNumbers.map((page, i) => [page, vectorsPageView(loaded[i]!, dim)]));
+    const ranked = Array.from(neighbours.slots, (slot, i) => {
+      const view = views.get(Math.floor(slot / ITEMS_PER_PAGE))!;
+      const offset = slot % ITEMS_PER_PAGE;
+      return { slot, hamming: neighbours.distances[i]!, score: scoreInt8(query, view.vectors, offset * dim, view.scales[offset]!) };
+    });
+    return ranked.sort((a, b) => b.score - a.score || a.hamming - b.hamming || a.slot - b.slot);
+  }
+
+  private async metasOf(slots: readonly number[]): Promise<(ItemMeta | null)[]> {
+    const pageNumbers = pagesOf(slots, ITEMS_PER_PAGE);
+    const loaded = await this.pages.getMany(pageNumbers.map(metaKey));
+    const pages = new Map(pageNumbers.map((page, i) => [page, decodeJson<MetaPage>(loaded[i]!)]));
+    return slots.map((slot) => pages.get(Math.floor(slot / ITEMS_PER_PAGE))![slot % ITEMS_PER_PAGE] ?? null);
+  }
+
+  /** The page cache gets whatever the resident codes and tables leave of the budget. */
+  private fitCache(): void {
+    const { codes, tables } = this.memoryUsage();
+    this.pages.setBudget(this.budget - codes - tables);
+  }
+}
+
+function newManifest(settings: IndexSettings): Manifest {
+  const bits = settings.bits ?? DEFAULT_BITS;
+  wordsPerCode(bits);
+  if (!Number.isInteger(settings.dim) || settings.dim < 1) throw new RangeError(`Embedding size must be a positive integer, not ${settings.dim}.`);
+  return {
+    format: INDEX_FORMAT,
+    modelId: settings.modelId,
+    method: settings.method,
+    dim: settings.dim,
+    bits,
+    coderKind: settings.coder ?? 'itq',
+    seed: settings.seed ?? 1,
+    slotCount: 0,
+    liveCount: 0,
+    coder: null,
+  };
+}
+
+function normalised(vector: Float32Array): Float32Array {
+  let sumSquares = 0;
+  for (const v of vector) sumSquares += v * v;
+  if (sumSquares === 0) throw new RangeError('Cannot search with a zero embedding.');
+  const scale = 1 / Math.sqrt(sumSquares);
+  return vector.map((v) => v * scale);
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+}
+
+/** Distinct page numbers of `slots`, ascending. */
+function pagesOf(slots: readonly number[], perPage: number): number[] {
+  return [...new Set(slots.map((slot) => Math.floor(slot / perPage)))].sort((a, b) => a - b);
+}

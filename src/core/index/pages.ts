@@ -1,0 +1,132 @@
+/**
+ * How an index lays itself out in a PageStore. Items live in slots (0, 1, 2, …
+ * in the order they were added); pages group consecutive slots so that storage
+ * writes a few large records instead of one per item.
+ *
+ *   manifest        JSON: settings and counts (written in every commit, last word on what exists)
+ *   coder           f32 mean[dim], f32 projection[bits × dim]
+ *   codes/<p>       slots p·CODES_PER_PAGE…: a live-bit per slot, then the codes (loaded whole on open)
+ *   vectors/<p>     slots p·ITEMS_PER_PAGE…: f32 scale per slot, then int8 embeddings (read for re-ranking)
+ *   meta/<p>        slots p·ITEMS_PER_PAGE…: JSON array of ItemMeta, null for an empty or removed slot
+ */
+import type { CoderKind, CoderParams } from '../codes/coder.ts';
+import type { ItemMeta } from '../items.ts';
+
+export const INDEX_FORMAT = 1;
+/** 4096 codes of 256 bits = 128 KiB a page: a million items is 245 pages to read on open. */
+export const CODES_PER_PAGE = 4096;
+/**
+ * Small, because re-ranking reads the page of every candidate: 64 × 768 bytes
+ * ≈ 48 KiB a page, and a million items is still only ~16k records to write.
+ */
+export const ITEMS_PER_PAGE = 64;
+
+export interface Manifest {
+  readonly format: number;
+  readonly modelId: string;
+  readonly method: string;
+  readonly dim: number;
+  /** The coder the index asks for; `coder` says what is in use now. */
+  readonly bits: number;
+  readonly coderKind: CoderKind;
+  readonly seed: number;
+  /** Slots ever used: the next item goes into slot `slotCount`. */
+  readonly slotCount: number;
+  readonly liveCount: number;
+  readonly coder: { readonly kind: CoderKind; readonly trainedOn: number } | null;
+}
+
+export const MANIFEST_KEY = 'manifest';
+export const CODER_KEY = 'coder';
+export const codesKey = (page: number) => `codes/${page}`;
+export const vectorsKey = (page: number) => `vectors/${page}`;
+export const metaKey = (page: number) => `meta/${page}`;
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+export function encodeJson(value: unknown): Uint8Array {
+  return utf8.encode(JSON.stringify(value));
+}
+
+export function decodeJson<T>(bytes: Uint8Array): T {
+  return JSON.parse(fromUtf8.decode(bytes)) as T;
+}
+
+/** A copy with its own, aligned buffer when `bytes` is not aligned for `alignment`-byte views. */
+function aligned(bytes: Uint8Array, alignment: number): Uint8Array {
+  return bytes.byteOffset % alignment === 0 ? bytes : bytes.slice();
+}
+
+export function encodeCoder(params: CoderParams): Uint8Array {
+  const out = new Float32Array(params.mean.length + params.projection.length);
+  out.set(params.mean, 0);
+  out.set(params.projection, params.mean.length);
+  return new Uint8Array(out.buffer);
+}
+
+export function decodeCoder(bytes: Uint8Array, manifest: Manifest): CoderParams {
+  const { dim, bits, seed } = manifest;
+  const copy = aligned(bytes, 4);
+  const floats = new Float32Array(copy.buffer, copy.byteOffset, bytes.byteLength / 4);
+  if (!manifest.coder || floats.length !== dim + bits * dim) throw new Error('The stored coder does not match the index settings.');
+  return {
+    kind: manifest.coder.kind,
+    bits,
+    dim,
+    seed,
+    trainedOn: manifest.coder.trainedOn,
+    mean: floats.slice(0, dim),
+    projection: floats.slice(dim),
+  };
+}
+
+/** A codes page: CODES_PER_PAGE live bits, then CODES_PER_PAGE codes. */
+export function encodeCodesPage(page: number, codes: Uint32Array, words: number, isLive: (slot: number) => boolean): Uint8Array {
+  const bitmapWords = CODES_PER_PAGE / 32;
+  const out = new Uint32Array(bitmapWords + CODES_PER_PAGE * words);
+  const first = page * CODES_PER_PAGE;
+  for (let i = 0; i < CODES_PER_PAGE; i++) if (isLive(first + i)) out[i >>> 5]! |= 1 << (i & 31);
+  const available = Math.max(0, Math.min(CODES_PER_PAGE, codes.length / words - first));
+  out.set(codes.subarray(first * words, (first + available) * words), bitmapWords);
+  return new Uint8Array(out.buffer);
+}
+
+/** Copies a codes page into the resident arrays. */
+export function decodeCodesPage(bytes: Uint8Array, page: number, words: number, codes: Uint32Array, live: Uint8Array, slotCount: number): void {
+  const bitmapWords = CODES_PER_PAGE / 32;
+  const copy = aligned(bytes, 4);
+  const view = new Uint32Array(copy.buffer, copy.byteOffset, bitmapWords + CODES_PER_PAGE * words);
+  const first = page * CODES_PER_PAGE;
+  const count = Math.min(CODES_PER_PAGE, slotCount - first);
+  for (let i = 0; i < count; i++) live[first + i] = (view[i >>> 5]! >>> (i & 31)) & 1;
+  codes.set(view.subarray(bitmapWords, bitmapWords + count * words), first * words);
+}
+
+/** A vectors page as views: `scales[i]` and `vectors[i·dim…]` for slot page·ITEMS_PER_PAGE + i. */
+export interface VectorsPage {
+  readonly scales: Float32Array;
+  readonly vectors: Int8Array;
+}
+
+export function vectorsPageBytes(dim: number): number {
+  return ITEMS_PER_PAGE * 4 + ITEMS_PER_PAGE * dim;
+}
+
+export function emptyVectorsPage(dim: number): Uint8Array {
+  return new Uint8Array(vectorsPageBytes(dim));
+}
+
+export function vectorsPageView(bytes: Uint8Array, dim: number): VectorsPage {
+  const copy = aligned(bytes, 4);
+  return {
+    scales: new Float32Array(copy.buffer, copy.byteOffset, ITEMS_PER_PAGE),
+    vectors: new Int8Array(copy.buffer, copy.byteOffset + ITEMS_PER_PAGE * 4, ITEMS_PER_PAGE * dim),
+  };
+}
+
+export type MetaPage = (ItemMeta | null)[];
+
+export function emptyMetaPage(): MetaPage {
+  return new Array<ItemMeta | null>(ITEMS_PER_PAGE).fill(null);
+}

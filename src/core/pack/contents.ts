@@ -1,0 +1,42 @@
+/** A whole index as the pack format carries it; see docs/pack-format.md. */
+import type { CoderKind } from '../codes/coder.ts';
+import type { ItemMeta } from '../items.ts';
+
+export interface PackHeader {
+  /** Model registry id the embeddings came from (`default`, `lite`). */
+  readonly modelId: string;
+  /** How the embedding was computed from the model's features (e.g. `gap`); packs of different methods never mix. */
+  readonly method: string;
+  /** Embedding dimensions. */
+  readonly dim: number;
+  /** Items in the pack. */
+  readonly count: number;
+  readonly coder: {
+    readonly kind: CoderKind;
+    readonly bits: number;
+    readonly seed: number;
+    /** How many items the coder was trained on. */
+    readonly trainedOn: number;
+  };
+  /** Encoding of the stored embeddings used for re-ranking. */
+  readonly vectors: 'int8';
+}
+
+export interface PackContents {
+  readonly header: PackHeader;
+  /** Coder parameters: `mean` (dim) and `projection` (bits × dim, row-major). */
+  readonly coder: { readonly mean: Float32Array; readonly projection: Float32Array };
+  /** count × bits/32 words, layout as in codes/bits.ts. */
+  readonly codes: Uint32Array;
+  /** count × dim; item i's embedding ≈ vectors[i·dim…] × scales[i]. */
+  readonly vectors: Int8Array;
+  readonly scales: Float32Array;
+  /** One per item, in item order; ids unique and non-empty. Fields whose value is `undefined` are not stored. */
+  readonly metas: readonly ItemMeta[];
+  /**
+   * Optional per-item thumbnail bytes (JPEG/WebP), null where an item has none (an
+   * empty array counts as none). A pack in which no item has one stores no
+   * thumbnail sections and reads back without this field.
+   */
+  readonly thumbs?: readonly (Uint8Array | null)[];
+}

@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { gaussianRandom, seededRandom } from '../../src/core/codes/random.ts';
+import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, type NewItem } from '../../src/core/index/image-index.ts';
+import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
+import { StorageFullError, type PageWrites } from '../../src/core/store/page-store.ts';
+
+const DIM = 96;
+const SETTINGS = { modelId: 'test', method: 'gap', dim: DIM, bits: 64 } as const;
+
+/** Non-negative unit vectors around a few centres, like pooled CNN features. */
+function makeItems(count: number, seed: number, prefix = 'item'): NewItem[] {
+  const gauss = gaussianRandom(seededRandom(seed));
+  const centres = Array.from({ length: 64 }, () => Float32Array.from({ length: DIM }, () => Math.abs(gauss())));
+  return Array.from({ length: count }, (_, i) => {
+    const centre = centres[i % centres.length]!;
+    const v = centre.map((c) => Math.max(0, c + 0.5 * gauss()));
+    const norm = Math.hypot(...v);
+    return { meta: { id: `${prefix}-${i}`, title: `Item ${i}`, shelf: i % 3 }, vector: v.map((x) => x / norm) };
+  });
+}
+
+function exactTop(items: readonly NewItem[], query: Float32Array, k: number): string[] {
+  return items
+    .map((item) => ({ id: item.meta.id, score: item.vector.reduce((s, v, d) => s + v * query[d]!, 0) }))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, k)
+    .map((r) => r.id);
+}
+
+/** A store whose commits can be made to fail, as a full disk would. */
+class FailingStore extends MemoryPageStore {
+  failNext = false;
+  override async commit(writes: PageWrites): Promise<void> {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new StorageFullError();
+    }
+    return super.commit(writes);
+  }
+}
+
+describe('ImageIndex', () => {
+  it('finds each item first when searched with its own embedding, with cosine scores', async () => {
+    const items = makeItems(300, 1);
+    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    await index.add(items.slice(0, 100));
+    await index.add(items.slice(100));
+    expect(index.count).toBe(300);
+    for (const item of items.slice(0, 40)) {
+      const [best] = await index.search(item.vector, { k: 5 });
+      expect(best!.id).toBe(item.meta.id);
+      expect(best!.score).toBeCloseTo(1, 2);
+      expect(best!.hamming).toBeLessThanOrEqual(2); // stored codes come from the int8 copy after a retrain
+      expect(best!.meta).toEqual(item.meta);
+    }
+  });
+
+  it('re-ranks by cosine: recall@10 against exact float cosine grows with the candidates and is near 1 with all', async () => {
+    const items = makeItems(2000, 2);
+    const index = await ImageIndex.open(new MemoryPageStore(), { ...SETTINGS, bits: 128 });
+    await index.add(items);
+    const queries = makeItems(30, 99, 'query');
+    const recall = async (candidates: number) => {
+      let overlap = 0;
+      for (const q of queries) {
+        const got = (await index.search(q.vector, { k: 10, candidates })).map((r) => r.id);
+        const want = exactTop(items, q.vector, 10);
+        overlap += got.filter((id) => want.includes(id)).length;
+      }
+      return overlap / (queries.length * 10);
+    };
+    const [few, many, all] = [await recall(20), await recall(400), await recall(2000)];
+    expect(few).toBeLessThan(many);
+    expect(many).toBeLessThan(all);
+    expect(all).toBeGreaterThan(0.95); // only int8 rounding separates it from exact cosine
+  });
+
+  it('replaces an item added again under the same id, and removes items', async () => {
+    const items = makeItems(50, 3);
+    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    await index.add(items);
+    const moved = { meta: { id: 'item-0', title: 'moved' }, vector: items[40]!.vector };
+    await index.add([moved]);
+    expect(index.count).toBe(50);
+    const hits = await index.search(items[40]!.vector, { k: 2 });
+    expect(hits.map((h) => h.id).sort()).toEqual(['item-0', 'item-40']);
+    expect(hits.find((h) => h.id === 'item-0')!.meta.title).toBe('moved');
+
+    expect(await index.remove(['item-40', 'item-0', 'missing'])).toBe(2);
+    expect(index.count).toBe(48);
+    const after = await index.search(items[40]!.vector, { k: 48 });
+    expect(after.map((h) => h.id)).not.toContain('item-40');
+    expect(after.map((h) => h.id)).not.toContain('item-0');
+    expect(after).toHaveLength(48);
+    expect(await index.has('item-1')).toBe(true);
+    expect(await index.has('item-0')).toBe(false);
+  });
+
+  it('applies a metadata filter, widening the candidates until k pass', async () => {
+    const items = makeItems(400, 4);
+    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    await index.add(items);
+    const results = await index.search(items[0]!.vector, { k: 20, candidates: 20, filter: (meta) => meta.shelf === 2 });
+    expect(results).toHaveLength(20);
+    expect(results.every((r) => r.meta.shelf === 2)).toBe(true);
+  });
+
+  it('reopens from its store with the same items, coder and answers', async () => {
+    const store = new MemoryPageStore();
+    const items = makeItems(500, 5);
+    const index = await ImageIndex.open(store, SETTINGS);
+    await index.add(items);
+    await index.remove(['item-7']);
+    const before = await index.search(items[3]!.vector, { k: 10 });
+    const reopened = await ImageIndex.open(store, SETTINGS);
+    expect(reopened.count).toBe(499);
+    expect(reopened.coderParams).toEqual(index.coderParams);
+    expect(await reopened.search(items[3]!.vector, { k: 10 })).toEqual(before);
+    const ids = [];
+    for await (const { meta } of reopened.items()) ids.push(meta.id);
+    expect(ids).toHaveLength(499);
+    expect(ids).not.toContain('item-7');
+  });
+
+  it('refuses a store built for another model or embedding size', async () => {
+    const store = new MemoryPageStore();
+    await (await ImageIndex.open(store, SETTINGS)).add(makeItems(5, 6));
+    await expect(ImageIndex.open(store, { ...SETTINGS, modelId: 'other' })).rejects.toThrow(IndexMismatchError);
+    await expect(ImageIndex.open(store, { ...SETTINGS, method: 'rmac' })).rejects.toThrow(/method "gap"/);
+  });
+
+  it('keeps everything already stored when storage is full', async () => {
+    const store = new FailingStore();
+    const items = makeItems(200, 7);
+    const index = await ImageIndex.open(store, SETTINGS);
+    await index.add(items.slice(0, 100));
+    const before = await index.search(items[5]!.vector, { k: 10 });
+    store.failNext = true;
+    await expect(index.add(items.slice(100))).rejects.toThrow(StorageFullError);
+    expect(index.count).toBe(100);
+    expect(await index.search(items[5]!.vector, { k: 10 })).toEqual(before);
+    store.failNext = true;
+    await expect(index.remove(['item-5'])).rejects.toThrow(/Storage is full/);
+    expect(await index.has('item-5')).toBe(true);
+    const reopened = await ImageIndex.open(store, SETTINGS);
+    expect(reopened.count).toBe(100);
+    expect(await reopened.search(items[5]!.vector, { k: 10 })).toEqual(before);
+    await reopened.add(items.slice(100));
+    expect(reopened.count).toBe(200);
+  });
+
+  it('retrains the coder as the collection doubles, switching to ITQ once there are more items than bits', async () => {
+    const index = await ImageIndex.open(new MemoryPageStore(), { ...SETTINGS, coder: 'itq' });
+    const items = makeItems(600, 8);
+    await index.add(items.slice(0, 10));
+    expect(index.coderParams).toMatchObject({ kind: 'lsh', trainedOn: 10 });
+    await index.add(items.slice(10, 300));
+    expect(index.coderParams).toMatchObject({ kind: 'itq', trainedOn: 300 });
+    await index.add(items.slice(300, 400));
+    expect(index.coderParams!.trainedOn).toBe(300);
+    const [best] = await index.search(items[350]!.vector, { k: 1 });
+    expect(best!.id).toBe('item-350');
+  });
+
+  it('rebuilds with another code length and coder', async () => {
+    const items = makeItems(400, 9);
+    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    await index.add(items);
+    await index.rebuild({ bits: 128, coder: 'lsh' });
+    expect(index.coderParams).toMatchObject({ kind: 'lsh', bits: 128 });
+    expect(index.encode(items[0]!.vector)).toHaveLength(4);
+    const [best] = await index.search(items[123]!.vector, { k: 1 });
+    expect(best!.id).toBe("item-123");
+  });
+
+  it('uses multi-index hashing beyond the linear-scan size and finds the same items', async () => {
+    const items = makeItems(LINEAR_SCAN_BELOW + 500, 10);
+    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    for (let i = 0; i < items.length; i += 5000) await index.add(items.slice(i, i + 5000));
+    await index.search(items[0]!.vector);
+    expect(index.memoryUsage().tables).toBeGreaterThan(0);
+    for (const i of [0, 777, LINEAR_SCAN_BELOW + 499]) {
+      const [best] = await index.search(items[i]!.vector, { k: 1 });
+      expect(best!.id).toBe(`item-${i}`);
+    }
+  }, 60_000);
+
+  it('round-trips through pack contents', async () => {
+    const items = makeItems(300, 11);
+    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    await index.add(items);
+    await index.remove(['item-2']);
+    const pack = await index.toPack();
+    expect(pack.header.count).toBe(299);
+    const copy = await ImageIndex.fromPack(new MemoryPageStore(), pack);
+    expect(copy.coderParams).toEqual(index.coderParams);
+    expect(await copy.search(items[9]!.vector, { k: 10 })).toEqual(await index.search(items[9]!.vector, { k: 10 }));
+    expect(await copy.toPack()).toEqual(pack);
+  });
+
+  it('rejects malformed items and queries with clear errors', async () => {
+    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    await expect(index.add([{ meta: { id: '' }, vector: new Float32Array(DIM).fill(1) }])).rejects.toThrow(/non-empty string id/);
+    await expect(index.add([{ meta: { id: 'a' }, vector: new Float32Array(3) }])).rejects.toThrow(/96 dimensions/);
+    await expect(index.add([{ meta: { id: 'a' }, vector: new Float32Array(DIM).fill(NaN) }])).rejects.toThrow(/non-finite/);
+    expect(await index.search(new Float32Array(DIM).fill(1))).toEqual([]);
+    expect(index.count).toBe(0);
+  });
+});
