@@ -20,6 +20,13 @@ export type EmbedOutcome = ({ readonly ok: true } & Embedding) | { readonly ok: 
 
 export const TOP_LABELS = 5;
 
+/**
+ * Names how `Embedder` turns the model's features into an embedding (`gap`:
+ * the model's global-average-pooled feature layer). Indexes and packs record
+ * it, and embeddings of different methods are never compared.
+ */
+export const EMBEDDING_METHOD = 'gap';
+
 export class Embedder {
   private constructor(
     readonly spec: ModelSpec,
