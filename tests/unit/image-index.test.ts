@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { gaussianRandom, seededRandom } from '../../src/core/codes/random.ts';
 import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, type NewItem } from '../../src/core/index/image-index.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
 import { StorageFullError, type PageWrites } from '../../src/core/store/page-store.ts';
+import { syntheticItems } from '../index-data.ts';
 
 const DIM = 96;
 const SETTINGS = { modelId: 'test', method: 'gap', dim: DIM, bits: 64 } as const;
 
-/** Non-negative unit vectors around a few centres, like pooled CNN features. */
-function makeItems(count: number, seed: number, prefix = 'item'): NewItem[] {
-  const gauss = gaussianRandom(seededRandom(seed));
-  const centres = Array.from({ length: 64 }, () => Float32Array.from({ length: DIM }, () => Math.abs(gauss())));
-  return Array.from({ length: count }, (_, i) => {
-    const centre = centres[i % centres.length]!;
-    const v = centre.map((c) => Math.max(0, c + 0.5 * gauss()));
-    const norm = Math.hypot(...v);
-    return { meta: { id: `${prefix}-${i}`, title: `Item ${i}`, shelf: i % 3 }, vector: v.map((x) => x / norm) };
-  });
-}
+const makeItems = (count: number, seed: number, prefix?: string) => syntheticItems(count, seed, DIM, prefix);
 
 function exactTop(items: readonly NewItem[], query: Float32Array, k: number): string[] {
   return items

@@ -1,0 +1,95 @@
+import 'fake-indexeddb/auto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
+import { LruPageCache } from '../../src/core/store/lru-cache.ts';
+import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
+import type { PageStore } from '../../src/core/store/page-store.ts';
+import { FilePageStore } from '../../src/node/file-store.ts';
+
+const temp = await mkdtemp(join(tmpdir(), 'lookalike-stores-'));
+afterAll(() => rm(temp, { recursive: true, force: true }));
+
+let opened = 0;
+const stores: [string, () => Promise<PageStore>][] = [
+  ['memory', async () => new MemoryPageStore()],
+  ['IndexedDB (fake-indexeddb)', () => IdbPageStore.open(`test-${opened++}`)],
+  ['file', () => FilePageStore.open(join(temp, `store-${opened++}`))],
+];
+
+const bytes = (...values: number[]) => Uint8Array.from(values);
+
+describe.each(stores)('%s page store', (_, open) => {
+  it('commits puts and deletes together and reads them back', async () => {
+    const store = await open();
+    expect(await store.get('missing')).toBeUndefined();
+    await store.commit(new Map([['a', bytes(1, 2)], ['b/1', bytes(3)]]));
+    await store.commit(new Map([['a', null], ['c', bytes(4, 5, 6)]]));
+    expect(await store.getMany(['a', 'b/1', 'c'])).toEqual([undefined, bytes(3), bytes(4, 5, 6)]);
+    await store.clear();
+    expect(await store.getMany(['b/1', 'c'])).toEqual([undefined, undefined]);
+    await store.close();
+  });
+
+  it('stores a view of a larger buffer as just its bytes', async () => {
+    const store = await open();
+    const buffer = Uint8Array.from({ length: 100 }, (_, i) => i);
+    await store.commit(new Map([['view', buffer.subarray(10, 13)]]));
+    buffer.fill(0);
+    expect(await store.get('view')).toEqual(bytes(10, 11, 12));
+  });
+});
+
+describe('file page store', () => {
+  it('ignores a half-written journal that never reached its commit point', async () => {
+    const dir = join(temp, 'torn');
+    const store = await FilePageStore.open(dir);
+    await store.commit(new Map([['page', bytes(7)]]));
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'journal.tmp'), bytes(1, 2, 3));
+    const reopened = await FilePageStore.open(dir);
+    expect(await reopened.get('page')).toEqual(bytes(7));
+    expect(await readdir(dir)).not.toContain('journal.tmp');
+  });
+
+  it('refuses to open over a damaged journal rather than guess', async () => {
+    const dir = join(temp, 'damaged');
+    await FilePageStore.open(dir);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'journal'), bytes(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13));
+    await expect(FilePageStore.open(dir)).rejects.toThrow(/journal is damaged/);
+  });
+});
+
+describe('LRU page cache', () => {
+  it('keeps the most recently used pages under its byte budget and writes through', async () => {
+    const store = new MemoryPageStore();
+    await store.commit(new Map(['a', 'b', 'c', 'd'].map((k) => [k, new Uint8Array(100)])));
+    const cache = new LruPageCache(store, 250);
+    await cache.getMany(['a', 'b']);
+    await cache.get('a'); // a is now more recent than b
+    await cache.get('c'); // over budget: b goes
+    expect(cache.residentBytes).toBe(200);
+    const misses = cache.misses;
+    await cache.getMany(['a', 'c']);
+    expect(cache.misses).toBe(misses);
+    await cache.get('b');
+    expect(cache.misses).toBe(misses + 1);
+
+    await cache.commit(new Map([['a', bytes(9)], ['c', null]]));
+    expect(await store.get('a')).toEqual(bytes(9));
+    expect(await cache.get('c')).toBeUndefined();
+    cache.setBudget(0);
+    expect(cache.residentBytes).toBe(0);
+  });
+
+  it('caches nothing from a commit that failed', async () => {
+    const store = new MemoryPageStore();
+    store.commit = async () => { throw new Error('disk on fire'); };
+    const cache = new LruPageCache(store, 1000);
+    await expect(cache.commit(new Map([['a', bytes(1)]]))).rejects.toThrow('disk on fire');
+    expect(await cache.get('a')).toBeUndefined();
+  });
+});
