@@ -1,9 +1,9 @@
-/** `lookalike embed <files|dirs...>`: embedding and top-5 labels per image. */
-import { readFile } from 'node:fs/promises';
+/** `lookalike embed <files|dirs|urls...>`: embedding and top-5 labels per image. */
 import type { LabelScore } from '../../core/embed/labels.ts';
 import type { ModelSpec } from '../../core/models/registry.ts';
+import { embedBatches } from '../embed-batches.ts';
 import { NodeEngine } from '../engine.ts';
-import { expandPaths, type PathEntry } from '../image-files.ts';
+import { expandSources } from '../image-source.ts';
 
 export interface EmbedCommandOptions {
   readonly spec: ModelSpec;
@@ -24,7 +24,7 @@ export interface EmbedLine {
 
 /** Returns the number of files that failed. */
 export async function embedCommand(paths: readonly string[], options: EmbedCommandOptions): Promise<number> {
-  const entries = await expandPaths(paths);
+  const entries = await expandSources(paths);
   const engine = await NodeEngine.create(options.spec);
   let failures = 0;
   const fail = (file: string, error: string) => {
@@ -32,20 +32,12 @@ export async function embedCommand(paths: readonly string[], options: EmbedComma
     options.write(options.json ? JSON.stringify({ file, error }) : `${file}: error: ${error}`);
   };
 
-  const batches: PathEntry[][] = [];
-  for (let i = 0; i < entries.length; i += options.batchSize) batches.push(entries.slice(i, i + options.batchSize));
-  // Decoding (sharp, on libuv's threads) of the next batch overlaps inference of this one.
-  let pending = batches.length > 0 ? prepareBatch(engine, batches[0]!) : undefined;
-  for (let b = 0; b < batches.length; b++) {
-    const prepared = await pending!;
-    pending = b + 1 < batches.length ? prepareBatch(engine, batches[b + 1]!) : undefined;
-    const outcomes = await engine.embedder.embedSettled(prepared);
-    for (const [i, outcome] of outcomes.entries()) {
-      const file = batches[b]![i]!.file;
-      if (!outcome.ok) { fail(file, outcome.error); continue; }
+  for await (const batch of embedBatches(engine, entries, { batchSize: options.batchSize })) {
+    for (const { entry, outcome } of batch) {
+      if (!outcome.ok) { fail(entry.file, outcome.error); continue; }
       const { embedding, labels } = outcome;
       const line: EmbedLine = {
-        file,
+        file: entry.file,
         model: engine.spec.id,
         backend: engine.backend,
         dims: engine.spec.embeddingDims,
@@ -57,20 +49,6 @@ export async function embedCommand(paths: readonly string[], options: EmbedComma
   }
   engine.dispose();
   return failures;
-}
-
-/** Model inputs for a batch, in order; a file that cannot be read or decoded becomes its Error. */
-function prepareBatch(engine: NodeEngine, batch: readonly PathEntry[]): Promise<(Float32Array | Error)[]> {
-  return Promise.all(
-    batch.map(async (entry) => {
-      if ('error' in entry) return new Error(entry.error);
-      try {
-        return await engine.prepare(await readFile(entry.file));
-      } catch (err) {
-        return err instanceof Error ? err : new Error(String(err));
-      }
-    }),
-  );
 }
 
 function formatHuman(line: EmbedLine): string {
