@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { expandPaths, type PathEntry } from './image-files.ts';
 
 /** Larger files are refused before they are read or downloaded in full. */
-export const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
+export const MAX_IMAGE_BYTES = 50_000_000;
 export const FETCH_TIMEOUT_MS = 30_000;
 
 export interface ReadImageOptions {
@@ -101,7 +101,7 @@ async function fetchImage(url: string, maxBytes: number, timeoutMs: number): Pro
 }
 
 function tooLarge(size: number, maxBytes: number, qualifier = ''): Error {
-  const mb = (n: number) => `${Math.round(n / 1e5) / 10} MB`;
+  const mb = (n: number) => `${Number((n / 1e6).toPrecision(3))} MB`;
   return new Error(`The file is ${qualifier}${mb(size)}, over the ${mb(maxBytes)} limit for an image.`);
 }
 

@@ -3,13 +3,12 @@
  * models and the shared photos: accuracy on edited copies, resuming after a
  * SIGKILL, bad input, and the product brief's code shape.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toBitString } from '../../src/core/codes/bits.ts';
@@ -20,19 +19,24 @@ import { PROJECT_ROOT } from '../../src/node/provision.ts';
 import { makeFixtures } from '../fixtures.ts';
 import { loadPhotos, type Photo } from '../photos.ts';
 
-const run = promisify(execFile);
 const BIN = join(PROJECT_ROOT, 'bin/lookalike.js');
 
-interface Result { code: number; stdout: string; stderr: string }
+interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-async function lookalike(...args: string[]): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, maxBuffer: 64 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+/** Runs the CLI to its end; `onStderr` sees stderr as it arrives, with the process (to kill it). */
+function lookalike(args: readonly string[], onStderr?: (stderr: string, child: ChildProcess) => void): Promise<Result> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    onStderr?.(stderr, child);
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
 }
 
 async function readPack(path: string): Promise<PackContents> {
@@ -74,7 +78,7 @@ describe('lookalike index + search', () => {
     writeFileSync(meta, `id,title\n${rows.join('\n')}\nnot-there.jpg,Ghost\n`);
     pack = join(work, 'photos.pack');
 
-    const index = await lookalike('index', dir, '-o', pack, '--meta', meta);
+    const index = await lookalike(['index', dir, '-o', pack, '--meta', meta]);
     expect(index.stderr).toContain('warning: 1 --meta row(s) match no image');
     expect(index.stderr).toContain('"not-there.jpg"');
     expect(index.stdout).toMatch(/^Wrote .*photos\.pack: 300 items, 0 failed; model default, 256-bit itq codes trained on 300; /);
@@ -92,7 +96,7 @@ describe('lookalike index + search', () => {
       const { width, height } = await image.metadata();
       const side = Math.sqrt(0.6);
       const crop = { width: Math.round(width * side), height: Math.round(height * side) };
-      const variants: Record<string, sharp.Sharp> = {
+      const variants: Record<string, ReturnType<typeof sharp>> = {
         crop: image.clone().extract({ left: Math.round((width - crop.width) / 2), top: Math.round((height - crop.height) / 2), ...crop }).jpeg({ quality: 90 }),
         q30: image.clone().jpeg({ quality: 30 }),
         small: image.clone().resize(Math.round(width / 4), Math.round(height / 4)).jpeg({ quality: 90 }),
@@ -104,7 +108,7 @@ describe('lookalike index + search', () => {
       }
     }
 
-    const search = await lookalike('search', pack, ...args, '--json', '-k', '5');
+    const search = await lookalike(['search', pack, ...args, '--json', '-k', '5']);
     expect(search.code).toBe(0);
     const lines = jsonLines(search.stdout);
     expect(lines.map((l) => l.query)).toEqual(args);
@@ -121,7 +125,7 @@ describe('lookalike index + search', () => {
       expect(String(line.results[0].score).replace(/^0\./, '').length).toBeLessThanOrEqual(4);
     }
 
-    const human = await lookalike('search', pack, args[0]!, '-k', '2');
+    const human = await lookalike(['search', pack, args[0]!, '-k', '2']);
     expect(human.stdout).toMatch(new RegExp(`^${args[0]}\\n   1\\. [01]\\.\\d{4}  ${queried[0]!.file}  Photo \\d+, a "`));
   });
 
@@ -129,7 +133,7 @@ describe('lookalike index + search', () => {
     it('prints {"item_0": {class, code, box}} per image, the same code each time; --pack uses the pack\'s coder', async () => {
       const tench = photos[0]!.path;
       const rotated = join(fixtures, 'goldfish-exif-rotated.jpg');
-      const result = await lookalike('code', tench, rotated, tench, '--json');
+      const result = await lookalike(['code', tench, rotated, tench, '--json']);
       expect(result.code).toBe(0);
       const lines = jsonLines(result.stdout);
       expect(lines).toHaveLength(3);
@@ -144,7 +148,7 @@ describe('lookalike index + search', () => {
 
       // --pack: the pack's coder, so the code matches the one the pack stores for the same image.
       const item = queried[0]!;
-      const withPack = jsonLines((await lookalike('code', item.path, '--pack', pack, '--json')).stdout)[0];
+      const withPack = jsonLines((await lookalike(['code', item.path, '--pack', pack, '--json'])).stdout)[0];
       const contents = await readPack(pack);
       const slot = contents.metas.findIndex((m) => m.id === item.file);
       const stored = toBitString(contents.codes, 256, slot * 8);
@@ -154,7 +158,7 @@ describe('lookalike index + search', () => {
       expect(distance).toBeLessThanOrEqual(3);
       const others = contents.metas.map((_, i) => [...toBitString(contents.codes, 256, i * 8)].filter((bit, j) => bit !== withPack.item_0.code[j]).length);
       expect(Math.min(...others.filter((_, i) => i !== slot))).toBeGreaterThan(20);
-      expect(withPack.item_0.code).not.toBe(jsonLines((await lookalike('code', item.path, '--json')).stdout)[0].item_0.code);
+      expect(withPack.item_0.code).not.toBe(jsonLines((await lookalike(['code', item.path, '--json'])).stdout)[0].item_0.code);
     });
 
     it('fetches URLs; a failing URL is an error line and exit 1', async () => {
@@ -167,9 +171,9 @@ describe('lookalike index + search', () => {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       try {
         const [local, remote, conflict] = await Promise.all([
-          lookalike('code', tench.path, '--json', '--model', 'lite', '--bits', '128'),
-          lookalike('code', `${base}/tench.jpg`, `${base}/missing.jpg`, '--json', '--model', 'lite', '--bits', '128'),
-          lookalike('code', `${base}/tench.jpg`, '--pack', pack, '--bits', '64'),
+          lookalike(['code', tench.path, '--json', '--model', 'lite', '--bits', '128']),
+          lookalike(['code', `${base}/tench.jpg`, `${base}/missing.jpg`, '--json', '--model', 'lite', '--bits', '128']),
+          lookalike(['code', `${base}/tench.jpg`, '--pack', pack, '--bits', '64']),
         ]);
         const [fetched, failed] = jsonLines(remote.stdout);
         expect(fetched.item_0).toEqual(jsonLines(local.stdout)[0].item_0);
@@ -193,25 +197,21 @@ describe('lookalike index, interrupted', () => {
     // lite and 64 bits: fast, and with more images than bits the final coder is ITQ.
     const args = ['index', dir, '-o', pack, '--model', 'lite', '--bits', '64'];
 
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
     let seen = 0;
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_, signal) => resolve(signal)));
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
+    const killed = await lookalike(args, (stderr, child) => {
       const done = [...stderr.matchAll(/Indexing (\d+)\/120/g)].map((m) => Number(m[1]));
       if (done.length > 0 && seen === 0) {
         seen = done.at(-1)!;
         child.kill('SIGKILL');
       }
     });
-    expect(await exited, stderr).toBe('SIGKILL');
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
     expect(seen).toBeGreaterThan(0);
     expect(seen).toBeLessThan(120);
     expect(existsSync(pack)).toBe(false);
     expect(existsSync(`${pack}.partial`)).toBe(true);
 
-    const again = await lookalike(...args);
+    const again = await lookalike(args);
     const resumed = /Resuming: (\d+) of 120 already indexed/.exec(again.stderr);
     expect(resumed, again.stderr).not.toBeNull();
     // Every batch reported done was committed; at most the one in flight was lost.
@@ -234,7 +234,7 @@ describe('lookalike index, bad input', () => {
     cpSync(join(fixtures, 'notes.png'), join(dir, 'notes.png'));
     const pack = join(work, 'bad.pack');
 
-    const index = await lookalike('index', dir, '-o', pack, '--model', 'lite');
+    const index = await lookalike(['index', dir, '-o', pack, '--model', 'lite']);
     expect(index.code).toBe(1);
     expect(index.stderr).toContain(`${join(dir, 'broken.jpg')}: error: The JPEG file is truncated or corrupt.`);
     expect(index.stderr).toMatch(new RegExp(`${join(dir, 'notes.png')}: error: .+`));
@@ -243,23 +243,23 @@ describe('lookalike index, bad input', () => {
     const contents = await readPack(pack);
     expect(contents.metas.map((m) => m.id).sort()).toEqual(photos.slice(0, 3).map((p) => p.file).sort());
 
-    const notPack = await lookalike('search', join(dir, 'broken.jpg'), photos[0]!.path);
+    const notPack = await lookalike(['search', join(dir, 'broken.jpg'), photos[0]!.path]);
     expect(notPack.code).toBe(1);
     expect(notPack.stderr).toContain(`${join(dir, 'broken.jpg')}: Not a Lookalike pack`);
-    const missingPack = await lookalike('search', join(work, 'nope.pack'), photos[0]!.path);
+    const missingPack = await lookalike(['search', join(work, 'nope.pack'), photos[0]!.path]);
     expect(missingPack.stderr).toContain('nope.pack: no such file.');
     expect(missingPack.code).toBe(1);
 
-    expect((await lookalike('index', dir)).code).toBe(2);
-    expect((await lookalike('index', dir, '-o', join(work, 'x.pack'), '--bits', '100')).code).toBe(2);
-    expect((await lookalike('index', dir, '-o', join(work, 'x.pack'), '--coder', 'pq')).code).toBe(2);
-    expect((await lookalike('index', join(work, 'no-such-dir'), '-o', join(work, 'x.pack'))).code).toBe(2);
+    expect((await lookalike(['index', dir])).code).toBe(2);
+    expect((await lookalike(['index', dir, '-o', join(work, 'x.pack'), '--bits', '100'])).code).toBe(2);
+    expect((await lookalike(['index', dir, '-o', join(work, 'x.pack'), '--coder', 'pq'])).code).toBe(2);
+    expect((await lookalike(['index', join(work, 'no-such-dir'), '-o', join(work, 'x.pack')])).code).toBe(2);
     const badMeta = join(work, 'bad.csv');
     writeFileSync(badMeta, 'id,title\na.jpg,"unclosed\n');
-    const meta = await lookalike('index', dir, '-o', join(work, 'x.pack'), '--meta', badMeta);
+    const meta = await lookalike(['index', dir, '-o', join(work, 'x.pack'), '--meta', badMeta]);
     expect(meta.code).toBe(2);
     expect(meta.stderr).toContain('bad.csv, line 2: a quoted field is never closed.');
     expect(existsSync(join(work, 'x.pack.partial'))).toBe(false);
-    expect((await lookalike('search', pack)).code).toBe(2);
+    expect((await lookalike(['search', pack])).code).toBe(2);
   });
 });
