@@ -134,16 +134,17 @@ export async function indexCommand(options: IndexCommandOptions): Promise<IndexR
  * model, code length or coder) is of no use to this run and is started over.
  */
 async function openWorkingIndex(partial: string, settings: IndexSettings, log: (line: string) => void): Promise<ImageIndex> {
-  const store = await FilePageStore.open(partial);
+  let store: FilePageStore | undefined;
   let index: ImageIndex | undefined;
   let why = '';
   try {
+    store = await FilePageStore.open(partial);
     index = await ImageIndex.open(store, settings);
     const { bits, coderKind, count } = { ...index.settings, count: index.count };
     if (bits === settings.bits && coderKind === settings.coder) return index;
     why = `it holds ${count} items with ${bits}-bit ${coderKind} codes`;
   } catch (err) {
-    if (!(err instanceof IndexMismatchError)) throw err;
+    if (!(err instanceof IndexMismatchError) || !store) throw new Error(`${partial}: ${(err as Error).message} Delete that folder to start over.`);
     why = err.message.replace(/^This index was built/, 'it was built').replace(/\. .*$/, '');
   }
   log(`Starting over: ${partial} is from another run (${why}).`);
