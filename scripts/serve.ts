@@ -11,7 +11,7 @@ import { PROJECT_ROOT } from '../src/node/provision.ts';
 const modeFlag = process.argv.indexOf('--mode');
 const mode = modeFlag >= 0 ? process.argv[modeFlag + 1]! : 'production';
 const outDir = join(PROJECT_ROOT, mode === 'harness' ? 'dist-harness' : 'dist');
-const SOURCES = ['index.html', 'vite.config.ts', 'package-lock.json', 'src', 'workers', 'public', 'tests/harness'];
+const SOURCES = ['index.html', 'vite.config.ts', 'package-lock.json', 'src', 'workers', 'public', 'tests/harness', 'tests/index-data.ts'];
 
 function newestMtime(path: string): number {
   if (!existsSync(path)) return 0;

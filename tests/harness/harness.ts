@@ -4,6 +4,7 @@
  */
 import { EmbedClient, type EmbedClientOptions } from '../../src/browser/embed-client.ts';
 import type { EmbedOutcome, EngineInfo } from '../../src/browser/embed-protocol.ts';
+import { indexHarness } from './index-harness.ts';
 
 export interface HarnessResult {
   readonly outcomes: ({ ok: true; embedding: number[]; labels: { index: number; name: string; score: number }[] } | { ok: false; error: string })[];
@@ -43,6 +44,7 @@ const harness = {
   },
   tensorCounts: () => client!.tensorCounts(),
   crossOriginIsolated: () => self.crossOriginIsolated,
+  index: indexHarness,
 };
 
 function plain(o: EmbedOutcome): HarnessResult['outcomes'][number] {

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
 import { LruPageCache } from '../../src/core/store/lru-cache.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
-import type { PageStore } from '../../src/core/store/page-store.ts';
+import { StorageFullError, type PageStore } from '../../src/core/store/page-store.ts';
 import { FilePageStore } from '../../src/node/file-store.ts';
 
 const temp = await mkdtemp(join(tmpdir(), 'lookalike-stores-'));
@@ -60,6 +60,25 @@ describe('file page store', () => {
     const { writeFile } = await import('node:fs/promises');
     await writeFile(join(dir, 'journal'), bytes(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13));
     await expect(FilePageStore.open(dir)).rejects.toThrow(/journal is damaged/);
+  });
+});
+
+describe('IndexedDB page store', () => {
+  it('turns a quota error into StorageFullError and keeps nothing of that commit', async () => {
+    const store = await IdbPageStore.open('quota');
+    await store.commit(new Map([['kept', bytes(1)]]));
+    const put = IDBObjectStore.prototype.put;
+    let puts = 0;
+    IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+      if (++puts === 2) throw new DOMException('The current transaction exceeded its quota limitations.', 'QuotaExceededError');
+      return put.apply(this, args);
+    };
+    try {
+      await expect(store.commit(new Map([['first', bytes(2)], ['second', bytes(3)], ['kept', null]]))).rejects.toThrow(StorageFullError);
+    } finally {
+      IDBObjectStore.prototype.put = put;
+    }
+    expect(await store.getMany(['kept', 'first', 'second'])).toEqual([bytes(1), undefined, undefined]);
   });
 });
 

@@ -40,15 +40,22 @@ export class IdbPageStore implements PageStore {
   async commit(writes: PageWrites): Promise<void> {
     if (writes.size === 0) return;
     const tx = this.db.transaction('pages', 'readwrite');
+    const done = tx.done;
     try {
       // Requests are queued synchronously; their results arrive with tx.done.
       for (const [key, value] of writes) {
         if (value === null) void tx.store.delete(key).catch(() => {});
         else void tx.store.put(ownBuffer(value), key).catch(() => {});
       }
-      await tx.done;
+      await done;
     } catch (err) {
       // An aborted transaction keeps nothing, so the stored index is untouched.
+      done.catch(() => {});
+      try {
+        tx.abort();
+      } catch {
+        // already aborted or finished
+      }
       if (isQuotaError(err) || isQuotaError(tx.error)) throw new StorageFullError(err);
       throw err;
     }

@@ -230,18 +230,14 @@ export class ImageIndex {
         this.checkVector(item.vector);
       }
       const slotsById = await this.loadSlotsById();
-      const { dim } = this.manifest;
       const first = this.manifest.slotCount;
       const end = first + items.length;
       const replaced = items.flatMap((item) => (slotsById.has(item.meta.id) ? [slotsById.get(item.meta.id)!] : []));
 
-      let coderParams = this.coder?.params ?? null;
-      if (!coderParams) {
-        const sample = new Float32Array(items.length * dim);
-        items.forEach((item, i) => sample.set(item.vector, i * dim));
-        coderParams = this.train(sample, items.length);
-      }
-      const coder = this.coder ?? new Coder(coderParams);
+      // Train the coder on the first items, and retrain it (old and new items together) as the collection doubles.
+      const trainedOn = this.coder?.params.trainedOn ?? 0;
+      if (!this.coder || (this.manifest.liveCount + items.length >= 2 * trainedOn && trainedOn < RETRAIN_UNTIL)) await this.retrain({}, items);
+      const coder = this.coder!;
       this.reserve(end);
       this.fitCache();
       items.forEach((item, i) => coder.encode(item.vector, 0, this.codes, (first + i) * this.words));
@@ -253,23 +249,15 @@ export class ImageIndex {
         writes.set(codesKey(page), encodeCodesPage(page, this.codes, this.words, isLive));
       }
       await this.writeItemPages(writes, first, items, replaced);
-      if (!this.coder) writes.set(CODER_KEY, encodeCoder(coderParams));
-      const manifest: Manifest = {
-        ...this.manifest,
-        slotCount: end,
-        liveCount: this.manifest.liveCount + items.length - replaced.length,
-        coder: { kind: coderParams.kind, trainedOn: coderParams.trainedOn },
-      };
+      const manifest: Manifest = { ...this.manifest, slotCount: end, liveCount: this.manifest.liveCount + items.length - replaced.length };
       writes.set(MANIFEST_KEY, encodeJson(manifest));
       await this.pages.commit(writes);
 
       // Committed: now the memory state follows.
       this.manifest = manifest;
-      if (!this.coder) this.coder = coder;
       for (const slot of replaced) this.live[slot] = 0;
       this.live.fill(1, first, end);
       items.forEach((item, i) => slotsById.set(item.meta.id, first + i));
-      if (manifest.liveCount >= 2 * coderParams.trainedOn && coderParams.trainedOn < RETRAIN_UNTIL) await this.retrain({});
     });
   }
 
@@ -471,25 +459,30 @@ export class ImageIndex {
     });
   }
 
-  private async retrain(options: { readonly coder?: CoderKind; readonly bits?: number }): Promise<void> {
+  /**
+   * Trains a coder on the live items plus `incoming` (items about to be added)
+   * and re-codes the live items, in one commit.
+   */
+  private async retrain(options: { readonly coder?: CoderKind; readonly bits?: number }, incoming: readonly NewItem[] = []): Promise<void> {
     const kind = options.coder ?? this.manifest.coderKind;
     const bits = options.bits ?? this.manifest.bits;
     const words = wordsPerCode(bits);
     const { dim, slotCount, liveCount } = this.manifest;
-    if (liveCount === 0) {
+    if (liveCount + incoming.length === 0) {
       this.manifest = { ...this.manifest, coderKind: kind, bits };
       await this.pages.commit(new Map([[MANIFEST_KEY, encodeJson(this.manifest)]]));
       this.words = words;
       this.codes = new Uint32Array(this.live.length * words);
       return;
     }
-    // Train on every step-th live item, then re-code them all.
-    const step = Math.ceil(liveCount / TRAINING_SAMPLE);
-    const sample = new Float32Array(Math.ceil(liveCount / step) * dim);
+    // Train on every step-th item, then re-code them all.
+    const step = Math.ceil((liveCount + incoming.length) / TRAINING_SAMPLE);
+    const sample = new Float32Array(Math.ceil((liveCount + incoming.length) / step) * dim);
     let n = 0;
     let seen = 0;
     for await (const { stored } of this.scan({ vectors: true })) if (seen++ % step === 0) sample.set(this.dequantize(stored!), n++ * dim);
-    const params = this.train(sample, n, kind, bits);
+    for (const item of incoming) if (seen++ % step === 0) sample.set(item.vector, n++ * dim);
+    const params = this.train(sample.subarray(0, n * dim), n, kind, bits);
     const coder = new Coder(params);
     const codes = new Uint32Array(this.live.length * words);
     for await (const { slot, stored } of this.scan({ vectors: true })) coder.encode(this.dequantize(stored!), 0, codes, slot * words);

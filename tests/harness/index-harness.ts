@@ -1,0 +1,101 @@
+/**
+ * The index engine on IndexedDB, driven from browser tests: builds, checks and
+ * exports indexes of seeded synthetic items (tests/index-data.ts), so Node can
+ * build the very same ones to compare with.
+ */
+import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
+import type { CoderKind } from '../../src/core/codes/coder.ts';
+import { ImageIndex, type IndexSettings } from '../../src/core/index/image-index.ts';
+import { openPack } from '../../src/core/pack/read.ts';
+import { blobSource, bytesSource } from '../../src/core/pack/range-source.ts';
+import { encodePack } from '../../src/core/pack/write.ts';
+import { syntheticItems } from '../index-data.ts';
+
+export interface BuildPlan {
+  readonly count: number;
+  readonly seed: number;
+  readonly batch: number;
+  /** Default ITQ; LSH trains in milliseconds where a test is about storage, not codes. */
+  readonly coder?: CoderKind;
+}
+
+export const INDEX_SETTINGS: IndexSettings = { modelId: 'test', method: 'gap', dim: 768, bits: 256 };
+
+/** Commits made by the running `build`, for a test to watch before it kills the tab. */
+let committedBatches = 0;
+
+/** Opens (or creates, with `coder`) the index `name`, runs `use`, closes it. */
+async function withIndex<T>(name: string, coder: CoderKind | undefined, use: (index: ImageIndex) => Promise<T>): Promise<T> {
+  const index = await ImageIndex.open(await IdbPageStore.open(name), { ...INDEX_SETTINGS, coder: coder ?? 'itq' });
+  try {
+    return await use(index);
+  } finally {
+    await index.close();
+  }
+}
+
+export const indexHarness = {
+  /** Adds the plan's items not yet present, one atomic batch at a time; resolves with the final count. */
+  build(name: string, plan: BuildPlan): Promise<number> {
+    return withIndex(name, plan.coder, async (index) => {
+      const items = syntheticItems(plan.count, plan.seed, INDEX_SETTINGS.dim);
+      const missing = [];
+      for (const item of items) if (!(await index.has(item.meta.id))) missing.push(item);
+      for (let i = 0; i < missing.length; i += plan.batch) {
+        await index.add(missing.slice(i, i + plan.batch));
+        committedBatches++;
+      }
+      return index.count;
+    });
+  },
+
+  committedBatches: () => committedBatches,
+
+  /** What a reopened index holds: its count, its ids in order, and how many of them find themselves first. */
+  inspect(name: string, plan: BuildPlan): Promise<{ count: number; ids: string[]; selfFound: number }> {
+    return withIndex(name, plan.coder, async (index) => {
+      const ids: string[] = [];
+      for await (const { meta } of index.items()) ids.push(meta.id);
+      const items = syntheticItems(plan.count, plan.seed, INDEX_SETTINGS.dim);
+      let selfFound = 0;
+      for (const id of ids.filter((_, i) => i % 25 === 0)) {
+        const item = items.find((it) => it.meta.id === id)!;
+        if ((await index.search(item.vector, { k: 1 }))[0]?.id === id) selfFound++;
+      }
+      return { count: index.count, ids, selfFound };
+    });
+  },
+
+  /** The index as a pack file, base64-encoded for the trip to Node. */
+  exportPack(name: string): Promise<string> {
+    return withIndex(name, undefined, async (index) => {
+      const bytes = new Uint8Array(await new Blob(encodePack(await index.toPack())).arrayBuffer());
+      let binary = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return btoa(binary);
+    });
+  },
+
+  /** Imports a base64 pack into an empty index and answers a search with item `queryIndex`'s vector. */
+  async importPack(name: string, base64: string, plan: BuildPlan, queryIndex: number): Promise<{ count: number; top: string[] }> {
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const contents = await (await openPack(blobSource(new Blob([bytes])))).readContents();
+    const index = await ImageIndex.fromPack(await IdbPageStore.open(name), contents);
+    try {
+      const query = syntheticItems(plan.count, plan.seed, INDEX_SETTINGS.dim)[queryIndex]!.vector;
+      return { count: index.count, top: (await index.search(query, { k: 3 })).map((r) => r.id) };
+    } finally {
+      await index.close();
+    }
+  },
+
+  /** Rejects a damaged pack with the pack reader's error. */
+  async readPackError(base64: string): Promise<string> {
+    try {
+      await (await openPack(bytesSource(Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))))).readContents();
+      return 'read without error';
+    } catch (err) {
+      return `${(err as Error).name}: ${(err as Error).message}`;
+    }
+  },
+};
