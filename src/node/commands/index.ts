@@ -118,7 +118,8 @@ export async function indexCommand(options: IndexCommandOptions): Promise<IndexR
     await rm(partial, { recursive: true, force: true });
 
     const { coder } = contents.header;
-    const note = options.coder === 'itq' && coder.kind === 'lsh' ? ` (ITQ needs more images than code bits: ${count} ≤ ${bits}; these are LSH codes)` : '';
+    const why = bits > spec.embeddingDims ? `no more code bits than the model's ${spec.embeddingDims} dimensions` : `more images than code bits: ${count} ≤ ${bits}`;
+    const note = options.coder === 'itq' && coder.kind === 'lsh' ? ` (ITQ needs ${why}; these are LSH codes)` : '';
     const size = (await stat(out)).size;
     const seconds = (performance.now() - started) / 1000;
     const rate = embedSeconds > 0 ? `, ${((entries.length - already) / embedSeconds).toFixed(1)} img/s` : '';
