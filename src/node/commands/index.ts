@@ -122,7 +122,7 @@ export async function indexCommand(options: IndexCommandOptions): Promise<IndexR
     const note = options.coder === 'itq' && coder.kind === 'lsh' ? ` (ITQ needs ${why}; these are LSH codes)` : '';
     const size = (await stat(out)).size;
     const seconds = (performance.now() - started) / 1000;
-    const rate = embedSeconds > 0 ? `, ${((entries.length - already) / embedSeconds).toFixed(1)} img/s` : '';
+    const rate = embedSeconds > 0 ? `, ${(todo.length / embedSeconds).toFixed(1)} img/s` : '';
     options.write(`Wrote ${out}: ${count} items, ${failures} failed; model ${spec.id}, ${coder.bits}-bit ${coder.kind} codes trained on ${coder.trainedOn}${note}; ${formatBytes(size)}; ${formatDuration(seconds)}${rate}.`);
     return { items: count, failures };
   } finally {
