@@ -39,7 +39,7 @@ export default defineConfig(({ mode }) => ({
     target: 'es2022',
     outDir: mode === 'harness' ? 'dist-harness' : 'dist',
     rollupOptions: {
-      input: { main: 'index.html', ...(mode === 'harness' ? { harness: 'tests/harness/index.html' } : {}) } as Record<string, string>,
+      input: { main: 'index.html', ...(mode === 'harness' ? { harness: 'tests/harness/index.html', indexBench: 'tests/harness/index-bench.html' } : {}) } as Record<string, string>,
     },
   },
 }));
