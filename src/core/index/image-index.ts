@@ -95,7 +95,7 @@ export const LINEAR_SCAN_BELOW = 20_000;
 /** The coder is retrained each time the collection doubles until it has been trained on this many items. */
 export const RETRAIN_UNTIL = 16_384;
 /** Items sampled (evenly) to train a coder. */
-export const TRAINING_SAMPLE = 20_000;
+export const TRAINING_SAMPLE = 10_000;
 
 export class ImageIndex {
   private manifest: Manifest;
