@@ -50,7 +50,7 @@ describe('multi-index hashing', () => {
           expect(actual.slots.length).toBe(Math.min(k, count - dropped.size));
         }
       }
-    });
+    }, 30_000);
   }
 
   it('checks slots added after the tables were built', () => {
