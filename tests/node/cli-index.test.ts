@@ -4,13 +4,13 @@
  * SIGKILL, bad input, and the product brief's code shape.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBitString } from '../../src/core/codes/bits.ts';
 import type { PackContents } from '../../src/core/pack/contents.ts';
 import { openPack } from '../../src/core/pack/read.ts';
@@ -63,6 +63,7 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'cli-index-'));
   fixtures = await makeFixtures();
 });
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('lookalike index + search', () => {
   // More images than code bits, so that the default coder (ITQ, which needs that) is the one tested.
