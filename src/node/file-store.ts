@@ -4,8 +4,9 @@
  * to `journal.tmp`, synced and renamed to `journal` (the commit point), then
  * applied to the page files, then the journal is deleted. Opening a folder
  * that still has a journal (the process died while applying) applies it again.
+ * Journal and pages are fsynced, so this holds across a power cut too.
  */
-import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from '../core/pack/crc32.ts';
 import { StorageFullError, type PageStore, type PageWrites } from '../core/store/page-store.ts';
@@ -67,11 +68,13 @@ export class FilePageStore implements PageStore {
     return join(this.dir, 'pages', encodeURIComponent(key));
   }
 
+  /** Writes the pages (synced, so that they are on disk before the journal that could redo them is gone). */
   private async apply(writes: PageWrites): Promise<void> {
     for (const [key, value] of writes) {
       if (value === null) await unlink(this.pagePath(key)).catch(ignoreMissing);
-      else await writeFile(this.pagePath(key), value);
+      else await writeSynced(this.pagePath(key), value);
     }
+    await syncDirectory(join(this.dir, 'pages'));
     await unlink(join(this.dir, 'journal'));
   }
 }
