@@ -157,65 +157,11 @@ export class Coder {
   /** Codes of `count` rows, back to back. */
   encodeMany(vectors: Float32Array, count: number): Uint32Array {
     const { dim } = this.params;
-    const W = this.params.projection;
-    const bias = this.bias;
-    const words = this.words;
     if (!Number.isInteger(count) || count < 0 || count * dim > vectors.length) {
       throw new RangeError(`Cannot encode ${count} vectors of ${dim} values from ${vectors.length} values.`);
     }
-    const out = new Uint32Array(count * words);
-    // Two vectors × four rows of W per pass: each value loaded serves two products.
-    // (Every product is the same in-order sum as in encode, so the codes are identical.)
-    let i = 0;
-    for (; i + 1 < count; i += 2) {
-      const xa = i * dim;
-      const xb = xa + dim;
-      const oa = i * words;
-      const ob = oa + words;
-      for (let w = 0; w < words; w++) {
-        let wa = 0;
-        let wb = 0;
-        for (let j = 0; j < 32; j += 4) {
-          const b = w * 32 + j;
-          const r0 = b * dim;
-          const r1 = r0 + dim;
-          const r2 = r1 + dim;
-          const r3 = r2 + dim;
-          let a0 = 0, a1 = 0, a2 = 0, a3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-          for (let k = 0; k < dim; k++) {
-            const x = vectors[xa + k]!;
-            const y = vectors[xb + k]!;
-            const w0 = W[r0 + k]!;
-            const w1 = W[r1 + k]!;
-            const w2 = W[r2 + k]!;
-            const w3 = W[r3 + k]!;
-            a0 += w0 * x;
-            a1 += w1 * x;
-            a2 += w2 * x;
-            a3 += w3 * x;
-            c0 += w0 * y;
-            c1 += w1 * y;
-            c2 += w2 * y;
-            c3 += w3 * y;
-          }
-          const t0 = bias[b]!;
-          const t1 = bias[b + 1]!;
-          const t2 = bias[b + 2]!;
-          const t3 = bias[b + 3]!;
-          if (a0 > t0) wa |= 1 << j;
-          if (a1 > t1) wa |= 2 << j;
-          if (a2 > t2) wa |= 4 << j;
-          if (a3 > t3) wa |= 8 << j;
-          if (c0 > t0) wb |= 1 << j;
-          if (c1 > t1) wb |= 2 << j;
-          if (c2 > t2) wb |= 4 << j;
-          if (c3 > t3) wb |= 8 << j;
-        }
-        out[oa + w] = wa;
-        out[ob + w] = wb;
-      }
-    }
-    if (i < count) this.encode(vectors, i * dim, out, i * words);
+    const out = new Uint32Array(count * this.words);
+    for (let i = 0; i < count; i++) this.encode(vectors, i * dim, out, i * this.words);
     return out;
   }
 }

@@ -80,66 +80,25 @@ function descendingOrder(values: Float64Array): number[] {
 /** Rows this many at a time are centred and transposed for the covariance kernel. */
 const COVARIANCE_CHUNK = 128;
 
-/** X̃ᵀ X̃ (dim × dim, unscaled) of the centred sample, upper triangle mirrored. */
+/** X̃ᵀ X̃ (dim × dim, unscaled) of the centred sample. */
 export function covariance(sample: Float32Array, n: number, dim: number, mean: Float64Array): Float64Array {
-  // Columns padded to a multiple of 4 (with zeros) so the 2 × 4 tiles need no edge cases.
+  // Columns padded to a multiple of 4 (with zeros) so the product's 2 × 4 tiles need no edge cases.
   const dp = (dim + 3) & ~3;
   const L = COVARIANCE_CHUNK;
   const C = new Float64Array(dp * dp);
-  const chunk = new Float64Array(dp * L); // column-major: chunk[k * L + r]
+  const chunk = new Float64Array(dp * L); // transposed: chunk[k * L + r]
   for (let start = 0; start < n; start += L) {
     const rows = Math.min(L, n - start);
+    if (rows < L) chunk.fill(0);
     for (let r = 0; r < rows; r++) {
       const src = (start + r) * dim;
       for (let k = 0; k < dim; k++) chunk[k * L + r] = sample[src + k]! - mean[k]!;
     }
-    // C[a][b] += Σ_r x̃_ra x̃_rb for the tiles on or above the diagonal.
-    for (let a = 0; a < dp; a += 2) {
-      const x0 = a * L;
-      const x1 = x0 + L;
-      for (let b = a & ~3; b < dp; b += 4) {
-        const y0 = b * L;
-        const y1 = y0 + L;
-        const y2 = y1 + L;
-        const y3 = y2 + L;
-        let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-        for (let r = 0; r < rows; r++) {
-          const u0 = chunk[x0 + r]!;
-          const u1 = chunk[x1 + r]!;
-          const v0 = chunk[y0 + r]!;
-          const v1 = chunk[y1 + r]!;
-          const v2 = chunk[y2 + r]!;
-          const v3 = chunk[y3 + r]!;
-          s00 += u0 * v0;
-          s01 += u0 * v1;
-          s02 += u0 * v2;
-          s03 += u0 * v3;
-          s10 += u1 * v0;
-          s11 += u1 * v1;
-          s12 += u1 * v2;
-          s13 += u1 * v3;
-        }
-        const c0 = a * dp + b;
-        const c1 = c0 + dp;
-        C[c0] = C[c0]! + s00;
-        C[c0 + 1] = C[c0 + 1]! + s01;
-        C[c0 + 2] = C[c0 + 2]! + s02;
-        C[c0 + 3] = C[c0 + 3]! + s03;
-        C[c1] = C[c1]! + s10;
-        C[c1 + 1] = C[c1 + 1]! + s11;
-        C[c1 + 2] = C[c1 + 2]! + s12;
-        C[c1 + 3] = C[c1 + 3]! + s13;
-      }
-    }
+    const product = multiplyABt(chunk, chunk, dp, L, dp, true);
+    for (let i = 0; i < C.length; i++) C[i] = C[i]! + product[i]!;
   }
   const out = new Float64Array(dim * dim);
-  for (let a = 0; a < dim; a++) {
-    for (let b = a; b < dim; b++) {
-      const v = C[a * dp + b]!;
-      out[a * dim + b] = v;
-      out[b * dim + a] = v;
-    }
-  }
+  for (let a = 0; a < dim; a++) out.set(C.subarray(a * dp, a * dp + dim), a * dim);
   return out;
 }
 
