@@ -93,6 +93,7 @@ const { values } = parseArgs({
     'mememo-efs': { type: 'string', default: '10,50,100,200' },
     'coders-size': { type: 'string', default: '100000' },
     rank: { type: 'string', default: '256' },
+    'skip-probe': { type: 'boolean', default: false },
     seed: { type: 'string', default: '7' },
   },
 });
@@ -200,7 +201,7 @@ function fitCopula(real: Float32Array, n: number): { model: Float32Array; explai
 // ——— Chromium ———
 
 /** INDEX_BENCH_VERSION of the page this driver expects (tests/harness/index-bench.ts; a value import would run the page module). */
-const INDEX_BENCH_VERSION = 3;
+const INDEX_BENCH_VERSION = 4;
 
 // tests/harness/chromium.ts's flags, plus memory measurement without its random delay and a callable GC.
 const CHROMIUM_ARGS = [
@@ -323,6 +324,10 @@ async function main() {
       }
       results.mememo = mememo;
     }
+    if (!values['skip-probe']) {
+      log('IndexedDB read costs …');
+      results.storageProbe = await session.call('storageProbe', { records: 4000, sizes: [4 + DIM, 64 * (4 + DIM)], reads: [1, 10, 100], reps: 30 });
+    }
     await session.context.close();
     rmSync(mememoProfile, { recursive: true, force: true });
 
@@ -406,7 +411,7 @@ interface SizeResult {
   n: number; build: Omit<R<'build'>, 'truth'>; rssAfterBuild: ReturnType<typeof chromiumRss>; brute: R<'bruteForce'> | null; coders: R<'coders'> | null;
   cold: (R<'open'> & { rss: ReturnType<typeof chromiumRss> })[]; warm: R<'queries'> | null; rssAfterQueries: ReturnType<typeof chromiumRss> | null; phases: R<'phases'> | null;
 }
-interface Results { synthStats: R<'synthStats'> & { copulaExplained: number }; mememo?: R<'mememo'>[]; sizes: SizeResult[] }
+interface Results { synthStats: R<'synthStats'> & { copulaExplained: number }; mememo?: R<'mememo'>[]; storageProbe?: R<'storageProbe'>; sizes: SizeResult[] }
 
 const ms = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(digits));
 const mib = (x: number | null | undefined) => (x === null || x === undefined ? '–' : (x / 2 ** 20).toFixed(0));
@@ -479,6 +484,14 @@ function report(results: Results, queryCount: number): void {
         const rate = lastQuarterRate(m.checkpoints);
         return [m.mode, String(m.items), ms(m.buildMs / 1000), ms(rate), ...SIZES.map((n) => (n <= m.items ? `${ms(m.buildMs / 1000)} s` : `~${hours(n / rate)}`)), ms(m.lookalike.buildMs / 1000)];
       }));
+  }
+
+  if (results.storageProbe) {
+    const probe = results.storageProbe;
+    const sizes = [...new Set(probe.rows.map((r) => r.size))];
+    const reads = [...new Set(probe.rows.map((r) => r.reads))];
+    out(`IndexedDB: random reads in one getMany, fresh connection, ${probe.records} records (p50 / p99 ms)`);
+    table(['record', ...reads.map((n) => `${n} read${n > 1 ? 's' : ''}`)], sizes.map((size) => [`${size} B`, ...reads.map((n) => lat(probe.rows.find((r) => r.size === size && r.reads === n)?.latency))]));
   }
 
   const coders = results.sizes.find((z) => z.coders)?.coders;

@@ -6,7 +6,7 @@
  * that still has a journal (the process died while applying) applies it again.
  * Journal and pages are fsynced, so this holds across a power cut too.
  */
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from '../core/pack/crc32.ts';
 import { StorageFullError, type PageStore, type PageWrites } from '../core/store/page-store.ts';
@@ -15,6 +15,9 @@ const JOURNAL_MAGIC = 0x314a4b4c; // "LKJ1"
 const DELETED = 0xffffffff;
 
 export class FilePageStore implements PageStore {
+  /** Set when applying a committed journal failed: only reopening (which replays it) can go on safely. */
+  private broken: Error | null = null;
+
   private constructor(private readonly dir: string) {}
 
   static async open(dir: string): Promise<FilePageStore> {
@@ -27,6 +30,7 @@ export class FilePageStore implements PageStore {
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
+    this.checkUsable();
     const bytes = await readFile(this.pagePath(key)).catch(ignoreMissing);
     return bytes && new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
@@ -36,6 +40,7 @@ export class FilePageStore implements PageStore {
   }
 
   async commit(writes: PageWrites): Promise<void> {
+    this.checkUsable();
     if (writes.size === 0) return;
     const temporary = join(this.dir, 'journal.tmp');
     try {
@@ -47,10 +52,16 @@ export class FilePageStore implements PageStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOSPC' || (err as NodeJS.ErrnoException).code === 'EDQUOT') throw new StorageFullError(err);
       throw err;
     }
-    await this.apply(writes);
+    try {
+      await this.apply(writes);
+    } catch (err) {
+      this.broken = new Error(`Writing ${this.dir} failed after its commit point (${(err as Error).message}); reopen it to finish the commit.`, { cause: err });
+      throw this.broken;
+    }
   }
 
   async clear(): Promise<void> {
+    this.checkUsable();
     // The manifest goes first, so a clear cut short opens as an empty index.
     await rm(this.pagePath('manifest'), { force: true });
     await rm(join(this.dir, 'pages'), { recursive: true, force: true });
@@ -59,20 +70,28 @@ export class FilePageStore implements PageStore {
 
   async close(): Promise<void> {}
 
-  /** Page files of the store, for tests and tools. */
-  async keys(): Promise<string[]> {
-    return (await readdir(join(this.dir, 'pages'))).map(decodeURIComponent);
+
+  private checkUsable(): void {
+    if (this.broken) throw this.broken;
   }
 
   private pagePath(key: string): string {
     return join(this.dir, 'pages', encodeURIComponent(key));
   }
 
-  /** Writes the pages (synced, so that they are on disk before the journal that could redo them is gone). */
+  /**
+   * Writes the pages, each to a temporary file renamed into place (so a
+   * concurrent read sees the old page or the new one, never half of one), and
+   * synced, so they are on disk before the journal that could redo them is gone.
+   */
   private async apply(writes: PageWrites): Promise<void> {
     for (const [key, value] of writes) {
-      if (value === null) await unlink(this.pagePath(key)).catch(ignoreMissing);
-      else await writeSynced(this.pagePath(key), value);
+      const path = this.pagePath(key);
+      if (value === null) await unlink(path).catch(ignoreMissing);
+      else {
+        await writeSynced(`${path}.tmp`, value);
+        await rename(`${path}.tmp`, path);
+      }
     }
     await syncDirectory(join(this.dir, 'pages'));
     await unlink(join(this.dir, 'journal'));
@@ -134,12 +153,16 @@ async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
+/** Makes renames in `dir` durable; platforms that cannot sync a directory (Windows) skip it. */
 async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+  let handle;
   try {
+    handle = await open(dir, 'r');
     await handle.sync();
+  } catch (err) {
+    if (!['EISDIR', 'EPERM', 'EACCES', 'EINVAL'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
   } finally {
-    await handle.close();
+    await handle?.close();
   }
 }
 

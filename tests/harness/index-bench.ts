@@ -378,7 +378,7 @@ export interface BuildResult {
 }
 
 /** Bumped with every change to what the driver expects, so a stale harness build fails fast. */
-export const INDEX_BENCH_VERSION = 3;
+export const INDEX_BENCH_VERSION = 4;
 
 const bench = {
   version: () => INDEX_BENCH_VERSION,
@@ -668,6 +668,47 @@ const bench = {
   },
 
   memory: () => pageMemory(),
+
+  /**
+   * What IndexedDB charges per read: `records` random-filled records of each
+   * size, then `reads` random keys in one getMany (as re-ranking does), on a
+   * fresh connection; median of `reps`.
+   */
+  async storageProbe(args: { readonly records: number; readonly sizes: readonly number[]; readonly reads: readonly number[]; readonly reps: number }) {
+    const db = 'bench-probe';
+    const random = seededRandom(99);
+    const rows = [];
+    for (const size of args.sizes) {
+      await IdbPageStore.delete(db);
+      let probe = await IdbPageStore.open(db);
+      for (let first = 0; first < args.records; first += 256) {
+        const writes = new Map<string, Uint8Array>();
+        for (let i = first; i < Math.min(args.records, first + 256); i++) {
+          const words = new Uint32Array(Math.ceil(size / 4));
+          for (let w = 0; w < words.length; w++) words[w] = (random() * 2 ** 32) >>> 0;
+          writes.set(`r/${i}`, new Uint8Array(words.buffer, 0, size));
+        }
+        await probe.commit(writes);
+      }
+      await probe.close();
+      probe = await IdbPageStore.open(db);
+      for (const reads of args.reads) {
+        const times: number[] = [];
+        for (let rep = 0; rep < args.reps; rep++) {
+          const keys = new Set<string>();
+          while (keys.size < reads) keys.add(`r/${Math.floor(random() * args.records)}`);
+          const t = performance.now();
+          await probe.getMany([...keys]);
+          times.push(performance.now() - t);
+        }
+        rows.push({ size, reads, latency: percentiles(times) });
+        log(`IndexedDB: ${reads} random reads of ${size} B: p50 ${percentiles(times).p50.toFixed(2)} ms`);
+      }
+      await probe.close();
+    }
+    await IdbPageStore.delete(db);
+    return { records: args.records, rows };
+  },
 
   /**
    * MeMemo's HNSW (defaults: m 16, efConstruction 100, cosine on normalised

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, type NewItem } from '../../src/core/index/image-index.ts';
+import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, RETRAIN_UNTIL, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
 import { StorageFullError, type PageWrites } from '../../src/core/store/page-store.ts';
 import { syntheticItems } from '../index-data.ts';
@@ -19,13 +19,23 @@ function exactTop(items: readonly NewItem[], query: Float32Array, k: number): st
 
 /** A store whose commits can be made to fail, as a full disk would. */
 class FailingStore extends MemoryPageStore {
-  failNext = false;
+  /** Fails the commit after this many more succeed (null: never). */
+  failAfter: number | null = null;
   override async commit(writes: PageWrites): Promise<void> {
-    if (this.failNext) {
-      this.failNext = false;
+    if (this.failAfter !== null && this.failAfter-- === 0) {
+      this.failAfter = null;
       throw new StorageFullError();
     }
     return super.commit(writes);
+  }
+}
+
+/** A store whose reads take a while and return the pages as they were when the read began, as IndexedDB's do. */
+class SlowReadStore extends MemoryPageStore {
+  override async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    const snapshot = await super.getMany(keys);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    return snapshot;
   }
 }
 
@@ -125,16 +135,22 @@ describe('ImageIndex', () => {
     const index = await ImageIndex.open(store, SETTINGS);
     await index.add(items.slice(0, 100));
     const before = await index.search(items[5]!.vector, { k: 10 });
-    store.failNext = true;
+    store.failAfter = 0; // 200 items double the collection: this is the retrain's commit
     await expect(index.add(items.slice(100))).rejects.toThrow(StorageFullError);
     expect(index.count).toBe(100);
     expect(await index.search(items[5]!.vector, { k: 10 })).toEqual(before);
-    store.failNext = true;
+    store.failAfter = 1; // the retrain commits, the add itself fails
+    await expect(index.add(items.slice(100))).rejects.toThrow(StorageFullError);
+    expect(index.count).toBe(100);
+    // Retrained codes, so Hamming distances moved; the items and their cosine ranking did not.
+    const ranking = (results: { id: string; score: number }[]) => results.map((r) => [r.id, r.score]);
+    expect(ranking(await index.search(items[5]!.vector, { k: 10 }))).toEqual(ranking(before));
+    store.failAfter = 0;
     await expect(index.remove(['item-5'])).rejects.toThrow(/Storage is full/);
     expect(await index.has('item-5')).toBe(true);
     const reopened = await ImageIndex.open(store, SETTINGS);
     expect(reopened.count).toBe(100);
-    expect(await reopened.search(items[5]!.vector, { k: 10 })).toEqual(before);
+    expect(ranking(await reopened.search(items[5]!.vector, { k: 10 }))).toEqual(ranking(before));
     await reopened.add(items.slice(100));
     expect(reopened.count).toBe(200);
   });
@@ -150,6 +166,55 @@ describe('ImageIndex', () => {
     expect(index.coderParams!.trainedOn).toBe(300);
     const [best] = await index.search(items[350]!.vector, { k: 1 });
     expect(best!.id).toBe('item-350');
+  });
+
+  it('retrains as the collection doubles and stops once it has trained at RETRAIN_UNTIL items', async () => {
+    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    const items = makeItems(RETRAIN_UNTIL + 4000, 12);
+    const trainedAt = new Set<number>();
+    for (let i = 0; i < items.length; i += 1000) {
+      await index.add(items.slice(i, i + 1000));
+      trainedAt.add(index.settings.coder!.trainedAtCount);
+    }
+    expect([...trainedAt]).toEqual([1000, 2000, 4000, 8000, 16000]);
+    expect(index.coderParams!.trainedOn).toBeLessThanOrEqual(TRAINING_SAMPLE); // the sample is capped; the count it was trained at is not
+  }, 60_000);
+
+  it('rebuilds an emptied index with new settings, and the next add trains a coder for them', async () => {
+    const store = new MemoryPageStore();
+    const items = makeItems(200, 13);
+    const index = await ImageIndex.open(store, SETTINGS);
+    await index.add(items.slice(0, 20));
+    await index.remove(items.slice(0, 20).map((item) => item.meta.id));
+    await index.rebuild({ bits: 128 });
+    expect(index.coderParams).toBeNull();
+    await index.add(items.slice(20));
+    expect(index.coderParams).toMatchObject({ bits: 128 });
+    const reopened = await ImageIndex.open(store, SETTINGS);
+    expect(reopened.count).toBe(180);
+    expect((await reopened.search(items[150]!.vector, { k: 1 }))[0]!.id).toBe('item-150');
+  });
+
+  it('searches and lookups running during an add never leave stale pages behind', async () => {
+    const store = new SlowReadStore();
+    const items = makeItems(40, 14);
+    const index = await ImageIndex.open(store, SETTINGS);
+    await index.add(items.slice(0, 10));
+    const reopened = await ImageIndex.open(store, SETTINGS); // its id map is not loaded yet
+    await Promise.all([
+      reopened.search(items[0]!.vector, { k: 5 }),
+      reopened.add(items.slice(10, 15)),
+      reopened.has('item-12'),
+      reopened.search(items[1]!.vector, { k: 5 }),
+    ]);
+    await reopened.add(items.slice(15, 18));
+    await reopened.add([{ ...items[12]!, meta: { ...items[12]!.meta, title: 'again' } }]); // replaces, must not duplicate
+    const final = await ImageIndex.open(store, SETTINGS);
+    expect(final.count).toBe(18);
+    const ids = [];
+    for await (const { meta } of final.items()) ids.push(meta.id);
+    expect(new Set(ids).size).toBe(18);
+    expect((await final.search(items[12]!.vector, { k: 1 }))[0]!.meta.title).toBe('again');
   });
 
   it('rebuilds with another code length and coder', async () => {

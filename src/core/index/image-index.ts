@@ -2,14 +2,15 @@
  * The search index: embeddings in, `{id, score, hamming}` out.
  *
  * What stays in memory: every item's binary code and live flag, and the
- * multi-index hash tables over them (32 MiB + ~70 MiB at a million 256-bit
+ * multi-index hash tables over them (32 MiB + ~100 MiB at a million 256-bit
  * codes). What stays in storage, behind an LRU cache that fills the rest of the
  * memory budget: the int8 embeddings used for re-ranking and the metadata.
  *
  * A search finds the `candidates` nearest codes by exact Hamming distance, then
  * re-ranks them by cosine on the stored embeddings. Every change (add, remove,
- * retrain) is one atomic commit to the store, so a tab or a process killed at
- * any moment reopens to the last finished change.
+ * retrain) is an atomic commit to the store (an add that retrains the coder is
+ * two: the retrain, then the add), so a tab or a process killed at any moment
+ * reopens to the last finished change.
  */
 import { wordsPerCode, DEFAULT_BITS } from '../codes/bits.ts';
 import { Coder, trainCoder, type CoderKind, type CoderParams } from '../codes/coder.ts';
@@ -105,20 +106,21 @@ export class ImageIndex {
   private codes: Uint32Array;
   private live: Uint8Array;
   private mih: MultiIndexHash | null = null;
-  /** id → slot, loaded on the first change (open needs only codes). */
-  private slotsById: Map<string, number> | null;
+  /** id → slot, loaded once, on the first change or `has` (open needs only codes). */
+  private slotsById: Promise<Map<string, number>> | null;
   /** Mutations run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly pages: LruPageCache;
 
   private constructor(store: PageStore, manifest: Manifest, coder: CoderParams | null, private readonly budget: number) {
-    this.pages = new LruPageCache(store, budget);
+    // Codes and the coder live in memory already; only item pages are worth caching.
+    this.pages = new LruPageCache(store, budget, (key) => key.startsWith('vectors/') || key.startsWith('meta/'));
     this.manifest = manifest;
     this.coder = coder ? new Coder(coder) : null;
     this.words = wordsPerCode(manifest.bits);
     this.codes = new Uint32Array(Math.max(manifest.slotCount, 1024) * this.words);
     this.live = new Uint8Array(this.codes.length / this.words);
-    this.slotsById = manifest.slotCount === 0 ? new Map() : null;
+    this.slotsById = manifest.slotCount === 0 ? Promise.resolve(new Map()) : null;
   }
 
   /**
@@ -158,7 +160,7 @@ export class ImageIndex {
       ...newManifest({ modelId: header.modelId, method: header.method, dim: header.dim, bits: header.coder.bits, coder: header.coder.kind, seed: header.coder.seed }),
       slotCount: header.count,
       liveCount: header.count,
-      coder: { kind: header.coder.kind, trainedOn: header.coder.trainedOn },
+      coder: { kind: header.coder.kind, trainedOn: header.coder.trainedOn, trainedAtCount: header.count },
     };
     const coder: CoderParams = { ...header.coder, dim: header.dim, mean: pack.coder.mean, projection: pack.coder.projection };
     const words = wordsPerCode(header.coder.bits);
@@ -235,8 +237,8 @@ export class ImageIndex {
       const replaced = items.flatMap((item) => (slotsById.has(item.meta.id) ? [slotsById.get(item.meta.id)!] : []));
 
       // Train the coder on the first items, and retrain it (old and new items together) as the collection doubles.
-      const trainedOn = this.coder?.params.trainedOn ?? 0;
-      if (!this.coder || (this.manifest.liveCount + items.length >= 2 * trainedOn && trainedOn < RETRAIN_UNTIL)) await this.retrain({}, items);
+      const trainedAt = this.manifest.coder?.trainedAtCount ?? 0;
+      if (!this.coder || (this.manifest.liveCount + items.length >= 2 * trainedAt && trainedAt < RETRAIN_UNTIL)) await this.retrain({}, items);
       const coder = this.coder!;
       this.reserve(end);
       this.fitCache();
@@ -285,14 +287,17 @@ export class ImageIndex {
   /** Deletes every item (the settings stay). */
   clear(): Promise<void> {
     return this.serialised(async () => {
+      // The empty manifest commits first; the page sweep after it only removes unreachable pages
+      // (if it is cut short, a store without a manifest opens as a new, empty index).
       const manifest: Manifest = { ...this.manifest, slotCount: 0, liveCount: 0, coder: null };
-      await this.pages.clear();
       await this.pages.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)]]));
       this.manifest = manifest;
       this.coder = null;
       this.mih = null;
       this.live.fill(0);
-      this.slotsById = new Map();
+      this.slotsById = Promise.resolve(new Map());
+      await this.pages.clear();
+      await this.pages.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)]]));
     });
   }
 
@@ -333,7 +338,11 @@ export class ImageIndex {
   }
 
   /** The whole index as pack contents: live items only, in slot order, embeddings exactly as stored. */
-  async toPack(thumbs?: (id: string) => Promise<Uint8Array | null>): Promise<PackContents> {
+  toPack(thumbs?: (id: string) => Promise<Uint8Array | null>): Promise<PackContents> {
+    return this.serialised(() => this.packContents(thumbs));
+  }
+
+  private async packContents(thumbs?: (id: string) => Promise<Uint8Array | null>): Promise<PackContents> {
     const { dim, liveCount, modelId, method } = this.manifest;
     const coder = this.coder?.params ?? null;
     const words = this.words;
@@ -403,7 +412,6 @@ export class ImageIndex {
   private async loadCodes(store: PageStore): Promise<void> {
     const { slotCount } = this.manifest;
     const pageCount = Math.ceil(slotCount / CODES_PER_PAGE);
-    // Straight from the store: codes are resident, caching their pages would hold them twice.
     for (let page = 0; page < pageCount; page += 32) {
       const keys = range(page, Math.min(pageCount, page + 32)).map(codesKey);
       const loaded = await store.getMany(keys);
@@ -415,18 +423,17 @@ export class ImageIndex {
     this.fitCache();
   }
 
-  private async loadSlotsById(): Promise<Map<string, number>> {
-    if (this.slotsById) return this.slotsById;
+  private loadSlotsById(): Promise<Map<string, number>> {
+    this.slotsById ??= this.readSlotsById().catch((err: unknown) => {
+      this.slotsById = null;
+      throw err;
+    });
+    return this.slotsById;
+  }
+
+  private async readSlotsById(): Promise<Map<string, number>> {
     const slotsById = new Map<string, number>();
-    const { slotCount } = this.manifest;
-    for (let page = 0; page * ITEMS_PER_PAGE < slotCount; page++) {
-      const metas = decodeJson<MetaPage>((await this.pages.get(metaKey(page)))!);
-      metas.forEach((meta, i) => {
-        const slot = page * ITEMS_PER_PAGE + i;
-        if (meta && slot < slotCount && this.live[slot]) slotsById.set(meta.id, slot);
-      });
-    }
-    this.slotsById = slotsById;
+    for await (const { slot, meta } of this.scan({ metas: true })) slotsById.set(meta!.id, slot);
     return slotsById;
   }
 
@@ -469,8 +476,12 @@ export class ImageIndex {
     const words = wordsPerCode(bits);
     const { dim, slotCount, liveCount } = this.manifest;
     if (liveCount + incoming.length === 0) {
-      this.manifest = { ...this.manifest, coderKind: kind, bits };
-      await this.pages.commit(new Map([[MANIFEST_KEY, encodeJson(this.manifest)]]));
+      // Nothing to train on: drop the coder; the next add trains one with the new settings.
+      const manifest: Manifest = { ...this.manifest, coderKind: kind, bits, coder: null };
+      await this.pages.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)], [CODER_KEY, null]]));
+      this.manifest = manifest;
+      this.coder = null;
+      this.mih = null;
       this.words = words;
       this.codes = new Uint32Array(this.live.length * words);
       return;
@@ -486,7 +497,8 @@ export class ImageIndex {
     const coder = new Coder(params);
     const codes = new Uint32Array(this.live.length * words);
     for await (const { slot, stored } of this.scan({ vectors: true })) coder.encode(this.dequantize(stored!), 0, codes, slot * words);
-    const manifest: Manifest = { ...this.manifest, bits, coderKind: kind, coder: { kind: params.kind, trainedOn: params.trainedOn } };
+    const coderState = { kind: params.kind, trainedOn: params.trainedOn, trainedAtCount: liveCount + incoming.length };
+    const manifest: Manifest = { ...this.manifest, bits, coderKind: kind, coder: coderState };
     const writes = new Map<string, Uint8Array | null>([[CODER_KEY, encodeCoder(params)], [MANIFEST_KEY, encodeJson(manifest)]]);
     const isLive = (slot: number) => this.live[slot] === 1;
     for (let page = 0; page * CODES_PER_PAGE < slotCount; page++) writes.set(codesKey(page), encodeCodesPage(page, codes.subarray(0, slotCount * words), words, isLive));
@@ -535,7 +547,7 @@ export class ImageIndex {
       this.mih = new MultiIndexHash(set, chooseSubstringCount(this.manifest.bits, slotCount));
       this.fitCache();
     }
-    return this.mih.search(set, query, k, accept, range(this.mih.indexedCount, slotCount));
+    return this.mih.search(set, query, k, accept);
   }
 
   private async rerank(query: Float32Array, neighbours: Neighbours): Promise<{ slot: number; score: number; hamming: number }[]> {

@@ -41,7 +41,7 @@ const MIN_SUBSTRING_BITS = 8;
  */
 export function chooseSubstringCount(bits: number, count: number): number {
   const substringBits = Math.min(MAX_SUBSTRING_BITS, Math.max(MIN_SUBSTRING_BITS, Math.round(Math.log2(Math.max(count, 2)))));
-  return Math.max(1, Math.round(bits / substringBits));
+  return Math.max(1, Math.ceil(bits / substringBits));
 }
 
 /** Bits [start, start + length) of the code at `offset` (length ≤ MAX_SUBSTRING_BITS), as an unsigned integer. */
@@ -93,11 +93,10 @@ export class MultiIndexHash {
   }
 
   /**
-   * The k nearest codes to `query` among the indexed slots that pass `accept`,
-   * plus every slot in `extraSlots` (codes added since the tables were built),
-   * which are checked directly.
+   * The k nearest codes to `query` among the slots of `set` that pass `accept`.
+   * Slots added since the tables were built (indexedCount and up) are checked directly.
    */
-  search(set: CodeSet, query: Uint32Array, k: number, accept: SlotFilter, extraSlots?: Iterable<number>): Neighbours {
+  search(set: CodeSet, query: Uint32Array, k: number, accept: SlotFilter): Neighbours {
     const bits = set.words * 32;
     if (this.visited.length < set.count) this.visited = new Uint32Array(Math.max(set.count, this.visited.length * 2));
     if (++this.stamp === 0xffffffff) {
@@ -112,7 +111,7 @@ export class MultiIndexHash {
       visited[slot] = stamp;
       if (accept(slot)) found.add(slot, hamming(query, 0, set.codes, slot * set.words, set.words));
     };
-    if (extraSlots) for (const slot of extraSlots) check(slot);
+    for (let slot = this.indexedCount; slot < set.count; slot++) check(slot);
 
     const querySubstrings = this.tables.map((t) => substring(query, 0, t.start, t.length));
     const longest = Math.max(...this.tables.map((t) => t.length));

@@ -33,7 +33,8 @@ export interface Manifest {
   /** Slots ever used: the next item goes into slot `slotCount`. */
   readonly slotCount: number;
   readonly liveCount: number;
-  readonly coder: { readonly kind: CoderKind; readonly trainedOn: number } | null;
+  /** The coder in use: its kind, the sample rows it was trained on, and the collection size then. */
+  readonly coder: { readonly kind: CoderKind; readonly trainedOn: number; readonly trainedAtCount: number } | null;
 }
 
 export const MANIFEST_KEY = 'manifest';

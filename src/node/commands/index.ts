@@ -110,8 +110,8 @@ export async function indexCommand(options: IndexCommandOptions): Promise<IndexR
       await rm(partial, { recursive: true, force: true });
       throw new Error(`None of the ${entries.length} images could be indexed; no pack written.`);
     }
-    const trained = index.coderParams;
-    if (trained && trained.trainedOn < count) await index.rebuild();
+    const trainedAt = index.settings.coder?.trainedAtCount ?? 0;
+    if (trainedAt < count) await index.rebuild();
     const contents = await index.toPack();
     await writePackFile(out, { ...contents, metas: contents.metas.map((meta) => mergeMeta(meta, rows.get(meta.id))) });
     await index.close();

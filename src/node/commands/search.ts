@@ -51,7 +51,8 @@ export async function searchCommand(options: SearchCommandOptions): Promise<numb
 
 function resultLine({ score, hamming, meta }: SearchResult): ResultLine {
   const { id, file, ...rest } = meta;
-  return { id, ...(file === undefined ? {} : { file }), score: Math.round(score * 1e4) / 1e4, hamming, ...rest };
+  // Metadata first, so a --meta column named "score" or "hamming" cannot hide the real ones.
+  return { id, ...(file === undefined ? {} : { file }), ...rest, score: Math.round(score * 1e4) / 1e4, hamming };
 }
 
 function formatHuman(query: string, results: readonly ResultLine[]): string {
