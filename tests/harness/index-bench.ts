@@ -637,7 +637,7 @@ const bench = {
       const code = index.encode(query)!;
       steps.encode.push(performance.now() - t);
       t = performance.now();
-      const viaMih = mih.search(set, code, args.candidates, accept);
+      const viaMih = mih.search(set, code, args.candidates, accept)!; // no work budget: never null
       steps.mih.push(performance.now() - t);
       t = performance.now();
       const viaScan: Neighbours = linearScan(set, code, args.candidates, accept);

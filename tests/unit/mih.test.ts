@@ -44,7 +44,7 @@ describe('multi-index hashing', () => {
           const dropped = new Set(Array.from({ length: 50 }, () => Math.floor(random() * count)));
           const accept = (slot: number) => !dropped.has(slot);
           const expected = linearScan(set, query, k, accept);
-          const actual = mih.search(set, query, k, accept);
+          const actual = mih.search(set, query, k, accept)!;
           expect(Array.from(actual.slots)).toEqual(Array.from(expected.slots));
           expect(Array.from(actual.distances)).toEqual(Array.from(expected.distances));
           expect(actual.slots.length).toBe(Math.min(k, count - dropped.size));
@@ -61,16 +61,25 @@ describe('multi-index hashing', () => {
     for (let q = 990; q < 1200; q += 7) {
       const query = all.codes.slice(q * words, (q + 1) * words);
       const expected = linearScan(all, query, 10, accept);
-      const actual = mih.search(all, query, 10, accept);
+      const actual = mih.search(all, query, 10, accept)!;
       expect(Array.from(actual.slots)).toEqual(Array.from(expected.slots));
       expect(actual.distances[0]).toBe(0);
     }
   });
 
+  it('gives up (null) once probing costs more than the work budget', () => {
+    const set = clusteredCodes(3000, 8, 5, 0.5); // random 256-bit codes: neighbours are ~100 bits away
+    const mih = new MultiIndexHash(set, chooseSubstringCount(256, 3000));
+    const query = set.codes.slice(0, 8);
+    query[0]! ^= 0xffff;
+    expect(mih.search(set, query, 50, () => true, 1000)).toBeNull();
+    expect(mih.search(set, query, 50, () => true)).not.toBeNull();
+  });
+
   it('orders ties by slot and returns distances in ascending order', () => {
     const set: CodeSet = { codes: new Uint32Array([1, 0, 1, 0, 3, 0, 1, 0]), count: 4, words: 2 };
     const query = new Uint32Array([1, 0]);
-    const result = new MultiIndexHash(set, 4).search(set, query, 4, () => true);
+    const result = new MultiIndexHash(set, 4).search(set, query, 4, () => true)!;
     expect(Array.from(result.slots)).toEqual([0, 1, 3, 2]);
     expect(Array.from(result.distances)).toEqual([0, 0, 0, 1]);
   });

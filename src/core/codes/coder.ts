@@ -103,6 +103,19 @@ export class Coder {
     }
   }
 
+  /** W·(x − mean): the real values whose signs are the code (bit b is 1 where value b > 0). */
+  project(vector: Float32Array): Float64Array {
+    const { bits, dim, projection } = this.params;
+    if (vector.length !== dim) throw new RangeError(`Expected a ${dim}-value vector, got ${vector.length}.`);
+    const out = new Float64Array(bits);
+    for (let b = 0; b < bits; b++) {
+      let s = 0;
+      for (let k = 0, row = b * dim; k < dim; k++) s += projection[row + k]! * vector[k]!;
+      out[b] = s - this.bias[b]!;
+    }
+    return out;
+  }
+
   /** Writes the code of vectors[vectorOffset … +dim] into out[outOffset … +words]. */
   encode(vectors: Float32Array, vectorOffset: number, out: Uint32Array, outOffset: number): void {
     const { dim } = this.params;

@@ -6,8 +6,10 @@
  * codes). What stays in storage, behind an LRU cache that fills the rest of the
  * memory budget: the int8 embeddings used for re-ranking and the metadata.
  *
- * A search finds the `candidates` nearest codes by exact Hamming distance, then
- * re-ranks them by cosine on the stored embeddings. Every change (add, remove,
+ * A search takes the `shortlist` nearest codes by exact Hamming distance,
+ * keeps the `candidates` best of them by asymmetric score (the query's real
+ * projection against their bits: no storage reads), then re-ranks those by
+ * cosine on the stored embeddings. Every change (add, remove,
  * retrain) is an atomic commit to the store (an add that retrains the coder is
  * two: the retrain, then the add), so a tab or a process killed at any moment
  * reopens to the last finished change.
@@ -19,6 +21,7 @@ import type { PackContents } from '../pack/contents.ts';
 import { LruPageCache } from '../store/lru-cache.ts';
 import type { PageStore } from '../store/page-store.ts';
 import { dequantizeInt8, quantizeInt8, scoreInt8 } from '../vectors/quantize.ts';
+import { bestByAsymmetricScore } from './asymmetric.ts';
 import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Neighbours } from './mih.ts';
 import {
   CODER_KEY, CODES_PER_PAGE, codesKey, decodeCodesPage, decodeCoder, decodeJson, emptyMetaPage, emptyVectorsPage,
@@ -51,7 +54,9 @@ export interface NewItem {
 
 export interface SearchOptions {
   readonly k?: number;
-  /** How many Hamming neighbours to re-rank by cosine (default: DEFAULT_CANDIDATES, at least k). */
+  /** How many nearest codes by Hamming distance to score asymmetrically (default DEFAULT_SHORTLIST, at least `candidates`). */
+  readonly shortlist?: number;
+  /** How many of those, the best by asymmetric score, to re-rank by cosine on stored embeddings (default DEFAULT_CANDIDATES, at least k). */
   readonly candidates?: number;
   /** Only items whose metadata passes are returned. */
   readonly filter?: (meta: ItemMeta) => boolean;
@@ -91,6 +96,7 @@ export class IndexMismatchError extends Error {
 
 export const DEFAULT_MEMORY_BUDGET = 256 * 1024 * 1024;
 export const DEFAULT_CANDIDATES = 100;
+export const DEFAULT_SHORTLIST = 1000;
 /** Below this many codes a linear popcount scan beats building and probing hash tables. */
 export const LINEAR_SCAN_BELOW = 20_000;
 /** The coder is retrained each time the collection doubles until it has been trained on this many items. */
@@ -313,8 +319,13 @@ export class ImageIndex {
     const code = this.encode(vector);
     if (!code || this.manifest.liveCount === 0) return [];
     let candidates = Math.max(k, options.candidates ?? DEFAULT_CANDIDATES);
+    let shortlist = Math.max(candidates, options.shortlist ?? DEFAULT_SHORTLIST);
+    const projection = this.coder!.project(vector);
     for (;;) {
-      const neighbours = this.nearestCodes(code, candidates);
+      // Hamming shortlist → the best `candidates` by asymmetric score → cosine on stored embeddings.
+      const nearest = this.nearestCodes(code, shortlist);
+      const set: CodeSet = { codes: this.codes, count: this.manifest.slotCount, words: this.words };
+      const neighbours = nearest.slots.length > candidates ? bestByAsymmetricScore(projection, set, nearest, candidates) : nearest;
       const ranked = await this.rerank(vector, neighbours);
       const results: SearchResult[] = [];
       const metas = await this.metasOf(options.filter ? ranked.map((r) => r.slot) : ranked.slice(0, k).map((r) => r.slot));
@@ -327,6 +338,7 @@ export class ImageIndex {
       // With a filter, widen the net until k pass or every item has been looked at.
       if (results.length === k || neighbours.slots.length < candidates || candidates >= this.manifest.liveCount) return results;
       candidates *= 4;
+      shortlist *= 4;
     }
   }
 
@@ -547,7 +559,8 @@ export class ImageIndex {
       this.mih = new MultiIndexHash(set, chooseSubstringCount(this.manifest.bits, slotCount));
       this.fitCache();
     }
-    return this.mih.search(set, query, k, accept);
+    // Give up on the tables once they have cost about what a scan would.
+    return this.mih.search(set, query, k, accept, slotCount / 2) ?? linearScan(set, query, k, accept);
   }
 
   private async rerank(query: Float32Array, neighbours: Neighbours): Promise<{ slot: number; score: number; hamming: number }[]> {

@@ -95,8 +95,13 @@ export class MultiIndexHash {
   /**
    * The k nearest codes to `query` among the slots of `set` that pass `accept`.
    * Slots added since the tables were built (indexedCount and up) are checked directly.
+   *
+   * When the neighbours are far (in high-entropy codes the k-th one can be a
+   * third of the bits away), probing costs more than a linear scan: after
+   * `maxWork` bucket probes plus candidate checks the search gives up and
+   * returns null, and the caller scans instead.
    */
-  search(set: CodeSet, query: Uint32Array, k: number, accept: SlotFilter): Neighbours {
+  search(set: CodeSet, query: Uint32Array, k: number, accept: SlotFilter, maxWork = Infinity): Neighbours | null {
     const bits = set.words * 32;
     if (this.visited.length < set.count) this.visited = new Uint32Array(Math.max(set.count, this.visited.length * 2));
     if (++this.stamp === 0xffffffff) {
@@ -106,7 +111,9 @@ export class MultiIndexHash {
     const stamp = this.stamp;
     const visited = this.visited;
     const found = new Candidates(bits);
+    let work = 0;
     const check = (slot: number) => {
+      work++;
       if (visited[slot] === stamp) return;
       visited[slot] = stamp;
       if (accept(slot)) found.add(slot, hamming(query, 0, set.codes, slot * set.words, set.words));
@@ -120,12 +127,14 @@ export class MultiIndexHash {
         const table = this.tables[i]!;
         if (s <= table.length) {
           forEachAtDistance(querySubstrings[i]!, table.length, s, (value) => {
+            work++;
             const end = table.offsets[value + 1]!;
             for (let j = table.offsets[value]!; j < end; j++) check(table.slots[j]!);
           });
         }
         // Every code within s·m + i bits of the query has now been seen.
         if (found.countWithin(s * this.m + i) >= k) return found.nearest(k);
+        if (work > maxWork) return null;
       }
     }
     return found.nearest(k);
