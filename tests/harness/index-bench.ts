@@ -12,7 +12,8 @@ import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
 import { gaussianRandom, seededRandom } from '../../src/core/codes/random.ts';
 import { Coder, trainCoder, type CoderKind } from '../../src/core/codes/coder.ts';
 import { EMBEDDING_METHOD } from '../../src/core/embed/embedder.ts';
-import { ImageIndex, type MemoryUsage, type NewItem } from '../../src/core/index/image-index.ts';
+import { bestByAsymmetricScore } from '../../src/core/index/asymmetric.ts';
+import { DEFAULT_CANDIDATES, DEFAULT_SHORTLIST, ImageIndex, LINEAR_SCAN_BELOW, type MemoryUsage, type NewItem, type SearchOptions } from '../../src/core/index/image-index.ts';
 import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Neighbours } from '../../src/core/index/mih.ts';
 import { CODES_PER_PAGE, codesKey, decodeCodesPage, decodeJson, ITEMS_PER_PAGE, MANIFEST_KEY, metaKey, vectorsKey, vectorsPageView, type Manifest } from '../../src/core/index/pages.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
@@ -21,11 +22,7 @@ import { scoreInt8 } from '../../src/core/vectors/quantize.ts';
 /** Vectors are generated (and seeded) this many at a time. */
 export const CHUNK = 1024;
 const K = 10;
-/**
- * The first add trains the coder on all of its items: at least RETRAIN_UNTIL
- * (16384) and at most TRAINING_SAMPLE (20000, beyond which the sample is thinned
- * and may fall under 16384 rows, which retrains on later adds), so it is trained once.
- */
+/** The first add trains the coder: at least RETRAIN_UNTIL (16384) items, so it is not retrained later. */
 const FIRST_BATCH = 20_000;
 const BATCH = 4096;
 
@@ -378,7 +375,7 @@ export interface BuildResult {
 }
 
 /** Bumped with every change to what the driver expects, so a stale harness build fails fast. */
-export const INDEX_BENCH_VERSION = 4;
+export const INDEX_BENCH_VERSION = 5;
 
 const bench = {
   version: () => INDEX_BENCH_VERSION,
@@ -502,8 +499,9 @@ const bench = {
 
   /**
    * ITQ vs LSH at several code lengths, on an in-memory copy of the collection
-   * (the kept floats; MemoryPageStore, same engine): recall@10 of the index's
-   * search with `candidates` re-ranked by cosine, and of the raw Hamming top-10.
+   * (the kept floats; MemoryPageStore, same engine): recall@10 of the raw
+   * Hamming top-10, of the Hamming top-`candidates` re-ranked by cosine, and of
+   * the index's default search (Hamming shortlist → asymmetric → cosine).
    */
   async coders(args: { readonly bits: readonly number[]; readonly kinds: readonly CoderKind[]; readonly candidates: number }) {
     if (!floats) throw new Error('build kept no floats');
@@ -523,21 +521,28 @@ const bench = {
         const rebuildMs = performance.now() - t;
         const raw: number[] = [];
         const reranked: number[] = [];
+        const pipeline: number[] = [];
         const times: number[] = [];
+        const ids = async (q: number, options: SearchOptions) => (await memoryIndex.search(queryVector(q), { k: K, ...options })).map((r) => Number(r.id));
         for (let q = 0; q < queryCount; q++) {
           const truth = truthOf(q);
-          raw.push(overlap((await memoryIndex.search(queryVector(q), { k: K, candidates: K })).map((r) => Number(r.id)), truth));
+          raw.push(overlap(await ids(q, { shortlist: K, candidates: K }), truth));
+          reranked.push(overlap(await ids(q, { shortlist: args.candidates, candidates: args.candidates }), truth));
           const t0 = performance.now();
-          const results = await memoryIndex.search(queryVector(q), { k: K, candidates: args.candidates });
+          const found = await ids(q, {});
           times.push(performance.now() - t0);
-          reranked.push(overlap(results.map((r) => Number(r.id)), truth));
+          pipeline.push(overlap(found, truth));
         }
-        rows.push({ kind, bits, trainedKind: memoryIndex.coderParams?.kind, rebuildMs, hammingTop10: recallSplit(raw, syntheticQueries), reranked: recallSplit(reranked, syntheticQueries), latency: percentiles(times) });
-        log(`coder ${kind} ${bits} bits: raw ${rows.at(-1)!.hammingTop10.all.toFixed(3)}, re-ranked ${rows.at(-1)!.reranked.all.toFixed(3)}`);
+        rows.push({
+          kind, bits, trainedKind: memoryIndex.coderParams?.kind, rebuildMs,
+          hammingTop10: recallSplit(raw, syntheticQueries), reranked: recallSplit(reranked, syntheticQueries), pipeline: recallSplit(pipeline, syntheticQueries),
+          latency: percentiles(times),
+        });
+        log(`coder ${kind} ${bits} bits: raw ${rows.at(-1)!.hammingTop10.all.toFixed(3)}, re-ranked ${rows.at(-1)!.reranked.all.toFixed(3)}, default search ${rows.at(-1)!.pipeline.all.toFixed(3)}`);
       }
     }
     await memoryIndex.close();
-    return { n, candidates: args.candidates, rows };
+    return { n, candidates: args.candidates, shortlist: DEFAULT_SHORTLIST, defaultCandidates: DEFAULT_CANDIDATES, rows };
   },
 
   /** Drops the build's state so the page can be closed cleanly. */
@@ -569,17 +574,17 @@ const bench = {
   /**
    * After WARM_UP other queries: every query once (`warm`: first time each, the
    * steady state), then each again straight after itself (`hot`: its pages are
-   * cached), then the candidates sweep.
+   * cached), then the sweep of shortlist and candidates.
    */
-  async queries(args: { readonly candidates: readonly number[] }) {
+  async queries(args: { readonly sweep: readonly { readonly shortlist: number; readonly candidates: number }[] }) {
     if (!index) throw new Error('open first');
     const { queryCount, syntheticQueries, warmUp, dim } = st();
     for (let i = 0; i < WARM_UP; i++) await index.search(warmUp.subarray(i * dim, (i + 1) * dim), { k: K });
-    const run = async (candidates: number | undefined, repeat: boolean) => {
+    const run = async (settings: SearchOptions, repeat: boolean) => {
       const times: number[] = [];
       const recalls: number[] = [];
       for (let q = 0; q < queryCount; q++) {
-        const options = candidates === undefined ? { k: K } : { k: K, candidates };
+        const options = { k: K, ...settings };
         if (repeat) await index!.search(queryVector(q), options);
         const t = performance.now();
         const results = await index!.search(queryVector(q), options);
@@ -589,14 +594,14 @@ const bench = {
       const syn = times.slice(0, syntheticQueries);
       return { latency: percentiles(times), latencySynthetic: percentiles(syn), latencyReal: percentiles(times.slice(syntheticQueries)), recall: recallSplit(recalls, syntheticQueries) };
     };
-    const warm = await run(undefined, false);
+    const warm = await run({}, false);
     log(`warm p50 ${warm.latency.p50.toFixed(2)} ms p99 ${warm.latency.p99.toFixed(2)} ms recall ${warm.recall.all.toFixed(3)}`);
-    const hot = await run(undefined, true);
+    const hot = await run({}, true);
     const sweep = [];
-    for (const c of args.candidates) {
-      const r = await run(c, false);
-      sweep.push({ candidates: c, ...r });
-      log(`candidates ${c}: p50 ${r.latency.p50.toFixed(2)} ms p99 ${r.latency.p99.toFixed(2)} ms recall ${r.recall.all.toFixed(3)}`);
+    for (const setting of args.sweep) {
+      const r = await run(setting, false);
+      sweep.push({ ...setting, ...r });
+      log(`shortlist ${setting.shortlist}, candidates ${setting.candidates}: p50 ${r.latency.p50.toFixed(2)} ms p99 ${r.latency.p99.toFixed(2)} ms recall ${r.recall.all.toFixed(3)}`);
     }
     const memory = await pageMemory();
     return { warm, hot, sweep, memory };
@@ -604,13 +609,16 @@ const bench = {
 
   /**
    * Where a query's time goes, step by step as `search` does it, on a second
-   * (uncached) connection to the same database: code the query, exact Hamming
-   * k-NN (the index's MIH and a linear scan over the same codes), read the
-   * candidates' vector pages, score them, read the top-k meta pages.
+   * (uncached) connection to the same database: code and project the query;
+   * the Hamming shortlist (MIH with the index's work budget, falling back to a
+   * linear scan, and a linear scan alone for comparison); the asymmetric pick of
+   * the candidates; reading their vector pages; cosine scoring; reading the
+   * top-k meta pages.
    */
-  async phases(args: { readonly db: string; readonly candidates: number; readonly queries: number }) {
+  async phases(args: { readonly db: string; readonly shortlist: number; readonly candidates: number; readonly queries: number }) {
     if (!index) throw new Error('open first');
     const { dim, queryCount } = st();
+    const coder = new Coder(index.coderParams!);
     const raw = await IdbPageStore.open(args.db);
     const manifest = decodeJson<Manifest>((await raw.get(MANIFEST_KEY))!);
     const words = manifest.bits / 32;
@@ -630,41 +638,60 @@ const bench = {
     t = performance.now();
     const mih = new MultiIndexHash(set, m);
     const mihBuildMs = performance.now() - t;
-    const steps = { encode: [] as number[], mih: [] as number[], linear: [] as number[], fetchVectors: [] as number[], score: [] as number[], fetchMeta: [] as number[], pages: [] as number[], radius: [] as number[] };
-    for (const q of spread(queryCount, args.queries)) {
+    const steps = {
+      encode: [] as number[], project: [] as number[], shortlist: [] as number[], mihTried: [] as number[], linear: [] as number[],
+      asymmetric: [] as number[], fetchVectors: [] as number[], score: [] as number[], fetchMeta: [] as number[], pages: [] as number[], radius: [] as number[],
+    };
+    let mihGaveUp = 0;
+    const picked = spread(queryCount, args.queries);
+    for (const q of picked) {
       const query = queryVector(q);
       t = performance.now();
       const code = index.encode(query)!;
       steps.encode.push(performance.now() - t);
       t = performance.now();
-      const viaMih = mih.search(set, code, args.candidates, accept)!; // no work budget: never null
-      steps.mih.push(performance.now() - t);
+      const projection = coder.project(query);
+      steps.project.push(performance.now() - t);
+      // As nearestCodes does: a scan for small collections; else MIH until it has cost about a scan (count / 2 units of work), then a scan.
       t = performance.now();
-      const viaScan: Neighbours = linearScan(set, code, args.candidates, accept);
+      const viaMih = count < LINEAR_SCAN_BELOW ? null : mih.search(set, code, args.shortlist, accept, count / 2);
+      steps.mihTried.push(performance.now() - t);
+      const nearest = viaMih ?? linearScan(set, code, args.shortlist, accept);
+      steps.shortlist.push(performance.now() - t);
+      if (!viaMih && count >= LINEAR_SCAN_BELOW) mihGaveUp++;
+      t = performance.now();
+      const viaScan: Neighbours = linearScan(set, code, args.shortlist, accept);
       steps.linear.push(performance.now() - t);
-      if (viaScan.distances.at(-1) !== viaMih.distances.at(-1)) throw new Error('MIH and the linear scan disagree on the k-th distance.');
-      steps.radius.push(viaMih.distances.at(-1)!);
-      const pages = [...new Set(Array.from(viaMih.slots, (slot) => Math.floor(slot / ITEMS_PER_PAGE)))].sort((a, b) => a - b);
+      if (viaScan.distances.at(-1) !== nearest.distances.at(-1)) throw new Error('MIH and the linear scan disagree on the k-th distance.');
+      steps.radius.push(nearest.distances.at(-1)!);
+      t = performance.now();
+      const neighbours = nearest.slots.length > args.candidates ? bestByAsymmetricScore(projection, set, nearest, args.candidates) : nearest;
+      steps.asymmetric.push(performance.now() - t);
+      const pages = [...new Set(Array.from(neighbours.slots, (slot) => Math.floor(slot / ITEMS_PER_PAGE)))].sort((a, b) => a - b);
       steps.pages.push(pages.length);
       t = performance.now();
       const loaded = await raw.getMany(pages.map(vectorsKey));
       steps.fetchVectors.push(performance.now() - t);
       t = performance.now();
       const views = new Map(pages.map((page, i) => [page, vectorsPageView(loaded[i]!, dim)]));
-      const scored = Array.from(viaMih.slots, (slot) => {
+      const scored = Array.from(neighbours.slots, (slot) => {
         const view = views.get(Math.floor(slot / ITEMS_PER_PAGE))!;
         const offset = slot % ITEMS_PER_PAGE;
         return { slot, score: scoreInt8(query, view.vectors, offset * dim, view.scales[offset]!) };
       }).sort((a, b) => b.score - a.score);
       steps.score.push(performance.now() - t);
       t = performance.now();
-      const metaPages = [...new Set(scored.slice(0, K).map((s) => Math.floor(s.slot / ITEMS_PER_PAGE)))];
+      const metaPages = [...new Set(scored.slice(0, K).map((x) => Math.floor(x.slot / ITEMS_PER_PAGE)))];
       (await raw.getMany(metaPages.map(metaKey))).forEach((bytes) => decodeJson(bytes!));
       steps.fetchMeta.push(performance.now() - t);
     }
     await raw.close();
     const summary = Object.fromEntries(Object.entries(steps).map(([key, xs]) => [key, percentiles(xs)])) as Record<keyof typeof steps, Percentiles>;
-    return { count, m, loadCodesMs, mihBuildMs, candidates: args.candidates, steps: summary };
+    return {
+      count, m, loadCodesMs, mihBuildMs, shortlist: args.shortlist, candidates: args.candidates, steps: summary,
+      /** null where the index scans without trying MIH (below LINEAR_SCAN_BELOW). */
+      mihGaveUpFraction: count < LINEAR_SCAN_BELOW ? null : mihGaveUp / picked.length,
+    };
   },
 
   memory: () => pageMemory(),
