@@ -51,8 +51,10 @@ export async function searchCommand(options: SearchCommandOptions): Promise<numb
 
 function resultLine({ score, hamming, meta }: SearchResult): ResultLine {
   const { id, file, ...rest } = meta;
-  // Metadata first, so a --meta column named "score" or "hamming" cannot hide the real ones.
-  return { id, ...(file === undefined ? {} : { file }), ...rest, score: Math.round(score * 1e4) / 1e4, hamming };
+  const line: Record<string, JsonValue | undefined> = { id, ...(file === undefined ? {} : { file }), score: Math.round(score * 1e4) / 1e4, hamming };
+  // Other metadata after them; a --meta column named "score" or "hamming" cannot hide the real ones.
+  for (const [key, value] of Object.entries(rest)) if (!(key in line)) line[key] = value;
+  return line as ResultLine;
 }
 
 function formatHuman(query: string, results: readonly ResultLine[]): string {
