@@ -8,7 +8,6 @@
  * embeddings (NodeEngine, the engine the CLI uses). Reported per edit: how often
  * the original is the top result, and within the top 10.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +16,7 @@ import sharp, { type Sharp } from 'sharp';
 import { dot } from '../src/core/embed/vector.ts';
 import { MODELS } from '../src/core/models/registry.ts';
 import { NodeEngine } from '../src/node/engine.ts';
-import { PROJECT_ROOT } from '../src/node/provision.ts';
+import { runLookalike } from '../tests/cli-process.ts';
 import { loadPhotos, PHOTOS_DIR } from '../tests/photos.ts';
 
 const { values } = parseArgs({ options: { queries: { type: 'string', default: '100' }, json: { type: 'boolean', default: false } } });
@@ -40,14 +39,11 @@ function cropBox(width: number, height: number, area: number, where: 'centre' | 
   return where === 'centre' ? { left: Math.round((width - w) / 2), top: Math.round((height - h) / 2), width: w, height: h } : { left: 0, top: 0, width: w, height: h };
 }
 
-function lookalike(args: readonly string[]): Promise<string> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/lookalike.js'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`lookalike ${args[0]} exited with ${code}`))));
-  });
+/** Runs the CLI, its progress passed through to stderr; resolves with its stdout. */
+async function lookalike(args: readonly string[]): Promise<string> {
+  const result = await runLookalike(args, (_, __, chunk) => process.stderr.write(chunk));
+  if (result.code !== 0) throw new Error(`lookalike ${args[0]} exited with ${result.code ?? result.signal}`);
+  return result.stdout;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -3,7 +3,6 @@
  * models and the shared photos: accuracy on edited copies, resuming after a
  * SIGKILL, bad input, and the product brief's code shape.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,29 +14,11 @@ import { toBitString } from '../../src/core/codes/bits.ts';
 import type { PackContents } from '../../src/core/pack/contents.ts';
 import { openPack } from '../../src/core/pack/read.ts';
 import { fileSource } from '../../src/node/pack-file.ts';
-import { PROJECT_ROOT } from '../../src/node/provision.ts';
 import { makeFixtures } from '../fixtures.ts';
+import { runLookalike } from '../cli-process.ts';
 import { loadPhotos, type Photo } from '../photos.ts';
 
-const BIN = join(PROJECT_ROOT, 'bin/lookalike.js');
-
-interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-/** Runs the CLI to its end; `onStderr` sees stderr as it arrives, with the process (to kill it). */
-function lookalike(args: readonly string[], onStderr?: (stderr: string, child: ChildProcess) => void): Promise<Result> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    onStderr?.(stderr, child);
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const lookalike = runLookalike;
 
 async function readPack(path: string): Promise<PackContents> {
   const source = await fileSource(path);

@@ -1,25 +1,12 @@
-import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/node/provision.ts';
+import { runLookalike } from '../cli-process.ts';
 import { makeFixtures, SOURCE_PHOTO } from '../fixtures.ts';
 import { PHOTOS_DIR } from '../photos.ts';
 
-const run = promisify(execFile);
-const BIN = join(PROJECT_ROOT, 'bin/lookalike.js');
-
-async function lookalike(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: PROJECT_ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const lookalike = (...args: string[]) => runLookalike(args);
 
 let dir: string;
 beforeAll(async () => {
