@@ -1,0 +1,68 @@
+/**
+ * The camera: live preview, capture (the frame is searched at once), switch
+ * between front and back cameras where there are several, and the stream is
+ * stopped whenever the camera view closes or the app is hidden or left.
+ */
+import { searchWith } from '../search/search-view.ts';
+import { byId } from '../ui/dom.ts';
+import { describeError, notify } from '../ui/notices.ts';
+import { onViewChange } from '../ui/tabs.ts';
+
+const video = byId<HTMLVideoElement>('camera-video');
+let stream: MediaStream | null = null;
+let facing: 'environment' | 'user' = 'environment';
+
+export function setUpCamera(): void {
+  byId('camera-open').addEventListener('click', () => void open());
+  byId('camera-close').addEventListener('click', close);
+  byId('camera-capture').addEventListener('click', () => void capture());
+  byId('camera-switch').addEventListener('click', () => {
+    facing = facing === 'environment' ? 'user' : 'environment';
+    void open();
+  });
+  onViewChange((view) => { if (view !== 'search') close(); });
+  document.addEventListener('visibilitychange', () => { if (document.hidden) close(); });
+  window.addEventListener('pagehide', close);
+}
+
+async function open(): Promise<void> {
+  if (!navigator.mediaDevices?.getUserMedia) {
+    notify('This browser cannot use a camera here (it needs a secure https:// page). Search with a picture instead.', 'error');
+    return;
+  }
+  stopStream();
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: facing }, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
+  } catch (err) {
+    notify(describeError(err), 'error');
+    return;
+  }
+  video.srcObject = stream;
+  byId('camera').hidden = false;
+  const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
+  byId('camera-switch').hidden = cameras.length < 2;
+  byId('camera-capture').focus();
+}
+
+/** Searches the current frame; the latency figure counts from this click. */
+async function capture(): Promise<void> {
+  const startedAt = performance.now();
+  if (!stream || video.videoWidth === 0) return;
+  const canvas = document.createElement('canvas');
+  canvas.width = video.videoWidth;
+  canvas.height = video.videoHeight;
+  canvas.getContext('2d')!.drawImage(video, 0, 0);
+  const frame = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.9));
+  if (frame) await searchWith(frame, 'camera', startedAt);
+}
+
+function stopStream(): void {
+  for (const track of stream?.getTracks() ?? []) track.stop();
+  stream = null;
+  video.srcObject = null;
+}
+
+function close(): void {
+  stopStream();
+  byId('camera').hidden = true;
+}

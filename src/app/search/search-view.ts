@@ -1,0 +1,124 @@
+/**
+ * Search: a picture from the file input, a drop, a paste, an image address, the
+ * camera or a share (the PWA calls `searchWith`) is embedded and looked up in
+ * the library. Each search is timed from the moment its picture was taken to
+ * the results being in the page (`lookalike:search` performance measure, also
+ * shown as "in N ms" with `data-ms`, and its phases in `data-embed-ms`,
+ * `data-search-ms` and `data-show-ms`).
+ */
+import type { Match } from '../../browser/library.ts';
+import { embedder, library, ready } from '../engine.ts';
+import { libraryItems } from '../library/library-state.ts';
+import { byId, el, revokeImages } from '../ui/dom.ts';
+import { clearNotices, describeError, modelFailed, notify } from '../ui/notices.ts';
+import { showView } from '../ui/tabs.ts';
+import { fillThumbnails, sizeText, thumbImage } from '../ui/thumbs.ts';
+
+const RESULTS = 24;
+
+const results = byId<HTMLUListElement>('results');
+let queryUrl = '';
+let latest = 0;
+let shownMatches: readonly Match[] = [];
+
+export function setUpSearchView(): void {
+  const input = byId<HTMLInputElement>('search-input');
+  input.addEventListener('change', () => {
+    const file = input.files?.[0];
+    input.value = '';
+    if (file) void searchWith(file, file.name);
+  });
+  byId<HTMLFormElement>('url-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    void searchByUrl(byId<HTMLInputElement>('url-input').value.trim());
+  });
+  results.addEventListener('click', (event) => {
+    const li = (event.target as Element).closest<HTMLElement>('li[data-index]');
+    if (li) openDetail(li);
+  });
+  byId('detail-close').addEventListener('click', () => byId<HTMLDialogElement>('detail').close());
+}
+
+/**
+ * Shows the search view and the library's closest matches to `image`. `source`
+ * names where it came from (a file name, "camera", "shared image");
+ * `startedAt` is when the picture was taken, for the latency figure.
+ */
+export async function searchWith(image: Blob, source: string, startedAt = performance.now()): Promise<Match[]> {
+  const search = ++latest;
+  showView('search');
+  clearNotices();
+  URL.revokeObjectURL(queryUrl);
+  queryUrl = URL.createObjectURL(image);
+  byId<HTMLImageElement>('query-image').src = queryUrl;
+  byId('query-image').setAttribute('alt', `Your image: ${source}`);
+  byId('query').hidden = false;
+  byId('search-empty').hidden = true;
+  byId('query-labels').replaceChildren();
+  byId('search-timing').textContent = 'Searching…';
+  delete byId('search-timing').dataset.ms;
+  try {
+    const info = await ready.catch((err: unknown) => { throw new Error(modelFailed(err)); });
+    const [outcome] = await embedder.embed([image]);
+    const embedded = performance.now();
+    if (!outcome?.ok) throw new Error(`This picture cannot be read: ${outcome?.error ?? 'unknown error'} Try a JPEG, PNG, GIF or WebP file.`);
+    const matches = libraryItems().length ? await library.search(outcome.embedding, RESULTS) : [];
+    const found = performance.now();
+    if (search !== latest) return matches; // a newer search has replaced this one
+    byId('query-labels').replaceChildren(...outcome.labels.slice(0, 3).map((l) => el('li', {}, `${l.name} — ${Math.round(l.score * 100)}%`)));
+    await renderResults(matches);
+    const ms = performance.measure('lookalike:search', { start: startedAt }).duration;
+    const timing = byId('search-timing');
+    // The phases, for bench figures: picture to embedding, library search, thumbnails and rendering.
+    Object.assign(timing.dataset, { embedMs: Math.round(embedded - startedAt), searchMs: Math.round(found - embedded), showMs: Math.round(startedAt + ms - found) });
+    timing.dataset.ms = String(Math.round(ms));
+    timing.textContent = matches.length
+      ? `${matches.length} closest in your library, in ${Math.round(ms)} ms (${info.backend}).`
+      : 'Your library is empty, so there is nothing to compare with. Add images in the Library view, then search again.';
+    return matches;
+  } catch (err) {
+    byId('search-timing').textContent = '';
+    notify(describeError(err), 'error');
+    return [];
+  }
+}
+
+async function renderResults(matches: readonly Match[]): Promise<void> {
+  const images = matches.map(thumbImage);
+  const items = matches.map((m, i) => {
+    const percent = `${Math.round(m.score * 100)}%`;
+    return el('li', { class: 'tile result', 'data-index': i, 'data-id': m.id },
+      el('button', { type: 'button', 'aria-label': `${m.file}, ${percent} similar` },
+        images[i]!, el('span', { class: 'tile-name' }, m.file), el('span', { class: 'score' }, percent)));
+  });
+  await fillThumbnails(matches, images);
+  revokeImages(results);
+  results.replaceChildren(...items);
+  shownMatches = matches;
+}
+
+function openDetail(li: HTMLElement): void {
+  const match = shownMatches[Number(li.dataset.index)]!;
+  byId<HTMLImageElement>('detail-query').src = queryUrl;
+  const matchImage = byId<HTMLImageElement>('detail-match');
+  matchImage.src = li.querySelector('img')!.src;
+  matchImage.alt = match.file;
+  byId('detail-title').textContent = `${Math.round(match.score * 100)}% similar`;
+  byId('detail-caption').textContent = `${match.file} · ${sizeText(match)}`;
+  byId<HTMLDialogElement>('detail').showModal();
+}
+
+async function searchByUrl(address: string): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(address, { mode: 'cors', credentials: 'omit' });
+  } catch {
+    notify('That site does not let other apps read its pictures (or the address is wrong, or you are offline). Save the picture to your device and drop it here instead.', 'error');
+    return;
+  }
+  if (!response.ok) {
+    notify(`The address answered “${response.status} ${response.statusText}” instead of a picture. Check the address, or save the picture and drop it here.`, 'error');
+    return;
+  }
+  await searchWith(await response.blob(), address);
+}

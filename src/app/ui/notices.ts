@@ -1,0 +1,48 @@
+/**
+ * Messages to the person using the app, in plain words with what to do: one
+ * banner at a time at the top of the page (role="alert" for errors, "status"
+ * otherwise), dismissible, replacing the previous one.
+ */
+import { byId, el } from './dom.ts';
+
+export type NoticeKind = 'error' | 'info';
+
+export function notify(message: string, kind: NoticeKind = 'info', details: readonly string[] = []): void {
+  const area = byId('notices');
+  const close = el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Dismiss' }, '×');
+  const body = el('div', { class: 'notice-body' }, el('p', {}, message));
+  if (details.length) body.append(el('details', {}, el('summary', {}, 'Details'), el('ul', {}, ...details.map((d) => el('li', {}, d)))));
+  const notice = el('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, body, close);
+  close.addEventListener('click', () => notice.remove());
+  area.replaceChildren(notice);
+}
+
+export function clearNotices(): void {
+  byId('notices').replaceChildren();
+}
+
+/** What went wrong, for people: known failures get their own words; anything else keeps its message. */
+export function describeError(err: unknown): string {
+  const error = err as Error;
+  switch (error?.name) {
+    case 'StorageFullError':
+      return 'Your device is out of storage for this app, so the last images were not added (nothing already in your library was lost). Remove some images or free space on the device, then try again.';
+    case 'AbortError':
+      return 'Cancelled.';
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return 'The camera is blocked for this page. Allow camera access in your browser’s site settings (the icon next to the address), then try again.';
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return 'No camera was found. Connect a camera, or search with a picture instead.';
+    case 'NotReadableError':
+      return 'The camera is in use by another app. Close that app, then try again.';
+    default:
+      return error?.message ?? String(err);
+  }
+}
+
+/** The model failing to load blocks everything that embeds, so it gets its own explanation. */
+export function modelFailed(err: unknown): string {
+  return `The image model could not be loaded, so images cannot be added or searched. Check your connection and reload the page; once it has loaded, the app also works offline. (${(err as Error)?.message ?? err})`;
+}

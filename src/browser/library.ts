@@ -1,0 +1,291 @@
+/**
+ * The app's library, run in a worker (workers/library.worker.ts): the image
+ * index on IndexedDB plus a thumbnail per item. Thumbnails are written before
+ * the index commit that adds their items, and thumbnails without an item are
+ * dropped on open, so a tab killed at any point reopens consistent.
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+// The worker, not the page, names the method: embedder.ts brings TF.js with it, which the page must not load.
+import { EMBEDDING_METHOD } from '../core/embed/embedder.ts';
+import { sniffImage } from '../core/image/sniff.ts';
+import { ImageIndex, type IndexSettings } from '../core/index/image-index.ts';
+import type { ItemMeta } from '../core/items.ts';
+import { PackError, type PackErrorCode } from '../core/pack/format.ts';
+import { openPack } from '../core/pack/read.ts';
+import { blobSource } from '../core/pack/range-source.ts';
+import { encodePack } from '../core/pack/write.ts';
+import { StorageFullError } from '../core/store/page-store.ts';
+import { IdbPageStore } from './store/idb-store.ts';
+
+/** Longest side of a stored thumbnail, in pixels. */
+export const THUMB_SIZE = 320;
+
+/** A type, not an interface, so that it is also index metadata (`ItemMeta`). */
+export type LibraryItem = {
+  readonly id: string;
+  readonly file: string;
+  /** Upright pixel size of the original; 0 when unknown (items imported from a CLI pack). */
+  readonly width: number;
+  readonly height: number;
+};
+
+export interface Match extends LibraryItem {
+  /** Cosine similarity to the query. */
+  readonly score: number;
+}
+
+/** What adding a file would do: add it, skip it as already present, or reject it. */
+export type Triage =
+  | { readonly status: 'new'; readonly id: string }
+  | { readonly status: 'present'; readonly id: string }
+  | { readonly status: 'invalid'; readonly error: string };
+
+export interface NewImage {
+  readonly id: string;
+  readonly file: string;
+  readonly image: Blob;
+  readonly embedding: Float32Array;
+}
+
+export interface AddOutcome {
+  readonly added: LibraryItem[];
+  readonly failed: { readonly file: string; readonly error: string }[];
+}
+
+export type ImportOutcome =
+  | { readonly ok: true; readonly added: number; readonly present: number }
+  | { readonly ok: false; readonly reason: PackErrorCode | 'model' | 'storage-full'; readonly detail: string };
+
+/** A pair of items at least as similar as the threshold asked for: indexes into `items`, and their cosine. */
+export type SimilarPair = readonly [number, number, number];
+
+interface ThumbSchema extends DBSchema {
+  thumbs: { key: string; value: { bytes: ArrayBuffer; type: string } };
+}
+
+export class Library {
+  private index: ImageIndex | null = null;
+  private thumbs: IDBPDatabase<ThumbSchema> | null = null;
+  private settings: IndexSettings | null = null;
+
+  /**
+   * Opens the library of one model, with the current embedding method and
+   * `dim`-long embeddings (libraries of different ones cannot be compared, so
+   * each gets its own databases), and drops thumbnails left without an item by
+   * a tab that died mid-add.
+   */
+  async open(modelId: string, dim: number): Promise<number> {
+    const settings: IndexSettings = { modelId, method: EMBEDDING_METHOD, dim };
+    const name = `library-${settings.modelId}-${settings.method}-${settings.dim}`;
+    this.settings = settings;
+    this.index = await ImageIndex.open(await IdbPageStore.open(name), settings);
+    this.thumbs = await openDB<ThumbSchema>(`lookalike-thumbs:${name}`, 1, {
+      upgrade: (db) => { db.createObjectStore('thumbs'); },
+    });
+    const live = new Set((await this.list()).map((item) => item.id));
+    const orphans = (await this.thumbs.getAllKeys('thumbs')).filter((id) => !live.has(id));
+    if (orphans.length) await this.deleteThumbs(orphans);
+    return this.index.count;
+  }
+
+  get count(): number { return this.db().count; }
+
+  async list(): Promise<LibraryItem[]> {
+    const items: LibraryItem[] = [];
+    for await (const { meta } of this.db().items()) items.push(itemOf(meta));
+    return items;
+  }
+
+  /** Content ids (SHA-256) of the files, and whether each is new, already present, or not an image. */
+  async triage(files: readonly Blob[]): Promise<Triage[]> {
+    const seen = new Set<string>();
+    const out: Triage[] = [];
+    for (const file of files) {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      try {
+        sniffImage(bytes);
+      } catch (err) {
+        out.push({ status: 'invalid', error: (err as Error).message });
+        continue;
+      }
+      const id = hex(await crypto.subtle.digest('SHA-256', bytes));
+      const present = seen.has(id) || (await this.db().has(id));
+      seen.add(id);
+      out.push({ status: present ? 'present' : 'new', id });
+    }
+    return out;
+  }
+
+  /** Makes the thumbnails, stores them, then adds every item in one index commit. */
+  async add(images: readonly NewImage[]): Promise<AddOutcome> {
+    const failed: AddOutcome['failed'] = [];
+    const ready: { image: NewImage; thumb: Blob; width: number; height: number }[] = [];
+    for (const image of images) {
+      try {
+        ready.push({ image, ...(await makeThumb(image.image)) });
+      } catch (err) {
+        failed.push({ file: image.file, error: (err as Error).message });
+      }
+    }
+    const stored = await Promise.all(ready.map(async (r) => ({ bytes: await r.thumb.arrayBuffer(), type: r.thumb.type })));
+    const tx = this.thumbDb().transaction('thumbs', 'readwrite');
+    await Promise.all([...ready.map((r, i) => tx.store.put(stored[i]!, r.image.id)), tx.done]).catch(rethrowQuota);
+    const metas = ready.map((r): LibraryItem => ({ id: r.image.id, file: r.image.file, width: r.width, height: r.height }));
+    try {
+      await this.db().add(ready.map((r, i) => ({ meta: metas[i]!, vector: r.image.embedding })));
+    } catch (err) {
+      await this.deleteThumbs(metas.map((m) => m.id)).catch(() => {});
+      throw err;
+    }
+    return { added: metas, failed };
+  }
+
+  async search(vector: Float32Array, k: number): Promise<Match[]> {
+    return (await this.db().search(vector, { k })).map((r) => ({ ...itemOf(r.meta), score: r.score }));
+  }
+
+  async thumbnails(ids: readonly string[]): Promise<(Blob | null)[]> {
+    const tx = this.thumbDb().transaction('thumbs');
+    const rows = await Promise.all(ids.map((id) => tx.store.get(id)));
+    return rows.map((row) => (row ? new Blob([row.bytes], { type: row.type }) : null));
+  }
+
+  /** Removes items (index first: a thumbnail left behind by a kill is dropped on the next open). */
+  async remove(ids: readonly string[]): Promise<number> {
+    const removed = await this.db().remove(ids);
+    await this.deleteThumbs(ids);
+    return removed;
+  }
+
+  async clear(): Promise<void> {
+    await this.db().clear();
+    await this.thumbDb().clear('thumbs');
+  }
+
+  /**
+   * Every pair of items whose cosine is at least `minScore`, from a neighbour
+   * search per item (each item's `neighbours` nearest), for grouping near-duplicates.
+   */
+  async similarPairs(minScore: number, neighbours = 8): Promise<{ items: LibraryItem[]; pairs: SimilarPair[] }> {
+    const items: LibraryItem[] = [];
+    const vectors: Float32Array[] = [];
+    for await (const { meta, vector } of this.db().items({ vectors: true })) {
+      items.push(itemOf(meta));
+      vectors.push(vector!);
+    }
+    const position = new Map(items.map((item, i) => [item.id, i]));
+    const pairs: SimilarPair[] = [];
+    for (const [i, vector] of vectors.entries()) {
+      for (const hit of await this.db().search(vector, { k: neighbours + 1 })) {
+        const j = position.get(hit.id)!;
+        if (j > i && hit.score >= minScore) pairs.push([i, j, hit.score]);
+      }
+    }
+    return { items, pairs };
+  }
+
+  /** The library as a pack file with its thumbnails. */
+  async exportPack(): Promise<Blob> {
+    const pack = await this.db().toPack(async (id) => {
+      const row = await this.thumbDb().get('thumbs', id);
+      return row ? new Uint8Array(row.bytes) : null;
+    });
+    return new Blob(encodePack(pack), { type: 'application/octet-stream' });
+  }
+
+  /**
+   * Adds a pack's items (ids already present are skipped) in one index commit:
+   * a bad pack or a full disk leaves the library as it was.
+   */
+  async importPack(file: Blob): Promise<ImportOutcome> {
+    const settings = this.settings!;
+    let pack;
+    try {
+      pack = await (await openPack(blobSource(file))).readContents();
+    } catch (err) {
+      if (err instanceof PackError) return { ok: false, reason: err.code, detail: err.message };
+      throw err;
+    }
+    const { header } = pack;
+    if (header.modelId !== settings.modelId || header.method !== settings.method || header.dim !== settings.dim) {
+      return { ok: false, reason: 'model', detail: `The pack was made with model "${header.modelId}" (${header.method}, ${header.dim}-d); this app uses "${settings.modelId}" (${settings.method}, ${settings.dim}-d).` };
+    }
+    const fresh: number[] = [];
+    for (const [i, meta] of pack.metas.entries()) if (!(await this.db().has(meta.id))) fresh.push(i);
+    try {
+      const tx = this.thumbDb().transaction('thumbs', 'readwrite');
+      const puts = fresh.flatMap((i) => {
+        const thumb = pack.thumbs?.[i];
+        return thumb?.length ? [tx.store.put({ bytes: thumb.slice().buffer, type: thumbType(thumb) }, pack.metas[i]!.id)] : [];
+      });
+      await Promise.all([...puts, tx.done]).catch(rethrowQuota);
+      const { dim } = header;
+      await this.db().add(fresh.map((i) => {
+        const vector = new Float32Array(dim);
+        const scale = pack.scales[i]!;
+        for (let d = 0; d < dim; d++) vector[d] = pack.vectors[i * dim + d]! * scale;
+        return { meta: pack.metas[i]!, vector };
+      })).catch(async (err: unknown) => {
+        await this.deleteThumbs(fresh.map((i) => pack.metas[i]!.id)).catch(() => {});
+        throw err;
+      });
+    } catch (err) {
+      if (err instanceof StorageFullError) return { ok: false, reason: 'storage-full', detail: err.message };
+      throw err;
+    }
+    return { ok: true, added: fresh.length, present: pack.metas.length - fresh.length };
+  }
+
+  private db(): ImageIndex {
+    if (!this.index) throw new Error('The library is not open yet.');
+    return this.index;
+  }
+
+  private thumbDb(): IDBPDatabase<ThumbSchema> {
+    if (!this.thumbs) throw new Error('The library is not open yet.');
+    return this.thumbs;
+  }
+
+  private async deleteThumbs(ids: readonly string[]): Promise<void> {
+    const tx = this.thumbDb().transaction('thumbs', 'readwrite');
+    await Promise.all([...ids.map((id) => tx.store.delete(id)), tx.done]);
+  }
+}
+
+function itemOf(meta: ItemMeta): LibraryItem {
+  return { id: meta.id, file: meta.file ?? meta.title ?? meta.id, width: meta.width ?? 0, height: meta.height ?? 0 };
+}
+
+/** A WebP thumbnail (JPEG where the browser cannot encode WebP) and the upright size of the original. */
+async function makeThumb(image: Blob): Promise<{ thumb: Blob; width: number; height: number }> {
+  const full = await createImageBitmap(image, { imageOrientation: 'from-image' }).catch(() => {
+    throw new Error('The image data is damaged and could not be decoded.');
+  });
+  const { width, height } = full;
+  const scale = Math.min(1, THUMB_SIZE / Math.max(width, height));
+  const w = Math.max(1, Math.round(width * scale));
+  const h = Math.max(1, Math.round(height * scale));
+  try {
+    const small = await createImageBitmap(full, { resizeWidth: w, resizeHeight: h, resizeQuality: 'high' });
+    const canvas = new OffscreenCanvas(w, h);
+    canvas.getContext('2d')!.drawImage(small, 0, 0);
+    small.close();
+    return { thumb: await canvas.convertToBlob({ type: 'image/webp', quality: 0.8 }), width, height };
+  } finally {
+    full.close();
+  }
+}
+
+function thumbType(bytes: Uint8Array): string {
+  return bytes[0] === 0xff && bytes[1] === 0xd8 ? 'image/jpeg' : 'image/webp';
+}
+
+function hex(buffer: ArrayBuffer): string {
+  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** IndexedDB reports a full disk as a QuotaExceededError; the app shows StorageFullError's plain words for it. */
+function rethrowQuota(err: unknown): never {
+  if (err instanceof DOMException && err.name === 'QuotaExceededError') throw new StorageFullError(err);
+  throw err;
+}
