@@ -10,11 +10,13 @@ import { sharedImageFromLaunch } from './pwa/shared-image.ts';
 import { searchWith, setUpSearchView } from './search/search-view.ts';
 import { byId } from './ui/dom.ts';
 import { setUpDropAndPaste } from './ui/drop.ts';
-import { describeError, modelFailed, notify } from './ui/notices.ts';
-import { currentView, setUpTabs, showView } from './ui/tabs.ts';
+import { clearNotices, describeError, modelFailed, notify } from './ui/notices.ts';
+import { currentView, onViewChange, setUpTabs, showView } from './ui/tabs.ts';
 
 registerServiceWorker();
 setUpTabs();
+// News about one view is stale in another; errors stay until dismissed.
+onViewChange(() => clearNotices('info'));
 setUpLibraryView();
 setUpAdding();
 setUpSearchView();

@@ -140,8 +140,10 @@ export class Library {
     return { added: metas, failed };
   }
 
-  async search(vector: Float32Array, k: number): Promise<Match[]> {
-    return (await this.db().search(vector, { k })).map((r) => ({ ...itemOf(r.meta), score: r.score }));
+  /** The `k` closest items with their thumbnails (one round trip: a search is timed from capture to results). */
+  async search(vector: Float32Array, k: number): Promise<{ matches: Match[]; thumbs: (Blob | null)[] }> {
+    const matches = (await this.db().search(vector, { k })).map((r) => ({ ...itemOf(r.meta), score: r.score }));
+    return { matches, thumbs: await this.thumbnails(matches.map((m) => m.id)) };
   }
 
   async thumbnails(ids: readonly string[]): Promise<(Blob | null)[]> {

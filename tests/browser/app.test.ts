@@ -134,6 +134,9 @@ describe('the app', () => {
     await hasText(results(page).first(), cropped.file);
     await hasCount(page.getByRole('list', { name: 'Labels' }).getByRole('listitem'), 3);
     await screenshots(page, 'results');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(SCREENSHOTS, 'results-dark-1280.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
 
     await results(page).first().getByRole('button').click();
     const detail = page.getByRole('dialog');
@@ -143,7 +146,7 @@ describe('the app', () => {
     await detail.waitFor({ state: 'hidden' });
   });
 
-  it('skips files already in the library and files that are not pictures', async () => {
+  it('skips files already in the library and files that are not pictures, and says so in plain words', async () => {
     const notes = join(work, 'notes.txt');
     writeFileSync(notes, 'not a picture');
     await page.getByRole('tab', { name: 'Library' }).click();
@@ -151,6 +154,11 @@ describe('the app', () => {
     await hasText(notice(page), 'Added 0 images, 2 already in the library, 1 skipped.');
     await hasText(notice(page), 'notes.txt: skipped, not a picture');
     await hasCount(libraryTiles(page), 50);
+
+    await page.getByRole('tab', { name: 'Library' }).press('ArrowLeft');
+    await page.locator('#tab-search[aria-selected="true"]:focus').waitFor();
+    await page.getByLabel('Search by image', { exact: true }).setInputFiles(notes);
+    await hasText(page.getByRole('alert'), 'This picture cannot be read');
   });
 
   it('keeps the library across a reload', async () => {

@@ -8,6 +8,8 @@ import { byId } from '../ui/dom.ts';
 import { describeError, notify } from '../ui/notices.ts';
 import { onViewChange } from '../ui/tabs.ts';
 
+const CAPTURE_SHORT_SIDE = 256;
+
 const video = byId<HTMLVideoElement>('camera-video');
 let stream: MediaStream | null = null;
 let facing: 'environment' | 'user' = 'environment';
@@ -48,11 +50,16 @@ async function open(): Promise<void> {
 async function capture(): Promise<void> {
   const startedAt = performance.now();
   if (!stream || video.videoWidth === 0) return;
+  // The model sees a 224 px crop of the short side's central 87.5%: a frame with a
+  // 256 px short side loses nothing it uses and encodes and decodes several times faster.
+  const scale = Math.min(1, CAPTURE_SHORT_SIDE / Math.min(video.videoWidth, video.videoHeight));
   const canvas = document.createElement('canvas');
-  canvas.width = video.videoWidth;
-  canvas.height = video.videoHeight;
-  canvas.getContext('2d')!.drawImage(video, 0, 0);
-  const frame = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.9));
+  canvas.width = Math.round(video.videoWidth * scale);
+  canvas.height = Math.round(video.videoHeight * scale);
+  const ctx = canvas.getContext('2d')!;
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+  const frame = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.92));
   if (frame) await searchWith(frame, 'camera', startedAt);
 }
 

@@ -36,7 +36,7 @@ async function render(): Promise<void> {
     const found = await pairs;
     if (request !== renders) return;
     const groups = duplicateGroups(found.items, found.pairs, threshold);
-    const images = groups.map((g) => g.map((i) => thumbImage(found.items[i]!)));
+    const images = groups.map((g) => g.map(() => thumbImage()));
     revokeImages(list);
     list.replaceChildren(...groups.map((group, g) => el('li', { class: 'dup-group' },
       el('ul', { class: 'grid', 'aria-label': `Group ${g + 1}` }, ...group.map((i, n) => {

@@ -58,7 +58,7 @@ function render(): void {
 function showMore(count = PAGE): void {
   const next = libraryItems().slice(shown, shown + count);
   if (next.length === 0) return updateBar();
-  const images = next.map(thumbImage);
+  const images = next.map(() => thumbImage());
   grid.append(...next.map((item, i) => tile(item, images[i]!)));
   shown += next.length;
   void fillThumbnails(next, images);
@@ -74,6 +74,7 @@ function tile(item: LibraryItem, image: HTMLImageElement): HTMLLIElement {
 function updateBar(): void {
   const count = libraryItems().length;
   byId('library-empty').hidden = count > 0;
+  byId('library-stats').hidden = count === 0;
   byId('library-more').hidden = shown >= count;
   byId('library-count-badge').textContent = count ? String(count) : '';
   byId('select-all').hidden = count === 0;

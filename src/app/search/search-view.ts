@@ -12,7 +12,7 @@ import { libraryItems } from '../library/library-state.ts';
 import { byId, el, revokeImages } from '../ui/dom.ts';
 import { clearNotices, describeError, modelFailed, notify } from '../ui/notices.ts';
 import { showView } from '../ui/tabs.ts';
-import { fillThumbnails, sizeText, thumbImage } from '../ui/thumbs.ts';
+import { showThumbnails, sizeText, thumbImage } from '../ui/thumbs.ts';
 
 const RESULTS = 24;
 
@@ -62,11 +62,11 @@ export async function searchWith(image: Blob, source: string, startedAt = perfor
     const [outcome] = await embedder.embed([image]);
     const embedded = performance.now();
     if (!outcome?.ok) throw new Error(`This picture cannot be read: ${outcome?.error ?? 'unknown error'} Try a JPEG, PNG, GIF or WebP file.`);
-    const matches = libraryItems().length ? await library.search(outcome.embedding, RESULTS) : [];
+    const { matches, thumbs } = libraryItems().length ? await library.search(outcome.embedding, RESULTS) : { matches: [], thumbs: [] };
     const found = performance.now();
     if (search !== latest) return matches; // a newer search has replaced this one
     byId('query-labels').replaceChildren(...outcome.labels.slice(0, 3).map((l) => el('li', {}, `${l.name} — ${Math.round(l.score * 100)}%`)));
-    await renderResults(matches);
+    renderResults(matches, thumbs);
     const ms = performance.measure('lookalike:search', { start: startedAt }).duration;
     const timing = byId('search-timing');
     // The phases, for bench figures: picture to embedding, library search, thumbnails and rendering.
@@ -83,15 +83,15 @@ export async function searchWith(image: Blob, source: string, startedAt = perfor
   }
 }
 
-async function renderResults(matches: readonly Match[]): Promise<void> {
-  const images = matches.map(thumbImage);
+function renderResults(matches: readonly Match[], thumbs: readonly (Blob | null)[]): void {
+  const images = matches.map(() => thumbImage());
   const items = matches.map((m, i) => {
     const percent = `${Math.round(m.score * 100)}%`;
     return el('li', { class: 'tile result', 'data-index': i, 'data-id': m.id },
       el('button', { type: 'button', 'aria-label': `${m.file}, ${percent} similar` },
         images[i]!, el('span', { class: 'tile-name' }, m.file), el('span', { class: 'score' }, percent)));
   });
-  await fillThumbnails(matches, images);
+  showThumbnails(thumbs, images);
   revokeImages(results);
   results.replaceChildren(...items);
   shownMatches = matches;

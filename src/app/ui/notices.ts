@@ -7,6 +7,8 @@ import { byId, el } from './dom.ts';
 
 export type NoticeKind = 'error' | 'info';
 
+const INFO_SECONDS = 10;
+
 export function notify(message: string, kind: NoticeKind = 'info', details: readonly string[] = []): void {
   const area = byId('notices');
   const close = el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Dismiss' }, '×');
@@ -15,10 +17,12 @@ export function notify(message: string, kind: NoticeKind = 'info', details: read
   const notice = el('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, body, close);
   close.addEventListener('click', () => notice.remove());
   area.replaceChildren(notice);
+  // Errors wait to be read and dismissed; news goes away by itself.
+  if (kind === 'info') setTimeout(() => notice.remove(), INFO_SECONDS * 1000);
 }
 
-export function clearNotices(): void {
-  byId('notices').replaceChildren();
+export function clearNotices(kind?: NoticeKind): void {
+  for (const notice of byId('notices').querySelectorAll(kind ? `.notice.${kind}` : '.notice')) notice.remove();
 }
 
 /** What went wrong, for people: known failures get their own words; anything else keeps its message. */

@@ -3,15 +3,17 @@ import type { LibraryItem } from '../../browser/library.ts';
 import { library } from '../engine.ts';
 import { el } from './dom.ts';
 
-/** Loads the stored thumbnails of `items` into their `img` elements, one worker round trip for all. */
-export async function fillThumbnails(items: readonly LibraryItem[], images: readonly HTMLImageElement[]): Promise<void> {
-  const blobs = await library.thumbnails(items.map((item) => item.id));
+export function thumbImage(): HTMLImageElement {
+  return el('img', { alt: '', decoding: 'async' });
+}
+
+export function showThumbnails(blobs: readonly (Blob | null)[], images: readonly HTMLImageElement[]): void {
   blobs.forEach((blob, i) => { if (blob) images[i]!.src = URL.createObjectURL(blob); });
 }
 
-export function thumbImage(item: LibraryItem): HTMLImageElement {
-  const ratio = item.width && item.height ? `${item.width} / ${item.height}` : undefined;
-  return el('img', { alt: '', loading: 'lazy', decoding: 'async', ...(ratio ? { style: `--ratio: ${ratio}` } : {}) });
+/** Loads the stored thumbnails of `items` into their `img` elements, one worker round trip for all. */
+export async function fillThumbnails(items: readonly LibraryItem[], images: readonly HTMLImageElement[]): Promise<void> {
+  showThumbnails(await library.thumbnails(items.map((item) => item.id)), images);
 }
 
 export function sizeText(item: LibraryItem): string {
