@@ -42,19 +42,22 @@ export async function addImages(files: readonly File[]): Promise<void> {
   let present = 0;
   const skipped: string[] = [];
   let failure: unknown = null;
+  // The next chunk embeds while the previous one is being stored.
+  let storing: Promise<void> = Promise.resolve();
+  // Ids of this call's earlier chunks, which may not be stored yet when a later chunk is checked.
+  const queued = new Set<string>();
   try {
     await ready.catch((err: unknown) => { throw new Error(modelFailed(err)); });
-    // The next chunk embeds while the previous one is being stored.
-    let storing: Promise<void> = Promise.resolve();
     for (let start = 0; start < files.length; start += CHUNK) {
       const chunk = files.slice(start, start + CHUNK);
       const triage = await library.triage(chunk);
       const fresh: { file: File; id: string }[] = [];
       triage.forEach((t, i) => {
-        if (t.status === 'new') fresh.push({ file: chunk[i]!, id: t.id });
-        else if (t.status === 'present') present++;
+        if (t.status === 'new' && !queued.has(t.id)) fresh.push({ file: chunk[i]!, id: t.id });
+        else if (t.status !== 'invalid') present++;
         else skipped.push(`${chunk[i]!.name}: ${notAnImage(t.error)}`);
       });
+      for (const { id } of fresh) queued.add(id);
       progress.skip(chunk.length - fresh.length);
       const outcomes = await embedder.embedMany(fresh.map((f) => f.file), {
         batchSize: BATCH,
@@ -75,10 +78,12 @@ export async function addImages(files: readonly File[]): Promise<void> {
         skipped.push(...outcome.failed.map((f) => `${f.file}: ${f.error}`));
         appendItems(outcome.added);
       });
+      storing.catch(() => {}); // awaited before the next chunk is stored; not unhandled meanwhile
     }
     await storing;
   } catch (err) {
     failure = err;
+    await storing.catch(() => {}); // a chunk already embedded is still stored, and counted
   } finally {
     running = null;
     progress.end();

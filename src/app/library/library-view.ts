@@ -75,6 +75,7 @@ function updateBar(): void {
   const count = libraryItems().length;
   byId('library-empty').hidden = count > 0;
   byId('library-stats').hidden = count === 0;
+  byId('export-button').hidden = count === 0;
   byId('library-more').hidden = shown >= count;
   byId('library-count-badge').textContent = count ? String(count) : '';
   byId('select-all').hidden = count === 0;
