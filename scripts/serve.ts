@@ -20,6 +20,9 @@ function newestMtime(path: string): number {
   return readdirSync(path).reduce((max, name) => Math.max(max, newestMtime(join(path, name))), stat.mtimeMs);
 }
 
+// A production build even when a test runner (which sets NODE_ENV=test) starts this script;
+// otherwise `import.meta.env.DEV` is true in the build and production-only code (the service worker) is left out.
+process.env.NODE_ENV = 'production';
 const builtAt = newestMtime(join(outDir, 'index.html'));
 if (builtAt < Math.max(...SOURCES.map((s) => newestMtime(join(PROJECT_ROOT, s))))) {
   await build({ root: PROJECT_ROOT, mode, logLevel: 'warn' });
