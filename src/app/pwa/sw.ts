@@ -26,6 +26,10 @@ registerRoute(
   'POST',
 );
 
+// Take over open pages at once: on a first visit, so the model is cached as the page uses it,
+// and after "Reload" on the update prompt, which waits for the new worker to take control.
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+
 self.addEventListener('message', (event) => {
   if ((event.data as { type?: string } | null)?.type === 'SKIP_WAITING') void self.skipWaiting();
 });
