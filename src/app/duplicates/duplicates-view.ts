@@ -32,7 +32,11 @@ async function render(): Promise<void> {
   const request = ++renders;
   try {
     await ready;
-    pairs ??= library.similarPairs(Number(slider.min) / 100);
+    if (!pairs) {
+      // One neighbour search per picture: a few seconds for thousands of them.
+      byId('dup-summary').textContent = 'Comparing every picture with its closest neighbours…';
+      pairs = library.similarPairs(Number(slider.min) / 100);
+    }
     const found = await pairs;
     if (request !== renders) return;
     const groups = duplicateGroups(found.items, found.pairs, threshold);

@@ -35,6 +35,8 @@ export async function addImages(files: readonly File[]): Promise<void> {
     notify('Images are still being added. Wait for that to finish, or cancel it, then add more.');
     return;
   }
+  // Ask the browser not to evict the library under storage pressure (granted silently or not at all).
+  void navigator.storage?.persist?.().catch(() => {});
   const controller = new AbortController();
   running = controller;
   const progress = new Progress(files.length);
