@@ -8,9 +8,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/node/provision.ts';
+import { fakeCameraArgs, hasCount, hasText, libraryTiles, notice, openApp, results, searchFile, searchTiming, y4mFrame } from '../harness/app.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { loadPhotos, type Photo } from '../photos.ts';
 
@@ -43,57 +44,13 @@ beforeAll(async () => {
   await sharp(copied.path).resize({ width: Math.round((await sharp(copied.path).metadata()).width! / 2) }).jpeg({ quality: 60 }).toFile(copyPath);
   await sharp(edited.path).resize({ width: Math.round((await sharp(edited.path).metadata()).width! * 0.75) }).modulate({ brightness: 1.1 }).jpeg({ quality: 50 }).toFile(editedPath);
   writeFileSync(videoPath, await y4mFrame(filmed.path, 640, 480));
-  browser = await launchChromium(['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${videoPath}`]);
+  browser = await launchChromium(fakeCameraArgs(videoPath));
 });
 
 afterAll(async () => {
   await browser?.close();
   rmSync(work, { recursive: true, force: true });
 });
-
-/** One still frame as a Y4M video (I420), the format Chromium's fake camera plays from a file. */
-async function y4mFrame(path: string, width: number, height: number): Promise<Buffer> {
-  const rgb = await sharp(path).resize(width, height, { fit: 'cover' }).removeAlpha().raw().toBuffer();
-  const y = Buffer.alloc(width * height);
-  const u = Buffer.alloc((width / 2) * (height / 2));
-  const v = Buffer.alloc(u.length);
-  for (let row = 0; row < height; row++) {
-    for (let col = 0; col < width; col++) {
-      const i = (row * width + col) * 3;
-      const [r, g, b] = [rgb[i]!, rgb[i + 1]!, rgb[i + 2]!];
-      y[row * width + col] = Math.round(0.299 * r + 0.587 * g + 0.114 * b);
-      if (row % 2 === 0 && col % 2 === 0) {
-        const c = (row / 2) * (width / 2) + col / 2;
-        u[c] = Math.round(128 - 0.168736 * r - 0.331264 * g + 0.5 * b);
-        v[c] = Math.round(128 + 0.5 * r - 0.418688 * g - 0.081312 * b);
-      }
-    }
-  }
-  return Buffer.concat([Buffer.from(`YUV4MPEG2 W${width} H${height} F30:1 Ip A1:1 C420jpeg\nFRAME\n`), y, u, v]);
-}
-
-async function openApp(context: BrowserContext, errors: string[] = []): Promise<Page> {
-  const page = await context.newPage();
-  page.on('pageerror', (err) => errors.push(err.message));
-  await page.goto(baseUrl);
-  await page.locator('#engine-status[data-ready]').waitFor({ timeout: 90_000 });
-  return page;
-}
-
-/** Waits until the first element of `locator` contains `expected` (vitest's expect has no Playwright matchers). */
-async function hasText(locator: Locator, expected: string | RegExp, timeout = 60_000): Promise<void> {
-  const text = () => locator.first().textContent({ timeout: 1000 }).catch(() => '');
-  if (typeof expected === 'string') await expect.poll(text, { timeout }).toContain(expected);
-  else await expect.poll(text, { timeout }).toMatch(expected);
-}
-
-async function hasCount(locator: Locator, expected: number, timeout = 60_000): Promise<void> {
-  await expect.poll(() => locator.count(), { timeout }).toBe(expected);
-}
-
-const libraryTiles = (page: Page) => page.locator('#library-grid > li');
-const results = (page: Page) => page.getByRole('list', { name: 'Results', exact: true }).getByRole('listitem');
-const notice = (page: Page) => page.locator('#notices .notice');
 
 async function screenshots(page: Page, name: string): Promise<void> {
   for (const viewport of VIEWPORTS) {
@@ -108,12 +65,6 @@ async function saveScreenshot(page: Page, name: string): Promise<void> {
   await sharp(await page.screenshot()).png({ palette: true, quality: 90, effort: 4 }).toFile(join(SCREENSHOTS, `${name}.png`));
 }
 
-async function searchFile(page: Page, path: string): Promise<void> {
-  await page.getByRole('tab', { name: 'Search' }).click();
-  await page.getByLabel('Search by image', { exact: true }).setInputFiles(path);
-  await page.locator('#search-timing[data-ms]').waitFor();
-}
-
 describe('the app', () => {
   let context: BrowserContext;
   let page: Page;
@@ -121,7 +72,7 @@ describe('the app', () => {
 
   beforeAll(async () => {
     context = await browser.newContext({ viewport: VIEWPORTS[1] });
-    page = await openApp(context, errors);
+    page = await openApp(context, baseUrl, errors);
   });
   afterAll(() => context?.close());
 
@@ -186,7 +137,7 @@ describe('the app', () => {
       await page.getByRole('button', { name: 'Capture and search' }).click();
       await page.locator('#search-timing[data-ms]').waitFor();
       await hasText(results(page), filmed.file);
-      times.push(await page.locator('#search-timing').evaluate((el) => Object.fromEntries(Object.entries((el as HTMLElement).dataset).map(([k, v]) => [k, Number(v)]))));
+      times.push(await searchTiming(page));
     }
     // The first captures may meet a worker that has not run yet; the rest are warm.
     const median = (key: string) => times.slice(2).map((t) => t[key]!).sort((a, b) => a - b)[3];
@@ -255,7 +206,7 @@ describe('the app', () => {
 
 it('a page killed while adding reopens consistent, and adding the same files continues', async () => {
   const context = await browser.newContext();
-  const page = await openApp(context);
+  const page = await openApp(context, baseUrl);
   await page.getByRole('tab', { name: 'Library' }).click();
   await page.getByLabel('Add images', { exact: true }).setInputFiles(paths);
   await page.waitForFunction(() => document.querySelectorAll('#library-grid > li').length >= 16, undefined, { polling: 20, timeout: 120_000 });
@@ -264,7 +215,7 @@ it('a page killed while adding reopens consistent, and adding the same files con
   void cdp.send('Page.crash').catch(() => {}); // the renderer dies mid-add; this call never answers
   await crashed;
 
-  const reopened = await openApp(context);
+  const reopened = await openApp(context, baseUrl);
   await reopened.getByRole('tab', { name: 'Library' }).click();
   await hasText(reopened.locator('#library-stats'), /^\d+ images/);
   const kept = await libraryTiles(reopened).count();

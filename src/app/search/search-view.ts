@@ -17,7 +17,9 @@ import { showThumbnails, sizeText, thumbImage } from '../ui/thumbs.ts';
 const RESULTS = 24;
 
 const results = byId<HTMLUListElement>('results');
+// The picture the results on screen belong to; a search that fails puts it back.
 let queryUrl = '';
+let queryAlt = '';
 let latest = 0;
 let shownMatches: readonly Match[] = [];
 
@@ -48,13 +50,8 @@ export async function searchWith(image: Blob, source: string, startedAt = perfor
   const search = ++latest;
   showView('search');
   clearNotices();
-  URL.revokeObjectURL(queryUrl);
-  queryUrl = URL.createObjectURL(image);
-  byId<HTMLImageElement>('query-image').src = queryUrl;
-  byId('query-image').setAttribute('alt', `Your image: ${source}`);
-  byId('query').hidden = false;
-  byId('search-empty').hidden = true;
-  byId('query-labels').replaceChildren();
+  const imageUrl = URL.createObjectURL(image);
+  showQuery(imageUrl, `Your image: ${source}`);
   byId('search-timing').textContent = 'Searching…';
   delete byId('search-timing').dataset.ms;
   try {
@@ -64,7 +61,12 @@ export async function searchWith(image: Blob, source: string, startedAt = perfor
     if (!outcome?.ok) throw new Error(`This picture cannot be read: ${outcome?.error ?? 'unknown error'} Try a JPEG, PNG, GIF or WebP file.`);
     const { matches, thumbs } = libraryItems().length ? await library.search(outcome.embedding, RESULTS) : { matches: [], thumbs: [] };
     const found = performance.now();
-    if (search !== latest) return matches; // a newer search has replaced this one
+    if (search !== latest) { // a newer search has replaced this one
+      URL.revokeObjectURL(imageUrl);
+      return matches;
+    }
+    URL.revokeObjectURL(queryUrl);
+    [queryUrl, queryAlt] = [imageUrl, `Your image: ${source}`];
     byId('query-labels').replaceChildren(...outcome.labels.slice(0, 3).map((l) => el('li', {}, `${l.name} — ${Math.round(l.score * 100)}%`)));
     renderResults(matches, thumbs);
     const ms = performance.measure('lookalike:search', { start: startedAt }).duration;
@@ -77,10 +79,23 @@ export async function searchWith(image: Blob, source: string, startedAt = perfor
       : 'Your library is empty, so there is nothing to compare with. Add images in the Library view, then search again.';
     return matches;
   } catch (err) {
-    byId('search-timing').textContent = '';
+    URL.revokeObjectURL(imageUrl);
+    if (search === latest) {
+      showQuery(queryUrl, queryAlt);
+      byId('search-timing').textContent = '';
+    }
     notify(describeError(err), 'error');
     return [];
   }
+}
+
+/** Shows `url` as the picture searched with (none: the empty state). */
+function showQuery(url: string, alt: string): void {
+  const image = byId<HTMLImageElement>('query-image');
+  image.src = url;
+  image.alt = alt;
+  byId('query').hidden = !url;
+  byId('search-empty').hidden = !!url;
 }
 
 function renderResults(matches: readonly Match[], thumbs: readonly (Blob | null)[]): void {
