@@ -152,8 +152,8 @@ describe('searching and adding by paste, drop and address', () => {
 });
 
 it('says when there is no camera at all', async () => {
-  // No fake device, permission granted: this machine has no camera.
-  const cameraless = await launchChromium(['--use-fake-ui-for-media-stream']);
+  // Chromium's fake capture devices, none of them (so a real webcam on the test machine is not seen either); permission granted.
+  const cameraless = await launchChromium(['--use-fake-device-for-media-stream=device-count=0', '--use-fake-ui-for-media-stream']);
   try {
     const page = await openApp(await cameraless.newContext(), baseUrl);
     await page.getByRole('tab', { name: 'Search' }).click();
