@@ -25,23 +25,17 @@ import { launchChromium } from '../tests/harness/chromium.ts';
 import { startHarnessServer } from '../tests/harness/server.ts';
 import { loadPhotos } from '../tests/photos.ts';
 
-// `--json` takes an optional path, which parseArgs cannot express.
-const argv = process.argv.slice(2);
-let jsonPath: string | null = null;
-const jsonAt = argv.indexOf('--json');
-if (jsonAt >= 0) {
-  const next = argv[jsonAt + 1];
-  jsonPath = next && !next.startsWith('--') ? next : join(PROJECT_ROOT, 'bench/results', `app-${new Date().toISOString().slice(0, 10)}.json`);
-  argv.splice(jsonAt, next && !next.startsWith('--') ? 2 : 1);
-}
-const { values } = parseArgs({
-  args: argv,
+// `--json [file]`: the optional path arrives as a positional.
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     captures: { type: 'string', default: '30' },
     sizes: { type: 'string', default: '50,200' },
     warmup: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
   },
 });
+const jsonPath = values.json ? positionals[0] ?? join(PROJECT_ROOT, 'bench/results', `app-${new Date().toISOString().slice(0, 10)}.json`) : null;
 const CAPTURES = Number(values.captures);
 const WARMUP = Number(values.warmup);
 const SIZES = values.sizes.split(',').filter(Boolean).map(Number).sort((a, b) => a - b);
@@ -52,8 +46,9 @@ const out = (line = '') => process.stdout.write(`${line}\n`);
 const all = loadPhotos();
 const photos = all.filter((_, i) => i % Math.max(1, Math.floor(all.length / SIZES.at(-1)!)) === 0).slice(0, SIZES.at(-1));
 if (photos.length < SIZES.at(-1)!) throw new Error(`Only ${all.length} photos: a library of ${SIZES.at(-1)} needs more.`);
-const filmed = photos[12]!;
-const picked = photos[7]!;
+// Both searched photos are in the smallest library.
+const filmed = photos[Math.floor(SIZES[0]! / 4)]!;
+const picked = photos[Math.floor(SIZES[0]! / 7)]!;
 
 const PHASES = ['ms', 'embedMs', 'searchMs', 'showMs'] as const;
 type Timing = Record<(typeof PHASES)[number], number>;
