@@ -8,10 +8,12 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/node/provision.ts';
+import { addImages, hasText, results } from '../harness/app.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { freePort, startHarnessServer } from '../harness/server.ts';
 import { loadPhotos } from '../photos.ts';
@@ -30,14 +32,21 @@ async function openInstalled(context: BrowserContext, baseUrl: string): Promise<
   return page;
 }
 
-async function addToLibrary(page: Page, paths: readonly string[]): Promise<void> {
-  await page.getByRole('tab', { name: /Library/ }).click();
-  await page.getByLabel('Add images').setInputFiles([...paths]);
-  await expect.poll(() => page.locator('#library-stats').textContent(), { timeout: 120_000 }).toMatch(new RegExp(`^${paths.length} images`));
-}
-
-function firstResult(page: Page) {
-  return page.getByRole('list', { name: 'Results' }).getByRole('listitem').first();
+/**
+ * Runs `test` on an app that was visited once with its own server and now holds
+ * the photos in its library; the server process is `test`'s to stop.
+ */
+async function withInstalledLibrary(test: (page: Page, context: BrowserContext, server: ChildProcess) => Promise<void>): Promise<void> {
+  const server = await startHarnessServer();
+  const context = await browser.newContext();
+  try {
+    const page = await openInstalled(context, server.baseUrl);
+    await addImages(page, photos.map((p) => p.path), photos.length);
+    await test(page, context, server.process);
+  } finally {
+    await context.close();
+    server.process.kill();
+  }
 }
 
 describe('install and offline', () => {
@@ -67,32 +76,20 @@ describe('install and offline', () => {
   });
 
   it('after one visit, loads and answers a search with the server stopped and the browser offline', async () => {
-    const server = await startHarnessServer();
-    const context = await browser.newContext();
-    try {
-      const page = await openInstalled(context, server.baseUrl);
-      await addToLibrary(page, photos.map((p) => p.path));
-
-      server.process.kill();
-      await new Promise((resolve) => server.process.once('exit', resolve));
+    await withInstalledLibrary(async (page, context, server) => {
+      server.kill();
+      await new Promise((resolve) => server.once('exit', resolve));
       await context.setOffline(true);
       await page.reload();
 
-      await expect.poll(() => page.locator('#library-stats').textContent(), { timeout: 60_000 }).toMatch(/^6 images/);
-      await page.getByLabel('Search by image').setInputFiles(photos[3]!.path);
-      await expect.poll(() => firstResult(page).textContent(), { timeout: 60_000 }).toContain(photos[3]!.file);
-    } finally {
-      await context.close();
-      server.process.kill();
-    }
+      await hasText(page.locator('#library-stats'), new RegExp(`^${photos.length} images`));
+      await page.getByLabel('Search by image', { exact: true }).setInputFiles(photos[3]!.path);
+      await hasText(results(page), photos[3]!.file);
+    });
   });
 
   it('searches with an image shared to it (Share Target), offline too', async () => {
-    const server = await startHarnessServer();
-    const context = await browser.newContext();
-    try {
-      const page = await openInstalled(context, server.baseUrl);
-      await addToLibrary(page, photos.map((p) => p.path));
+    await withInstalledLibrary(async (page, context) => {
       await context.setOffline(true);
       await page.reload(); // now the service worker controls the page
 
@@ -105,12 +102,9 @@ describe('install and offline', () => {
       await page.locator('#share-test-input').setInputFiles(photos[2]!.path);
       await Promise.all([page.waitForURL((url) => url.pathname === '/'), page.locator('#share-test-input').evaluate((input) => (input as HTMLInputElement).form!.submit())]);
 
-      await expect.poll(() => firstResult(page).textContent(), { timeout: 60_000 }).toContain(photos[2]!.file);
+      await hasText(results(page), photos[2]!.file);
       expect(new URL(page.url()).search, 'the share marker is cleared, so a reload does not search again').toBe('');
-    } finally {
-      await context.close();
-      server.process.kill();
-    }
+    });
   });
 
   it('offers a new version with a prompt, and reloads into it only when asked', async () => {
