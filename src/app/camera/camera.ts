@@ -13,6 +13,8 @@ const CAPTURE_SHORT_SIDE = 256;
 const video = byId<HTMLVideoElement>('camera-video');
 let stream: MediaStream | null = null;
 let facing: 'environment' | 'user' = 'environment';
+// Bumped by every open and close: a camera that answers after a newer open, or after the view closed, is stopped at once.
+let generation = 0;
 
 export function setUpCamera(): void {
   byId('camera-open').addEventListener('click', () => void open());
@@ -33,12 +35,19 @@ async function open(): Promise<void> {
     return;
   }
   stopStream();
+  const opening = ++generation;
+  let opened: MediaStream;
   try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: facing }, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
+    opened = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: facing }, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
   } catch (err) {
-    notify(describeError(err), 'error');
+    if (opening === generation) notify(describeError(err), 'error');
     return;
   }
+  if (opening !== generation) {
+    for (const track of opened.getTracks()) track.stop();
+    return;
+  }
+  stream = opened;
   video.srcObject = stream;
   byId('camera').hidden = false;
   const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
@@ -70,6 +79,7 @@ function stopStream(): void {
 }
 
 function close(): void {
+  generation++;
   stopStream();
   byId('camera').hidden = true;
 }
