@@ -11,9 +11,13 @@ export function showThumbnails(blobs: readonly (Blob | null)[], images: readonly
   blobs.forEach((blob, i) => { if (blob) images[i]!.src = URL.createObjectURL(blob); });
 }
 
-/** Loads the stored thumbnails of `items` into their `img` elements, one worker round trip for all. */
+/**
+ * Loads the stored thumbnails of `items` into their `img` elements, one worker round trip for all.
+ * Images taken off the page meanwhile (a newer render, a removed tile) get none: nothing would revoke their URLs.
+ */
 export async function fillThumbnails(items: readonly LibraryItem[], images: readonly HTMLImageElement[]): Promise<void> {
-  showThumbnails(await library.thumbnails(items.map((item) => item.id)), images);
+  const blobs = await library.thumbnails(items.map((item) => item.id));
+  showThumbnails(blobs.map((blob, i) => (images[i]!.isConnected ? blob : null)), images);
 }
 
 export function sizeText(item: LibraryItem): string {
