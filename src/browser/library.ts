@@ -165,8 +165,9 @@ export class Library {
   }
 
   /**
-   * Every pair of items whose cosine is at least `minScore`, from a neighbour
-   * search per item (each item's `neighbours` nearest), for grouping near-duplicates.
+   * Pairs of items whose cosine is at least `minScore`, from a neighbour search
+   * per item (each item's `neighbours` nearest), for grouping near-duplicates. A
+   * pair is kept when either item finds the other: being near is not mutual.
    */
   async similarPairs(minScore: number, neighbours = 8): Promise<{ items: LibraryItem[]; pairs: SimilarPair[] }> {
     const items: LibraryItem[] = [];
@@ -176,14 +177,16 @@ export class Library {
       vectors.push(vector!);
     }
     const position = new Map(items.map((item, i) => [item.id, i]));
-    const pairs: SimilarPair[] = [];
+    const pairs = new Map<string, SimilarPair>();
     for (const [i, vector] of vectors.entries()) {
       for (const hit of await this.db().search(vector, { k: neighbours + 1 })) {
-        const j = position.get(hit.id)!;
-        if (j > i && hit.score >= minScore) pairs.push([i, j, hit.score]);
+        const j = position.get(hit.id); // undefined: added since the items were read
+        if (j === undefined || j === i || hit.score < minScore) continue;
+        const [a, b] = i < j ? [i, j] : [j, i];
+        if (!pairs.has(`${a} ${b}`)) pairs.set(`${a} ${b}`, [a, b, hit.score]);
       }
     }
-    return { items, pairs };
+    return { items, pairs: [...pairs.values()] };
   }
 
   /** The library as a pack file with its thumbnails. */
