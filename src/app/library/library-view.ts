@@ -156,6 +156,8 @@ const PACK_PROBLEMS: Record<Exclude<ImportOutcome, { ok: true }>['reason'], stri
 };
 
 async function importPack(file: File): Promise<void> {
+  // The import ends by reading the whole list again, which must not cross an add's chunks arriving one by one.
+  if (isAdding()) return notify('Images are still being added. Wait for that to finish, or cancel it, then import the pack.');
   try {
     await ready;
     const outcome = await library.importPack(file);
