@@ -135,5 +135,12 @@ async function searchByUrl(address: string): Promise<void> {
     notify(`The address answered “${response.status} ${response.statusText}” instead of a picture. Check the address, or save the picture and drop it here.`, 'error');
     return;
   }
-  await searchWith(await response.blob(), address);
+  let image: Blob;
+  try {
+    image = await response.blob();
+  } catch {
+    notify('The picture stopped downloading before it was complete. Check your connection, then search again.', 'error');
+    return;
+  }
+  await searchWith(image, address);
 }
