@@ -24,7 +24,7 @@ export const THUMB_SIZE = 320;
 export type LibraryItem = {
   readonly id: string;
   readonly file: string;
-  /** Upright pixel size of the original; 0 when unknown (items imported from a CLI pack). */
+  /** Upright pixel size of the original; 0 when unknown (an imported pack may leave it out: `ItemMeta` makes it optional). */
   readonly width: number;
   readonly height: number;
 };
