@@ -240,6 +240,30 @@ it('a page killed while adding reopens consistent, and adding the same files con
   await context.close();
 });
 
+it('Cancel stops adding, keeps the whole chunks stored, and adding the same files again finishes the job', async () => {
+  const context = await browser.newContext();
+  try {
+    const page = await openApp(context, baseUrl);
+    await page.getByRole('tab', { name: 'Library' }).click();
+    await page.getByLabel('Add images', { exact: true }).setInputFiles(paths);
+    await page.waitForFunction(() => document.querySelectorAll('#library-grid > li').length >= 16, undefined, { polling: 20, timeout: 120_000 });
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await hasText(notice(page), /^Adding cancelled\. Added \d+ images\./);
+    await page.getByRole('progressbar').waitFor({ state: 'hidden' });
+    const kept = Number(/Added (\d+) images/.exec((await notice(page).textContent())!)![1]);
+    expect(kept).toBeLessThan(50);
+    expect(kept % 16).toBe(0); // a chunk already embedded is stored; the rest is not
+    await hasCount(libraryTiles(page), kept);
+    await hasText(page.locator('#library-stats'), new RegExp(`^${kept} images`));
+
+    await page.getByLabel('Add images', { exact: true }).setInputFiles(paths);
+    await hasText(notice(page), `Added ${50 - kept} images, ${kept} already in the library.`, 120_000);
+    await hasCount(libraryTiles(page), 50);
+  } finally {
+    await context.close();
+  }
+});
+
 /** How many thumbnails the app's thumbnail database holds, after storing one under `orphanId` if given. */
 function storedThumbs(page: Page, orphanId?: string): Promise<number> {
   return page.evaluate(async (orphan) => {
