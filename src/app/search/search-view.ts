@@ -80,11 +80,12 @@ export async function searchWith(image: Blob, source: string, startedAt = perfor
     return matches;
   } catch (err) {
     URL.revokeObjectURL(imageUrl);
+    // A search already replaced by a newer one fails silently: its error would sit over the newer one's results.
     if (search === latest) {
       showQuery(queryUrl, queryAlt);
       byId('search-timing').textContent = '';
+      notify(describeError(err), 'error');
     }
-    notify(describeError(err), 'error');
     return [];
   }
 }
