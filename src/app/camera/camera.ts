@@ -18,7 +18,10 @@ let generation = 0;
 
 export function setUpCamera(): void {
   byId('camera-open').addEventListener('click', () => void open());
-  byId('camera-close').addEventListener('click', close);
+  byId('camera-close').addEventListener('click', () => {
+    close();
+    byId('camera-open').focus(); // the focused button just disappeared with the camera
+  });
   byId('camera-capture').addEventListener('click', () => void capture());
   byId('camera-switch').addEventListener('click', () => {
     facing = facing === 'environment' ? 'user' : 'environment';
