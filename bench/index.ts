@@ -63,6 +63,7 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { CoderKind } from '../src/core/codes/coder.ts';
 import { EMBEDDING_METHOD } from '../src/core/embed/embedder.ts';
+import { embeddingLength } from '../src/core/embed/fused.ts';
 import { DEFAULT_CANDIDATES, DEFAULT_SHORTLIST } from '../src/core/index/image-index.ts';
 import { modelSpec } from '../src/core/models/registry.ts';
 import { NodeEngine } from '../src/node/engine.ts';
@@ -125,7 +126,7 @@ const out = (line = '') => process.stdout.write(`${line}\n`);
 // ——— real embeddings ———
 
 const spec = modelSpec('default');
-const DIM = spec.embeddingDims;
+const DIM = embeddingLength(spec);
 
 async function realEmbeddings(): Promise<Float32Array> {
   const photos = loadPhotos();

@@ -10,6 +10,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { embeddingLength } from '../src/core/embed/fused.ts';
 import { MODEL_IDS, modelSpec } from '../src/core/models/registry.ts';
 import { embedBatches } from '../src/node/embed-batches.ts';
 import { NodeEngine } from '../src/node/engine.ts';
@@ -23,7 +24,7 @@ const photos = loadPhotos().map((p) => ({ file: p.path }));
 const means: Record<string, number[]> = {};
 for (const id of MODEL_IDS) {
   const engine = await NodeEngine.create(modelSpec(id));
-  const sum = new Float64Array(engine.spec.embeddingDims);
+  const sum = new Float64Array(embeddingLength(engine.spec));
   let n = 0;
   for await (const batch of embedBatches(engine, photos, { batchSize: 16 })) {
     for (const { entry, outcome } of batch) {

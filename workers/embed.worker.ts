@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expose } from 'comlink';
 import { Embedder } from '../src/core/embed/embedder.ts';
+import { embeddingLength } from '../src/core/embed/fused.ts';
 import { parseLabels } from '../src/core/embed/labels.ts';
 import { toModelInput } from '../src/core/image/preprocess.ts';
 import { LABELS_PATH, modelJsonPath, modelSpec } from '../src/core/models/registry.ts';
@@ -30,7 +31,7 @@ const api: EmbedWorkerApi = {
     await embedder.warmUp();
     const info: EngineInfo = {
       model: spec.id,
-      dims: spec.embeddingDims,
+      dims: embeddingLength(spec),
       backend: backend.name,
       backendDetail: backend.detail,
       skippedBackends: backend.skipped,

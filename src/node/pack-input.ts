@@ -1,5 +1,6 @@
 /** Opening a pack named on the command line, with errors that say which file and what to do. */
 import { EMBEDDING_METHOD } from '../core/embed/embedder.ts';
+import { embeddingLength } from '../core/embed/fused.ts';
 import { MODEL_IDS, modelSpec, type ModelSpec } from '../core/models/registry.ts';
 import { PackError } from '../core/pack/format.ts';
 import { openPack, type PackReader } from '../core/pack/read.ts';
@@ -37,7 +38,7 @@ export async function withPack<T>(path: string, use: (reader: PackReader, spec: 
       }
       if (!(MODEL_IDS as readonly string[]).includes(modelId)) throw new Error(`it was made with model "${modelId}", which this version of Lookalike does not know. Update Lookalike.`);
       spec = modelSpec(modelId);
-      if (reader.header.dim !== spec.embeddingDims) throw new Error(`it has ${reader.header.dim}-d embeddings but model "${modelId}" gives ${spec.embeddingDims}-d ones.`);
+      if (reader.header.dim !== embeddingLength(spec)) throw new Error(`it has ${reader.header.dim}-d embeddings but model "${modelId}" gives ${embeddingLength(spec)}-d ones.`);
     } catch (err) {
       throw new PackInputError(`${path}: ${(err as Error).message}`);
     }

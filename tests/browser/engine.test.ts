@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { embeddingLength } from '../../src/core/embed/fused.ts';
 import { cosine } from '../../src/core/embed/vector.ts';
 import { MODELS } from '../../src/core/models/registry.ts';
 import { NodeEngine } from '../../src/node/engine.ts';
@@ -33,7 +34,7 @@ describe('browser worker engine (production build, default options)', () => {
   it('is cross-origin isolated and reports the backend it chose', async () => {
     expect(await page.evaluate(() => window.harness.crossOriginIsolated())).toBe(true);
     const info = await page.evaluate(() => window.harness.start({ model: 'default' }));
-    expect(info).toMatchObject({ model: 'default', dims: 768, backend: 'wasm', backendDetail: 'SIMD, single-threaded build' });
+    expect(info).toMatchObject({ model: 'default', dims: embeddingLength(MODELS.default), backend: 'wasm', backendDetail: 'SIMD, single-threaded build' });
     expect(info.skippedBackends.map((s) => s.name)).toEqual(['webgpu', 'webgl']);
   });
 

@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMBEDDING_METHOD } from '../../src/core/embed/embedder.ts';
+import { embeddingLength } from '../../src/core/embed/fused.ts';
+import { MODELS } from '../../src/core/models/registry.ts';
 import { toBitString } from '../../src/core/codes/bits.ts';
 import type { PackContents } from '../../src/core/pack/contents.ts';
 import { openPack } from '../../src/core/pack/read.ts';
@@ -67,7 +70,7 @@ describe('lookalike index + search', () => {
     expect(index.code).toBe(0);
     expect(existsSync(`${pack}.partial`)).toBe(false);
     const contents = await readPack(pack);
-    expect(contents.header).toMatchObject({ modelId: 'default', method: 'gap', dim: 768, count: 300, coder: { kind: 'itq', bits: 256, trainedOn: 300 } });
+    expect(contents.header).toMatchObject({ modelId: 'default', method: EMBEDDING_METHOD, dim: embeddingLength(MODELS.default), count: 300, coder: { kind: 'itq', bits: 256, trainedOn: 300 } });
 
     const queries = join(work, 'queries');
     mkdirSync(queries);

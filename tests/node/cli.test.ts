@@ -2,6 +2,8 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { embeddingLength } from '../../src/core/embed/fused.ts';
+import { MODELS } from '../../src/core/models/registry.ts';
 import { runLookalike } from '../cli-process.ts';
 import { makeFixtures, SOURCE_PHOTO } from '../fixtures.ts';
 import { PHOTOS_DIR } from '../photos.ts';
@@ -24,7 +26,7 @@ describe('lookalike embed', () => {
     const { code, stdout, stderr } = await lookalike('embed', dir, '--json');
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.file)).toEqual([join(dir, 'a-goldfish.JPEG'), join(dir, 'b-broken.jpg'), join(dir, 'nested/tench.jpg')]);
-    expect(lines[0]).toMatchObject({ model: 'default', backend: 'wasm', dims: 768 });
+    expect(lines[0]).toMatchObject({ model: 'default', backend: 'wasm', dims: embeddingLength(MODELS.default) });
     expect(lines[0].labels).toHaveLength(5);
     expect(lines[0].labels[0]).toMatchObject({ index: 1, name: 'goldfish' });
     expect(lines[0].embedding).toBeUndefined();
@@ -46,8 +48,8 @@ describe('lookalike embed', () => {
     const { code, stdout } = await lookalike('embed', join(dir, 'a-goldfish.JPEG'), '--json', '--vectors', '--model', 'lite');
     expect(code).toBe(0);
     const line = JSON.parse(stdout);
-    expect(line).toMatchObject({ model: 'lite', dims: 256 });
-    expect(line.embedding).toHaveLength(256);
+    expect(line).toMatchObject({ model: 'lite', dims: embeddingLength(MODELS.lite) });
+    expect(line.embedding).toHaveLength(embeddingLength(MODELS.lite));
     expect(Math.hypot(...line.embedding)).toBeCloseTo(1, 4);
   });
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { embeddingLength } from '../../src/core/embed/fused.ts';
 import { cosine } from '../../src/core/embed/vector.ts';
 import { MODELS } from '../../src/core/models/registry.ts';
 import { NodeEngine } from '../../src/node/engine.ts';
@@ -18,7 +19,7 @@ afterAll(() => engine.dispose());
 describe('Node engine', () => {
   it('returns unit-length embeddings of the model size and five labels, best first', async () => {
     const [result] = await engine.embedFiles([readFileSync(SOURCE_PHOTO)]);
-    expect(result!.embedding).toHaveLength(768);
+    expect(result!.embedding).toHaveLength(embeddingLength(MODELS.default));
     expect(Math.hypot(...result!.embedding)).toBeCloseTo(1, 5);
     expect(result!.labels.map((l) => l.name)[0]).toBe('goldfish');
     expect(result!.labels).toHaveLength(5);

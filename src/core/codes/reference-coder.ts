@@ -10,6 +10,7 @@
  * statistic: neither photos nor model weights. Changing them, the seed or the
  * model changes every reference code.
  */
+import { embeddingLength } from '../embed/fused.ts';
 import type { ModelSpec } from '../models/registry.ts';
 import means from '../models/feature-means.json' with { type: 'json' };
 import { DEFAULT_BITS } from './bits.ts';
@@ -19,9 +20,9 @@ export const REFERENCE_SEED = 1;
 
 export function referenceCoder(spec: ModelSpec, bits = DEFAULT_BITS): Coder {
   const mean = (means as Readonly<Record<string, readonly number[]>>)[spec.id];
-  if (!mean || mean.length !== spec.embeddingDims) {
+  if (!mean || mean.length !== embeddingLength(spec)) {
     throw new Error(`No reference mean embedding for model "${spec.id}"; run scripts/feature-means.ts.`);
   }
   // LSH "trained" on one row, the mean, takes that row as its centre.
-  return new Coder(trainCoder('lsh', Float32Array.from(mean), spec.embeddingDims, { bits, seed: REFERENCE_SEED }));
+  return new Coder(trainCoder('lsh', Float32Array.from(mean), embeddingLength(spec), { bits, seed: REFERENCE_SEED }));
 }

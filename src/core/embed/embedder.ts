@@ -6,10 +6,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '../models/registry.ts';
+import { DCT_WEIGHT, dctDescriptor, fuse, inputGrey } from './fused.ts';
 import { topLabels, type LabelScore } from './labels.ts';
 
 export interface Embedding {
-  /** Unit-length feature vector, `spec.embeddingDims` long. */
+  /** Unit-length vector, `embeddingLength(spec)` long. */
   readonly embedding: Float32Array;
   /** Five most likely ImageNet classes, best first. */
   readonly labels: LabelScore[];
@@ -21,11 +22,13 @@ export type EmbedOutcome = ({ readonly ok: true } & Embedding) | { readonly ok: 
 export const TOP_LABELS = 5;
 
 /**
- * Names how `Embedder` turns the model's features into an embedding (`gap`:
- * the model's global-average-pooled feature layer). Indexes and packs record
- * it, and embeddings of different methods are never compared.
+ * Names how `Embedder` turns an image into an embedding. `gap+dct16`: the
+ * model's global-average-pooled features fused with the 16×16 low DCT
+ * frequencies of the model input (`fused.ts`), which find heavily downscaled
+ * copies that the CNN features alone miss (bench:quality). Indexes and packs
+ * record it, and embeddings of different methods are never compared.
  */
-export const EMBEDDING_METHOD = 'gap';
+export const EMBEDDING_METHOD = 'gap+dct16';
 
 export class Embedder {
   private constructor(
@@ -58,12 +61,21 @@ export class Embedder {
 
   /** Embeds a batch of `toModelInput` outputs. */
   async embed(inputs: readonly Float32Array[]): Promise<Embedding[]> {
+    const features = await this.cnnFeatures(inputs);
+    return features.map(({ embedding, labels }, i) => ({
+      embedding: fuse(embedding, dctDescriptor(inputGrey(inputs[i]!, this.spec.inputSize)), DCT_WEIGHT),
+      labels,
+    }));
+  }
+
+  /** The model's pooled features, L2-normalised, and the top labels: the CNN part of an embedding. */
+  async cnnFeatures(inputs: readonly Float32Array[]): Promise<Embedding[]> {
     if (inputs.length === 0) return [];
-    const { inputSize: n, embeddingDims, classifierOffset } = this.spec;
+    const { inputSize: n, featureDims, classifierOffset } = this.spec;
     const [features, scores] = tf.tidy(() => {
       const batch = tf.tensor4d(concat(inputs, n * n * 3), [inputs.length, n, n, 3]);
       const [rawFeatures, rawScores] = this.run(batch);
-      const flat = rawFeatures.reshape([inputs.length, embeddingDims]);
+      const flat = rawFeatures.reshape([inputs.length, featureDims]);
       const unit = flat.div(flat.norm('euclidean', 1, true).maximum(1e-12));
       let classScores = rawScores.reshape([inputs.length, -1]);
       if (classifierOffset > 0) classScores = classScores.slice([0, classifierOffset], [-1, -1]);
@@ -74,7 +86,7 @@ export class Embedder {
       const [featureData, scoreData] = await Promise.all([features.data(), scores.data()]);
       const classes = scoreData.length / inputs.length;
       return inputs.map((_, i) => ({
-        embedding: Float32Array.from(featureData.subarray(i * embeddingDims, (i + 1) * embeddingDims)),
+        embedding: Float32Array.from(featureData.subarray(i * featureDims, (i + 1) * featureDims)),
         labels: topLabels(Float32Array.from(scoreData.subarray(i * classes, (i + 1) * classes)), this.labelNames, TOP_LABELS),
       }));
     } finally {

@@ -41,23 +41,39 @@ export function decodeSize(width: number, height: number, inputSize: number): { 
 
 /** Crop, resample to `spec.inputSize`² and map to the model's value range: HWC float32, RGB. */
 export function toModelInput(image: RgbaImage, spec: ModelSpec): Float32Array {
+  const n = spec.inputSize;
+  const crop = centralCrop(image.width, image.height);
+  const out = resampleRgb(image, { x: crop.x, y: crop.y, width: crop.size, height: crop.size }, n, n);
+  const [lo, hi] = spec.inputRange;
+  const scale = (hi - lo) / 255;
+  for (let i = 0; i < out.length; i++) out[i] = out[i]! * scale + lo;
+  return out;
+}
+
+/** A region of the source image in pixels (fractional edges allowed). */
+export interface Box { readonly x: number; readonly y: number; readonly width: number; readonly height: number }
+
+/**
+ * Resamples `box` of the image to `outWidth`×`outHeight` with the antialiased
+ * tent filter, transparent pixels composited onto white: HWC float32 RGB, 0..255.
+ */
+export function resampleRgb(image: RgbaImage, box: Box, outWidth: number, outHeight: number): Float32Array {
   const { width, height, data } = image;
   if (data.length !== width * height * 4) {
     throw new Error(`RGBA buffer has ${data.length} bytes; expected ${width * height * 4} for ${width}×${height}.`);
   }
-  const n = spec.inputSize;
-  const crop = centralCrop(width, height);
-  const cols = tentTaps(crop.x, crop.size, n, width);
-  const rows = tentTaps(crop.y, crop.size, n, height);
+  const cols = tentTaps(box.x, box.width, outWidth, width);
+  const rows = tentTaps(box.y, box.height, outHeight, height);
 
-  // Horizontal pass over just the rows the vertical taps touch, alpha composited onto white.
+  // Horizontal pass over just the rows the vertical taps touch.
   const rowLo = rows.start[0]!;
-  const rowHi = rows.start[n - 1]! + rows.count[n - 1]!;
-  const tmp = new Float32Array((rowHi - rowLo) * n * 3);
+  const rowHi = rows.start[outHeight - 1]! + rows.count[outHeight - 1]!;
+  const line = outWidth * 3;
+  const tmp = new Float32Array((rowHi - rowLo) * line);
   for (let y = rowLo; y < rowHi; y++) {
     const rowBase = y * width * 4;
-    const tmpBase = (y - rowLo) * n * 3;
-    for (let ox = 0; ox < n; ox++) {
+    const tmpBase = (y - rowLo) * line;
+    for (let ox = 0; ox < outWidth; ox++) {
       let r = 0, g = 0, b = 0;
       const first = cols.start[ox]!, count = cols.count[ox]!, w0 = ox * cols.stride;
       for (let k = 0; k < count; k++) {
@@ -75,15 +91,13 @@ export function toModelInput(image: RgbaImage, spec: ModelSpec): Float32Array {
     }
   }
 
-  const [lo, hi] = spec.inputRange;
-  const scale = (hi - lo) / 255;
-  const out = new Float32Array(n * n * 3);
-  for (let oy = 0; oy < n; oy++) {
+  const out = new Float32Array(outHeight * line);
+  for (let oy = 0; oy < outHeight; oy++) {
     const first = rows.start[oy]!, count = rows.count[oy]!, w0 = oy * rows.stride;
-    for (let i = 0; i < n * 3; i++) {
+    for (let i = 0; i < line; i++) {
       let v = 0;
-      for (let k = 0; k < count; k++) v += rows.weights[w0 + k]! * tmp[(first + k - rowLo) * n * 3 + i]!;
-      out[oy * n * 3 + i] = v * scale + lo;
+      for (let k = 0; k < count; k++) v += rows.weights[w0 + k]! * tmp[(first + k - rowLo) * line + i]!;
+      out[oy * line + i] = v;
     }
   }
   return out;

@@ -16,9 +16,10 @@ export interface ModelSpec {
   readonly inputSize: number;
   /** Pixel values 0..255 are mapped linearly onto this range. */
   readonly inputRange: readonly [min: number, max: number];
-  /** Layer (layers models) or node (graph models) whose output is the embedding. */
+  /** Layer (layers models) or node (graph models) whose output is the pooled feature vector. */
   readonly embeddingNode: string;
-  readonly embeddingDims: number;
+  /** Length of that feature vector; the embedding adds to it (`embeddingLength` in `embed/embedder.ts`). */
+  readonly featureDims: number;
   /** Layer or node with the ImageNet class scores. */
   readonly classifierNode: string;
   /** Whether the classifier node already applies softmax. */
@@ -39,7 +40,7 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
     inputSize: 224,
     inputRange: [-1, 1],
     embeddingNode: 'global_average_pooling2d_1',
-    embeddingDims: 768,
+    featureDims: 768,
     classifierNode: 'reshape_2',
     classifierActivation: 'softmax',
     classifierOffset: 0,
@@ -52,7 +53,7 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
     inputSize: 224,
     inputRange: [0, 1],
     embeddingNode: 'module_apply_default/MobilenetV1/Logits/global_pool',
-    embeddingDims: 256,
+    featureDims: 256,
     classifierNode: 'module_apply_default/MobilenetV1/Logits/SpatialSqueeze',
     classifierActivation: 'logits',
     classifierOffset: 1,

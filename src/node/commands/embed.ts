@@ -1,4 +1,5 @@
 /** `lookalike embed <files|dirs|urls...>`: embedding and top-5 labels per image. */
+import { embeddingLength } from '../../core/embed/fused.ts';
 import type { LabelScore } from '../../core/embed/labels.ts';
 import type { ModelSpec } from '../../core/models/registry.ts';
 import { embedBatches } from '../embed-batches.ts';
@@ -40,7 +41,7 @@ export async function embedCommand(paths: readonly string[], options: EmbedComma
         file: entry.file,
         model: engine.spec.id,
         backend: engine.backend,
-        dims: engine.spec.embeddingDims,
+        dims: embeddingLength(engine.spec),
         labels,
         ...(options.vectors ? { embedding: Array.from(embedding, (v) => Number(v.toPrecision(7))) } : {}),
       };

@@ -12,6 +12,7 @@ import { rm, stat } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import type { CoderKind } from '../../core/codes/coder.ts';
 import { EMBEDDING_METHOD } from '../../core/embed/embedder.ts';
+import { embeddingLength } from '../../core/embed/fused.ts';
 import { ImageIndex, IndexMismatchError, type IndexSettings, type NewItem } from '../../core/index/image-index.ts';
 import type { ModelSpec } from '../../core/models/registry.ts';
 import { embedBatches } from '../embed-batches.ts';
@@ -62,7 +63,7 @@ export async function indexCommand(options: IndexCommandOptions): Promise<IndexR
   }
 
   const partial = `${out}.partial`;
-  const settings: IndexSettings = { modelId: spec.id, method: EMBEDDING_METHOD, dim: spec.embeddingDims, bits, coder: options.coder, seed: CODER_SEED };
+  const settings: IndexSettings = { modelId: spec.id, method: EMBEDDING_METHOD, dim: embeddingLength(spec), bits, coder: options.coder, seed: CODER_SEED };
   const index = await openWorkingIndex(partial, settings, (line) => stderr.write(`${line}\n`));
   const wanted = new Set(entries.map((e) => e.id));
   const stale: string[] = [];
@@ -118,7 +119,7 @@ export async function indexCommand(options: IndexCommandOptions): Promise<IndexR
     await rm(partial, { recursive: true, force: true });
 
     const { coder } = contents.header;
-    const why = bits > spec.embeddingDims ? `no more code bits than the model's ${spec.embeddingDims} dimensions` : `more images than code bits: ${count} ≤ ${bits}`;
+    const why = bits > embeddingLength(spec) ? `no more code bits than the embedding's ${embeddingLength(spec)} dimensions` : `more images than code bits: ${count} ≤ ${bits}`;
     const note = options.coder === 'itq' && coder.kind === 'lsh' ? ` (ITQ needs ${why}; these are LSH codes)` : '';
     const size = (await stat(out)).size;
     const seconds = (performance.now() - started) / 1000;

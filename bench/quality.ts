@@ -1,0 +1,376 @@
+/**
+ * `npm run bench:quality [-- --quick] [--queries N] [--distractors N] [--seed S] [--json [file]]`
+ *
+ * Retrieval quality on edited copies, Copydays-style. From the 800 shared
+ * photos, `--queries` originals (seeded choice) are each edited every way in
+ * `quality-transforms.ts`; the index holds all 800 photos plus `--distractors`
+ * images that are no query's original (random quarters of the other photos,
+ * colour-shifted, and 2×2 mosaics of them). Each copy is a query; its original
+ * is the one relevant item, so AP = 1/rank and mAP is the mean reciprocal rank.
+ * Reported per transform family and overall: recall@1, recall@10, mAP, for
+ * pHash and dHash (64 bits, Hamming), the embedding methods by exact cosine,
+ * codes alone (LSH / ITQ at 64/128/256 bits, Hamming), and the default method
+ * through `ImageIndex` with its default search. Hamming ties are broken at random (seeded).
+ *
+ * "Find the original": for up to 100 of the originals, a 1/2 and a 1/4 copy are
+ * indexed too, and the 1/4 copy is the query; the original must come first
+ * among the exact-content matches once `originalsFirst` orders them.
+ *
+ * Per-image work (decode, hashes, model features) is cached by the image
+ * bytes' SHA-1 under bench/results/quality-cache/, so reruns and method
+ * changes do not recompute it.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { hamming } from '../src/core/codes/bits.ts';
+import { Coder, trainCoder, type CoderKind } from '../src/core/codes/coder.ts';
+import { seededRandom } from '../src/core/codes/random.ts';
+import { DCT_GRID, inputGrey } from '../src/core/embed/fused.ts';
+import { dHash, pHash } from '../src/core/hash/perceptual.ts';
+import { toModelInput } from '../src/core/image/preprocess.ts';
+import { ImageIndex } from '../src/core/index/image-index.ts';
+import { MODELS } from '../src/core/models/registry.ts';
+import { SAME_CONTENT_SCORE, originalsFirst } from '../src/core/search/original-first.ts';
+import { MemoryPageStore } from '../src/core/store/memory-store.ts';
+import { decodeImage } from '../src/node/decode.ts';
+import { NodeEngine } from '../src/node/engine.ts';
+import { PROJECT_ROOT } from '../src/node/provision.ts';
+import { loadPhotos } from '../tests/photos.ts';
+import { applyTransform, cropDistractor, FAMILIES, lowRes, mosaicDistractor, TRANSFORMS, type Family } from './quality-transforms.ts';
+import { inputSharpness, METHODS, type Method } from './quality-methods.ts';
+
+// `--json` takes an optional file; parseArgs cannot express that, so it is taken out first.
+const argv = process.argv.slice(2);
+const jsonAt = argv.indexOf('--json');
+const jsonFile = jsonAt >= 0 && argv[jsonAt + 1] && !argv[jsonAt + 1]!.startsWith('--') ? argv.splice(jsonAt + 1, 1)[0] : undefined;
+const { values } = parseArgs({
+  args: argv,
+  options: {
+    json: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    queries: { type: 'string' },
+    distractors: { type: 'string' },
+    seed: { type: 'string', default: '1' },
+    experiments: { type: 'boolean', default: false },
+    only: { type: 'string' },
+  },
+});
+const QUERIES = Number(values.queries ?? (values.quick ? 40 : 150));
+const DISTRACTORS = Number(values.distractors ?? (values.quick ? 200 : 1200));
+const SEED = Number(values.seed);
+const FIND_ORIGINAL = Math.min(100, QUERIES);
+const spec = MODELS.default;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** What one image gives, computed once and cached. */
+export interface Features {
+  /** The CNN's L2-normalised pooled features. */
+  readonly cnn: Float32Array;
+  /** The model input's 32×32 grey thumbnail. */
+  readonly grey: Float32Array;
+  readonly pHash: Uint32Array;
+  readonly dHash: Uint32Array;
+  /** `inputSharpness` of the model input. */
+  readonly sharpness: number;
+  /** Decoded pixel size. */
+  readonly width: number;
+  readonly height: number;
+}
+
+const CACHE_DIR = join(PROJECT_ROOT, 'bench/results/quality-cache', `${spec.id}-v3`);
+mkdirSync(CACHE_DIR, { recursive: true });
+const D = spec.featureDims;
+const CACHE_FLOATS = D + DCT_GRID * DCT_GRID + 4 + 3;
+const G = D + DCT_GRID * DCT_GRID;
+
+function fromCache(hash: string): Features | undefined {
+  const path = join(CACHE_DIR, `${hash}.bin`);
+  if (!existsSync(path)) return undefined;
+  const buffer = readFileSync(path);
+  const f = new Float32Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.length));
+  const u = new Uint32Array(f.buffer);
+  if (f.length !== CACHE_FLOATS) return undefined;
+  return { cnn: f.slice(0, D), grey: f.slice(D, G), pHash: u.slice(G, G + 2), dHash: u.slice(G + 2, G + 4), width: f[G + 4]!, height: f[G + 5]!, sharpness: f[G + 6]! };
+}
+
+function toCache(hash: string, x: Features): void {
+  const f = new Float32Array(CACHE_FLOATS);
+  const u = new Uint32Array(f.buffer);
+  f.set(x.cnn, 0);
+  f.set(x.grey, D);
+  u.set(x.pHash, G);
+  u.set(x.dHash, G + 2);
+  f[G + 4] = x.width;
+  f[G + 5] = x.height;
+  f[G + 6] = x.sharpness;
+  writeFileSync(join(CACHE_DIR, `${hash}.bin`), f);
+}
+
+let engine: NodeEngine | undefined;
+let computed = 0;
+let modelSeconds = 0;
+
+/** Features of every image, from the cache where possible; batches of 16 through the model. */
+async function featuresOf(images: readonly Uint8Array[]): Promise<Features[]> {
+  const hashes = images.map((bytes) => createHash('sha1').update(bytes).digest('hex'));
+  const out: (Features | undefined)[] = hashes.map(fromCache);
+  const missing = out.flatMap((f, i) => (f ? [] : [i]));
+  for (let b = 0; b < missing.length; b += 16) {
+    engine ??= await NodeEngine.create(spec);
+    const batch = missing.slice(b, b + 16);
+    const decoded = await Promise.all(batch.map((i) => decodeImage(images[i]!, spec.inputSize)));
+    const inputs = decoded.map((image) => toModelInput(image, spec));
+    const started = performance.now();
+    const cnn = await engine.embedder.cnnFeatures(inputs);
+    modelSeconds += (performance.now() - started) / 1000;
+    batch.forEach((i, j) => {
+      const image = decoded[j]!;
+      const features: Features = {
+        cnn: cnn[j]!.embedding,
+        grey: inputGrey(inputs[j]!, spec.inputSize),
+        sharpness: inputSharpness(inputs[j]!, spec.inputSize),
+        pHash: pHash(image),
+        dHash: dHash(image),
+        width: image.width,
+        height: image.height,
+      };
+      toCache(hashes[i]!, features);
+      out[i] = features;
+    });
+    computed += batch.length;
+    if (computed % 320 < 16) log(`  ${computed} images through the model…`);
+  }
+  return out as Features[];
+}
+
+// ---- The data set --------------------------------------------------------------------------------
+
+const photos = loadPhotos();
+const random = seededRandom(SEED);
+const order = photos.map((_, i) => i).map((i) => ({ i, r: random() })).sort((a, b) => a.r - b.r).map((x) => x.i);
+const queryOriginals = order.slice(0, QUERIES).sort((a, b) => a - b);
+const others = order.slice(QUERIES);
+const photoBytes = photos.map((p) => readFileSync(p.path));
+
+log(`Features of the ${photos.length} photos…`);
+const photoFeatures = await featuresOf(photoBytes);
+
+log(`Making ${DISTRACTORS} distractors…`);
+const distractorBytes: Buffer[] = [];
+for (let d = 0; d < DISTRACTORS; d++) {
+  const pick = () => photoBytes[others[Math.floor(random() * others.length)]!]!;
+  distractorBytes.push(d % 2 === 0 ? await cropDistractor(pick(), seededRandom(SEED * 100_003 + d)) : await mosaicDistractor([pick(), pick(), pick(), pick()]));
+}
+const distractorFeatures = await featuresOf(distractorBytes);
+
+log(`Editing ${queryOriginals.length} originals ${TRANSFORMS.length} ways…`);
+interface Query { readonly family: Family; readonly transform: string; readonly original: number; readonly features: Features }
+const queries: Query[] = [];
+for (const original of queryOriginals) {
+  const copies = await Promise.all(TRANSFORMS.map((t, k) => applyTransform(photoBytes[original]!, t, seededRandom(SEED * 1_000_003 + original * 97 + k))));
+  const features = await featuresOf(copies);
+  TRANSFORMS.forEach((t, k) => queries.push({ family: t.family, transform: t.name, original, features: features[k]! }));
+}
+
+log(`Low-res copies of ${FIND_ORIGINAL} originals for "find the original"…`);
+const findOriginals = queryOriginals.slice(0, FIND_ORIGINAL);
+const half = await featuresOf(await Promise.all(findOriginals.map((o) => lowRes(photoBytes[o]!, 2))));
+const quarter = await featuresOf(await Promise.all(findOriginals.map((o) => lowRes(photoBytes[o]!, 4))));
+engine?.dispose();
+
+const items = [...photoFeatures, ...distractorFeatures];
+log(`${items.length} items indexed, ${queries.length} queries; ${computed} images computed (${modelSeconds.toFixed(0)} s in the model), the rest cached.`);
+
+// ---- Ranking --------------------------------------------------------------------------------------
+
+/** Rank (1 = first) of the original among all items for each query, per ranker. */
+type Ranker = (queryIndex: number) => number;
+
+const tieBreak = seededRandom(SEED + 7);
+
+/** Rank by ascending distance with random tie-breaking. */
+function rankByDistance(distances: (item: number) => number, target: number): number {
+  const own = distances(target);
+  let better = 0, ties = 0;
+  for (let i = 0; i < items.length; i++) {
+    if (i === target) continue;
+    const d = distances(i);
+    if (d < own) better++;
+    else if (d === own) ties++;
+  }
+  return 1 + better + Math.floor(tieBreak() * (ties + 1));
+}
+
+function hashRanker(pick: (f: Features) => Uint32Array): Ranker {
+  return (q) => {
+    const code = pick(queries[q]!.features);
+    return rankByDistance((i) => hamming(code, 0, pick(items[i]!), 0, 2), queries[q]!.original);
+  };
+}
+
+/** Item vectors of a method as one row-major matrix. */
+function matrix(method: Method, of: readonly Features[]): { rows: Float32Array; dim: number } {
+  const first = method.vector(of[0]!);
+  const rows = new Float32Array(of.length * first.length);
+  of.forEach((f, i) => rows.set(method.vector(f), i * first.length));
+  return { rows, dim: first.length };
+}
+
+function cosineRanker(method: Method): Ranker {
+  const { rows, dim } = matrix(method, items);
+  return (q) => {
+    const v = method.vector(queries[q]!.features);
+    const scores = new Float32Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      let s = 0;
+      for (let k = 0, o = i * dim; k < dim; k++) s += v[k]! * rows[o + k]!;
+      scores[i] = s;
+    }
+    return rankByDistance((i) => -scores[i]!, queries[q]!.original);
+  };
+}
+
+function codeRanker(method: Method, kind: CoderKind, bits: number): Ranker {
+  const { rows, dim } = matrix(method, items);
+  const coder = new Coder(trainCoder(kind, rows, dim, { bits, seed: 1 }));
+  const words = bits / 32;
+  const codes = new Uint32Array(items.length * words);
+  for (let i = 0; i < items.length; i++) coder.encode(rows, i * dim, codes, i * words);
+  return (q) => {
+    const code = new Uint32Array(words);
+    coder.encode(method.vector(queries[q]!.features), 0, code, 0);
+    return rankByDistance((i) => hamming(code, 0, codes, i * words, words), queries[q]!.original);
+  };
+}
+
+const INDEX_K = 100;
+
+/** An ImageIndex with its default settings holding the items (ids are their positions) and `extra`. */
+async function buildIndex(method: Method, extra: readonly { id: string; features: Features }[] = []): Promise<ImageIndex> {
+  const index = await ImageIndex.open(new MemoryPageStore(), { modelId: spec.id, method: method.id, dim: method.vector(items[0]!).length });
+  const entries = [...items.map((features, i) => ({ id: String(i), features })), ...extra];
+  for (let i = 0; i < entries.length; i += 1000) {
+    await index.add(entries.slice(i, i + 1000).map((e) => ({ meta: { id: e.id, width: e.features.width, height: e.features.height }, vector: method.vector(e.features) })));
+  }
+  return index;
+}
+
+/** Ranks through ImageIndex with its default codes and search; beyond the top INDEX_K counts as not found. */
+async function indexRanker(method: Method): Promise<Ranker> {
+  const index = await buildIndex(method);
+  const ranks: number[] = [];
+  for (const query of queries) {
+    const results = await index.search(method.vector(query.features), { k: INDEX_K });
+    const at = results.findIndex((r) => r.id === String(query.original));
+    ranks.push(at < 0 ? Infinity : at + 1);
+  }
+  return (q) => ranks[q]!;
+}
+
+interface Scores { readonly queries: number; readonly recallAt1: number; readonly recallAt10: number; readonly mAP: number }
+
+function score(ranks: readonly number[]): Scores {
+  return {
+    queries: ranks.length,
+    recallAt1: ranks.filter((r) => r === 1).length / ranks.length,
+    recallAt10: ranks.filter((r) => r <= 10).length / ranks.length,
+    mAP: ranks.reduce((s, r) => s + 1 / r, 0) / ranks.length,
+  };
+}
+
+interface MethodResult {
+  readonly name: string;
+  readonly overall: Scores;
+  readonly families: Record<string, Scores>;
+  readonly transforms: Record<string, Scores>;
+}
+
+function evaluate(name: string, ranker: Ranker): MethodResult {
+  const ranks = queries.map((_, q) => ranker(q));
+  const group = (key: (q: Query) => string) => {
+    const out: Record<string, Scores> = {};
+    for (const k of new Set(queries.map(key))) out[k] = score(ranks.filter((_, q) => key(queries[q]!) === k));
+    return out;
+  };
+  log(`  ${name}: recall@1 ${score(ranks).recallAt1.toFixed(3)}`);
+  return { name, overall: score(ranks), families: group((q) => q.family), transforms: group((q) => q.transform) };
+}
+
+log('Ranking…');
+const [baseline, ...rest] = METHODS;
+const defaultMethod = METHODS.find((m) => m.isDefault)!;
+const results: MethodResult[] = [
+  evaluate('pHash 64', hashRanker((f) => f.pHash)),
+  evaluate('dHash 64', hashRanker((f) => f.dHash)),
+  evaluate(`cosine, ${baseline!.id} (float)`, cosineRanker(baseline!)),
+];
+for (const kind of ['lsh', 'itq'] as const) {
+  for (const bits of [64, 128, 256]) results.push(evaluate(`${kind.toUpperCase()} ${bits}, ${baseline!.id} (Hamming)`, codeRanker(baseline!, kind, bits)));
+}
+const experiments = values.only ? rest.filter((m) => m.id.includes(values.only!)) : rest;
+for (const method of values.experiments ? experiments : rest.filter((m) => m.isDefault)) results.push(evaluate(`cosine, ${method.id} (float)`, cosineRanker(method)));
+const lowResEntries = findOriginals.flatMap((o, j) => [
+  { id: `half:${o}`, features: half[j]! },
+  { id: `quarter:${o}`, features: quarter[j]! },
+]);
+results.push(evaluate(`${defaultMethod.id} through ImageIndex (default codes + re-rank)`, await indexRanker(defaultMethod)));
+
+// ---- Find the original ------------------------------------------------------------------------------
+
+log('Find the original…');
+const index = await buildIndex(defaultMethod, lowResEntries);
+const sameContent = (id: string, o: number) => id === String(o) || id === `half:${o}` || id === `quarter:${o}`;
+let firstRaw = 0, firstOrdered = 0;
+const originalScore: number[] = [];
+const bestOther: number[] = [];
+for (const [j, o] of findOriginals.entries()) {
+  const found = await index.search(defaultMethod.vector(quarter[j]!), { k: 10 });
+  if (found[0]?.id === String(o)) firstRaw++;
+  if (originalsFirst(found)[0]?.id === String(o)) firstOrdered++;
+  originalScore.push(found.find((r) => r.id === String(o))?.score ?? -1);
+  bestOther.push(found.find((r) => !sameContent(r.id, o))?.score ?? -1);
+}
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+const findOriginal = {
+  queries: findOriginals.length,
+  originalFirstByScore: firstRaw / findOriginals.length,
+  originalFirst: firstOrdered / findOriginals.length,
+  sameContentScore: SAME_CONTENT_SCORE,
+  originalScore: { min: percentile(originalScore, 0), p01: percentile(originalScore, 0.01), p05: percentile(originalScore, 0.05) },
+  bestOtherScore: { p95: percentile(bestOther, 0.95), p99: percentile(bestOther, 0.99), max: percentile(bestOther, 1) },
+};
+
+// ---- Report -----------------------------------------------------------------------------------------
+
+const report = {
+  date: new Date().toISOString().slice(0, 10),
+  seed: SEED,
+  model: spec.id,
+  defaultMethod: defaultMethod.id,
+  photos: photos.length,
+  distractors: DISTRACTORS,
+  indexed: items.length,
+  queryOriginals: queryOriginals.length,
+  queries: queries.length,
+  transforms: TRANSFORMS.map((t) => ({ family: t.family, name: t.name })),
+  results,
+  findOriginal,
+};
+if (jsonFile) writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+if (values.json && !jsonFile) console.log(JSON.stringify(report, null, 2));
+else {
+  const cell = (s: Scores) => `${s.recallAt1.toFixed(3)} ${s.mAP.toFixed(3)}`;
+  console.log(`${items.length} indexed (${photos.length} photos + ${DISTRACTORS} distractors), ${queries.length} queries (${queryOriginals.length} originals × ${TRANSFORMS.length} edits); recall@1 and mAP per family`);
+  console.log(['method'.padEnd(58), ...FAMILIES.map((f) => f.padStart(13)), 'all R@1 R@10 mAP'.padStart(20)].join(' '));
+  for (const r of results) {
+    console.log([r.name.padEnd(58), ...FAMILIES.map((f) => cell(r.families[f]!).padStart(13)), `${r.overall.recallAt1.toFixed(3)} ${r.overall.recallAt10.toFixed(3)} ${r.overall.mAP.toFixed(3)}`.padStart(20)].join(' '));
+  }
+  console.log('\nrecall@1 per edit');
+  console.log(['edit'.padEnd(46), ...results.map((_, i) => `m${i}`.padStart(6))].join(' '));
+  for (const t of TRANSFORMS) console.log([t.name.padEnd(46), ...results.map((r) => r.transforms[t.name]!.recallAt1.toFixed(3).padStart(6))].join(' '));
+  console.log(results.map((r, i) => `m${i} = ${r.name}`).join('; '));
+  const f = findOriginal;
+  console.log(`\nFind the original (${f.queries} 1/4 copies; original, 1/2 and 1/4 copies indexed): original first ${f.originalFirst.toFixed(3)} with originalsFirst (cosine ≥ ${f.sameContentScore}), ${f.originalFirstByScore.toFixed(3)} by score alone; the original scores min ${f.originalScore.min.toFixed(3)}, p1 ${f.originalScore.p01.toFixed(3)}, p5 ${f.originalScore.p05.toFixed(3)}; the best other image p95 ${f.bestOtherScore.p95.toFixed(3)}, p99 ${f.bestOtherScore.p99.toFixed(3)}, max ${f.bestOtherScore.max.toFixed(3)}`);
+}
