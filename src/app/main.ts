@@ -1,7 +1,7 @@
 /** App entry: wires the views together and reports the model's state. */
 import { setUpCamera } from './camera/camera.ts';
 import { setUpDuplicatesView } from './duplicates/duplicates-view.ts';
-import { ready } from './engine.ts';
+import { ready, StartError } from './engine.ts';
 import { addImages, setUpAdding } from './library/add.ts';
 import { reloadLibrary } from './library/library-state.ts';
 import { setUpLibraryView } from './library/library-view.ts';
@@ -10,7 +10,7 @@ import { sharedImageFromLaunch } from './pwa/shared-image.ts';
 import { searchWith, setUpSearchView } from './search/search-view.ts';
 import { byId } from './ui/dom.ts';
 import { setUpDropAndPaste } from './ui/drop.ts';
-import { clearNotices, describeError, modelFailed, notify } from './ui/notices.ts';
+import { clearNotices, describeError, notify } from './ui/notices.ts';
 import { currentView, onViewChange, setUpTabs, showView } from './ui/tabs.ts';
 
 registerServiceWorker();
@@ -46,7 +46,7 @@ ready.then(
     if (byId('library-grid').children.length === 0 && currentView() === 'search') showView('library');
   },
   (err: unknown) => {
-    status.textContent = 'The image model did not load.';
-    notify(modelFailed(err), 'error');
+    status.textContent = err instanceof StartError && err.part === 'library' ? 'Your library could not be opened.' : 'The image model did not load.';
+    notify(describeError(err), 'error');
   },
 ).catch((err: unknown) => notify(describeError(err), 'error'));

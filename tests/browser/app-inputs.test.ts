@@ -3,7 +3,7 @@
  * the production build: search by paste, drag-and-drop and image address,
  * drop to add, and what the person is told when the address is cross-origin,
  * the file is not a picture, the camera is blocked or missing, or the model
- * does not load.
+ * or the library does not load.
  */
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -178,6 +178,26 @@ it('says the model did not load and what to do', async () => {
     expect(refused).toBeGreaterThan(0);
     await page.getByLabel('Search by image', { exact: true }).setInputFiles(reference.path);
     await hasText(alert(page), 'The image model could not be loaded');
+  } finally {
+    await context.close();
+  }
+});
+
+it('says the library could not be opened, not that the model did not load, when storage is blocked', async () => {
+  // No service worker: it could answer the library worker's script from its precache.
+  const context = await browser.newContext({ serviceWorkers: 'block' });
+  try {
+    // The library worker as a browser that refuses this site storage would run it: IndexedDB throws.
+    await context.route('**/library.worker-*.js', async (route) => {
+      const response = await route.fetch();
+      // The original's headers: the page is cross-origin isolated, so a worker script without them does not load.
+      await route.fulfill({ response, body: `IDBFactory.prototype.open = () => { throw new DOMException('Access to IndexedDB is blocked.', 'UnknownError'); };\n${await response.text()}` });
+    });
+    const page = await context.newPage();
+    await page.goto(baseUrl);
+    await hasText(page.locator('#engine-status'), 'Your library could not be opened.', 90_000);
+    await hasText(alert(page), 'this browser is not letting Lookalike store data on this device');
+    expect(await alert(page).textContent()).not.toContain('image model');
   } finally {
     await context.close();
   }

@@ -7,7 +7,7 @@
 import type { NewImage } from '../../browser/library.ts';
 import { embedder, library, ready } from '../engine.ts';
 import { byId, formatSeconds, plural } from '../ui/dom.ts';
-import { describeError, modelFailed, notify } from '../ui/notices.ts';
+import { describeError, notify } from '../ui/notices.ts';
 import { appendItems } from './library-state.ts';
 
 /** Files per commit: small enough that a kill loses little, large enough to keep every embedding worker busy. */
@@ -49,7 +49,7 @@ export async function addImages(files: readonly File[]): Promise<void> {
   // Ids of this call's earlier chunks, which may not be stored yet when a later chunk is checked.
   const queued = new Set<string>();
   try {
-    await ready.catch((err: unknown) => { throw new Error(modelFailed(err)); });
+    await ready;
     for (let start = 0; start < files.length; start += CHUNK) {
       const chunk = files.slice(start, start + CHUNK);
       const triage = await library.triage(chunk);

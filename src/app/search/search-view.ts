@@ -10,7 +10,7 @@ import type { Match } from '../../browser/library.ts';
 import { embedder, library, ready } from '../engine.ts';
 import { libraryItems } from '../library/library-state.ts';
 import { byId, el, revokeImages } from '../ui/dom.ts';
-import { clearNotices, describeError, modelFailed, notify } from '../ui/notices.ts';
+import { clearNotices, describeError, notify } from '../ui/notices.ts';
 import { showView } from '../ui/tabs.ts';
 import { showThumbnails, sizeText, thumbImage } from '../ui/thumbs.ts';
 
@@ -55,7 +55,7 @@ export async function searchWith(image: Blob, source: string, startedAt = perfor
   byId('search-timing').textContent = 'Searching…';
   delete byId('search-timing').dataset.ms;
   try {
-    const info = await ready.catch((err: unknown) => { throw new Error(modelFailed(err)); });
+    const info = await ready;
     const [outcome] = await embedder.embed([image]);
     const embedded = performance.now();
     if (!outcome?.ok) throw new Error(`This picture cannot be read: ${outcome?.error ?? 'unknown error'} Try a JPEG, PNG, GIF or WebP file.`);

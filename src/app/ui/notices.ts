@@ -48,5 +48,14 @@ export function describeError(err: unknown): string {
 
 /** The model failing to load blocks everything that embeds, so it gets its own explanation. */
 export function modelFailed(err: unknown): string {
-  return `The image model could not be loaded, so images cannot be added or searched. Check your connection and reload the page; once it has loaded, the app also works offline. (${(err as Error)?.message ?? err})`;
+  return `The image model could not be loaded, so images cannot be added or searched. Check your connection and reload the page; once it has loaded, the app also works offline. (${reason(err)})`;
+}
+
+/** Browser storage (IndexedDB) refused or broken: not the model's fault, and not fixed by going online. */
+export function libraryFailed(err: unknown): string {
+  return `Your library could not be opened, because this browser is not letting Lookalike store data on this device, so images cannot be added or searched. Allow this site to store data (site settings, next to the address), or use a normal rather than a private window, then reload the page. (${reason(err)})`;
+}
+
+function reason(err: unknown): string {
+  return (err as Error)?.message ?? String(err);
 }
