@@ -30,21 +30,19 @@ export function lowDct(grey: Float32Array, n: number, keep: number): Float32Arra
   if (keep > n) throw new RangeError(`Cannot keep ${keep} of ${n} frequencies.`);
   const basis = new Float64Array(keep * n);
   for (let u = 0; u < keep; u++) for (let x = 0; x < n; x++) basis[u * n + x] = Math.cos(((2 * x + 1) * u * Math.PI) / (2 * n));
-  // Rows first (n rows × keep horizontal frequencies), then columns.
-  const rows = new Float64Array(n * keep);
-  for (let y = 0; y < n; y++) {
+  // Separable: each row (y, then u after the first pass) becomes its `keep` lowest frequencies, written transposed.
+  const rowsThenColumns = dctRowsTransposed(dctRowsTransposed(grey, n, n, keep, basis), keep, n, keep, basis);
+  return Float32Array.from(rowsThenColumns);
+}
+
+/** The `keep` lowest DCT frequencies of each of `rows` rows of `n` values, as a keep × rows matrix. */
+function dctRowsTransposed(values: ArrayLike<number>, rows: number, n: number, keep: number, basis: Float64Array): Float64Array {
+  const out = new Float64Array(keep * rows);
+  for (let r = 0; r < rows; r++) {
     for (let u = 0; u < keep; u++) {
       let s = 0;
-      for (let x = 0; x < n; x++) s += grey[y * n + x]! * basis[u * n + x]!;
-      rows[y * keep + u] = s;
-    }
-  }
-  const out = new Float32Array(keep * keep);
-  for (let v = 0; v < keep; v++) {
-    for (let u = 0; u < keep; u++) {
-      let s = 0;
-      for (let y = 0; y < n; y++) s += rows[y * keep + u]! * basis[v * n + y]!;
-      out[v * keep + u] = s;
+      for (let x = 0; x < n; x++) s += values[r * n + x]! * basis[u * n + x]!;
+      out[u * rows + r] = s;
     }
   }
   return out;
