@@ -1,15 +1,16 @@
 /**
  * The main thread's bridge to its workers: the embedding pool (EmbedClient) and
- * the library worker (comlink). `ready` settles once the model is loaded and the
- * library of that model is open; if either fails, it rejects with a
- * `StartError` that says which, in plain words.
+ * the library worker (comlink). `started` settles once the model is loaded and
+ * the library of that model is open, which waits while another tab or window
+ * holds the library; if either fails, it rejects with a `StartError` that says
+ * which, in plain words. Operations wait on `ready()` instead.
  */
-import { wrap } from 'comlink';
+import { proxy, wrap } from 'comlink';
 import { EmbedClient } from '../browser/embed-client.ts';
 import { BACKENDS, type EngineInfo } from '../browser/embed-protocol.ts';
 import type { Library } from '../browser/library.ts';
 import { MODEL_IDS } from '../core/models/registry.ts';
-import { libraryFailed, modelFailed } from './ui/notices.ts';
+import { LIBRARY_ELSEWHERE, libraryFailed, modelFailed } from './ui/notices.ts';
 
 // ?model=lite and ?backend=webgpu|webgl|wasm|cpu override the automatic choices.
 const params = new URLSearchParams(location.search);
@@ -27,11 +28,26 @@ export class StartError extends Error {
   }
 }
 
-export const ready: Promise<EngineInfo> = embedder.ready().then(
+let heldElsewhere = false;
+let reportHeldElsewhere: () => void;
+/** Settles if another tab or window holds the library when this one opens it (`started` then waits for it to close). */
+export const libraryHeldElsewhere = new Promise<void>((resolve) => { reportHeldElsewhere = resolve; });
+
+export const started: Promise<EngineInfo> = embedder.ready().then(
   async (info) => {
-    await library.open(info.model, info.dims).catch((err: unknown) => { throw new StartError('library', libraryFailed(err)); });
+    const waiting = proxy(() => {
+      heldElsewhere = true;
+      reportHeldElsewhere();
+    });
+    await library.open(info.model, info.dims, waiting).catch((err: unknown) => { throw new StartError('library', libraryFailed(err)); });
+    heldElsewhere = false;
     return info;
   },
   (err: unknown) => { throw new StartError('model', modelFailed(err)); },
 );
-ready.catch(() => {}); // each caller shows the failure its own way
+started.catch(() => {}); // each caller shows the failure its own way
+
+/** `started`, for an operation on the library: refused at once while another tab holds it, rather than waiting for that tab to close. */
+export function ready(): Promise<EngineInfo> {
+  return heldElsewhere ? Promise.reject(new Error(LIBRARY_ELSEWHERE)) : started;
+}

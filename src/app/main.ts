@@ -1,7 +1,7 @@
 /** App entry: wires the views together and reports the model's state. */
 import { setUpCamera } from './camera/camera.ts';
 import { setUpDuplicatesView } from './duplicates/duplicates-view.ts';
-import { ready, StartError } from './engine.ts';
+import { libraryHeldElsewhere, started, StartError } from './engine.ts';
 import { addImages, setUpAdding } from './library/add.ts';
 import { reloadLibrary } from './library/library-state.ts';
 import { setUpLibraryView } from './library/library-view.ts';
@@ -10,7 +10,7 @@ import { sharedImageFromLaunch } from './pwa/shared-image.ts';
 import { searchWith, setUpSearchView } from './search/search-view.ts';
 import { byId } from './ui/dom.ts';
 import { setUpDropAndPaste } from './ui/drop.ts';
-import { clearNotices, describeError, notify } from './ui/notices.ts';
+import { clearNotices, describeError, LIBRARY_ELSEWHERE, notify } from './ui/notices.ts';
 import { currentView, onViewChange, setUpTabs, showView } from './ui/tabs.ts';
 
 registerServiceWorker();
@@ -31,11 +31,18 @@ setUpDropAndPaste({
 });
 
 const status = byId('engine-status');
-ready.then(
+let waitedForOtherTab = false;
+void libraryHeldElsewhere.then(() => {
+  waitedForOtherTab = true;
+  status.textContent = 'Waiting for Lookalike in the other tab or window to close.';
+  notify(LIBRARY_ELSEWHERE, 'error');
+});
+started.then(
   async (info) => {
     status.textContent = `Ready · ${info.model} model on ${info.backend}`;
     status.dataset.ready = 'true';
     await reloadLibrary();
+    if (waitedForOtherTab) notify('The other tab or window has closed, so your library is open here now.');
     // Opened by "share → Lookalike" on a phone: search with what was shared.
     const shared = await sharedImageFromLaunch();
     if (shared) {

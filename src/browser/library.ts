@@ -73,10 +73,20 @@ export class Library {
    * `dim`-long embeddings (libraries of different ones cannot be compared, so
    * each gets its own databases), and drops thumbnails left without an item by
    * a tab that died mid-add.
+   *
+   * First it takes the library's lock for the worker's lifetime: each worker
+   * keeps the index state in memory, so two tabs writing one library would
+   * overwrite each other's items. While another tab or window holds it,
+   * `onWaiting` is called and this waits, touching nothing, until that one closes.
    */
-  async open(modelId: string, dim: number): Promise<number> {
+  async open(modelId: string, dim: number, onWaiting: () => void): Promise<number> {
     const settings: IndexSettings = { modelId, method: EMBEDDING_METHOD, dim };
     const name = `library-${settings.modelId}-${settings.method}-${settings.dim}`;
+    const lock = `lookalike-index:${name}`; // named after the index's database
+    if (!(await holdLock(lock, { ifAvailable: true }))) {
+      onWaiting();
+      await holdLock(lock, {});
+    }
     this.settings = settings;
     this.index = await ImageIndex.open(await IdbPageStore.open(name), settings);
     this.thumbs = await openDB<ThumbSchema>(`lookalike-thumbs:${name}`, 1, {
@@ -255,6 +265,16 @@ export class Library {
     const tx = this.thumbDb().transaction('thumbs', 'readwrite');
     await Promise.all([...ids.map((id) => tx.store.delete(id)), tx.done]);
   }
+}
+
+/** Requests the exclusive Web Lock `name` and keeps it until the worker ends; false if `ifAvailable` found it taken. */
+function holdLock(name: string, options: LockOptions): Promise<boolean> {
+  return new Promise((granted) => {
+    void navigator.locks.request(name, options, (lock) => {
+      granted(lock !== null);
+      return lock ? new Promise<never>(() => {}) : undefined;
+    });
+  });
 }
 
 function itemOf(meta: ItemMeta): LibraryItem {

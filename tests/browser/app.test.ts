@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/node/provision.ts';
-import { fakeCameraArgs, hasCount, hasText, libraryTiles, notice, openApp, results, searchFile, searchTiming, y4mFrame } from '../harness/app.ts';
+import { addImages, fakeCameraArgs, hasCount, hasText, libraryTiles, notice, openApp, results, searchFile, searchTiming, y4mFrame } from '../harness/app.ts';
 import { launchChromium } from '../harness/chromium.ts';
 import { loadPhotos, type Photo } from '../photos.ts';
 
@@ -259,6 +259,32 @@ it('Cancel stops adding, keeps the whole chunks stored, and adding the same file
     await page.getByLabel('Add images', { exact: true }).setInputFiles(paths);
     await hasText(notice(page), `Added ${50 - kept} images, ${kept} already in the library.`, 120_000);
     await hasCount(libraryTiles(page), 50);
+  } finally {
+    await context.close();
+  }
+});
+
+it('a second tab waits while the first holds the library, refuses to add, and takes over when the first closes', async () => {
+  const context = await browser.newContext();
+  try {
+    const first = await openApp(context, baseUrl);
+    await addImages(first, paths.slice(0, 2), 2);
+    const second = await context.newPage();
+    await second.goto(baseUrl);
+    await hasText(second.getByRole('alert'), 'Lookalike is open in another tab or window. Close it to use your library here; this one takes over as soon as that one closes.', 90_000);
+    await hasText(second.locator('#engine-status'), 'Waiting for Lookalike in the other tab or window to close.');
+    await second.getByRole('tab', { name: 'Library' }).click();
+    await second.getByLabel('Add images', { exact: true }).setInputFiles(paths.slice(2, 4));
+    await hasText(second.getByRole('alert'), 'Lookalike is open in another tab or window.');
+    await hasCount(libraryTiles(second), 0);
+
+    await first.close();
+    await second.locator('#engine-status[data-ready]').waitFor();
+    await hasText(notice(second), 'your library is open here now');
+    await hasCount(libraryTiles(second), 2);
+    await second.getByLabel('Add images', { exact: true }).setInputFiles(paths.slice(2, 4));
+    await hasText(notice(second), 'Added 2 images.');
+    await hasCount(libraryTiles(second), 4);
   } finally {
     await context.close();
   }

@@ -31,7 +31,7 @@ async function render(): Promise<void> {
   byId('dup-threshold-value').textContent = `${slider.value}%`;
   const request = ++renders;
   try {
-    await ready;
+    await ready();
     if (!pairs) {
       // One neighbour search per picture: a few seconds for thousands of them.
       byId('dup-summary').textContent = 'Comparing every picture with its closest neighbours…';

@@ -49,7 +49,7 @@ export async function addImages(files: readonly File[]): Promise<void> {
   // Ids of this call's earlier chunks, which may not be stored yet when a later chunk is checked.
   const queued = new Set<string>();
   try {
-    await ready;
+    await ready();
     for (let start = 0; start < files.length; start += CHUNK) {
       const chunk = files.slice(start, start + CHUNK);
       const triage = await library.triage(chunk);

@@ -134,7 +134,7 @@ async function clearAll(): Promise<void> {
 
 async function exportPack(): Promise<void> {
   try {
-    await ready;
+    await ready();
     const blob = await library.exportPack();
     const link = el('a', { href: URL.createObjectURL(blob), download: `lookalike-${new Date().toISOString().slice(0, 10)}.pack` });
     link.click();
@@ -159,7 +159,7 @@ async function importPack(file: File): Promise<void> {
   // The import ends by reading the whole list again, which must not cross an add's chunks arriving one by one.
   if (isAdding()) return notify('Images are still being added. Wait for that to finish, or cancel it, then import the pack.');
   try {
-    await ready;
+    await ready();
     const outcome = await library.importPack(file);
     if (!outcome.ok) {
       notify(`${PACK_PROBLEMS[outcome.reason]} Your library was not changed.`, 'error', [`${file.name}: ${outcome.detail}`]);

@@ -55,7 +55,7 @@ export async function searchWith(image: Blob, source: string, startedAt = perfor
   byId('search-timing').textContent = 'Searching…';
   delete byId('search-timing').dataset.ms;
   try {
-    const info = await ready;
+    const info = await ready();
     const [outcome] = await embedder.embed([image]);
     const embedded = performance.now();
     if (!outcome?.ok) throw new Error(`This picture cannot be read: ${outcome?.error ?? 'unknown error'} Try a JPEG, PNG, GIF or WebP file.`);

@@ -51,6 +51,8 @@ export function modelFailed(err: unknown): string {
   return `The image model could not be loaded, so images cannot be added or searched. Check your connection and reload the page; once it has loaded, the app also works offline. (${reason(err)})`;
 }
 
+export const LIBRARY_ELSEWHERE = 'Lookalike is open in another tab or window. Close it to use your library here; this one takes over as soon as that one closes.';
+
 /** Browser storage (IndexedDB) refused or broken: not the model's fault, and not fixed by going online. */
 export function libraryFailed(err: unknown): string {
   return `Your library could not be opened, because this browser is not letting Lookalike store data on this device, so images cannot be added or searched. Allow this site to store data (site settings, next to the address), or use a normal rather than a private window, then reload the page. (${reason(err)})`;
