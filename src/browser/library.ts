@@ -144,7 +144,7 @@ export class Library {
     try {
       await this.db().add(ready.map((r, i) => ({ meta: metas[i]!, vector: r.image.embedding })));
     } catch (err) {
-      await this.deleteThumbs(metas.map((m) => m.id)).catch(() => {});
+      await this.dropThumbsWithoutItems(metas.map((m) => m.id));
       throw err;
     }
     return { added: metas, failed };
@@ -241,7 +241,7 @@ export class Library {
         for (let d = 0; d < dim; d++) vector[d] = pack.vectors[i * dim + d]! * scale;
         return { meta: pack.metas[i]!, vector };
       })).catch(async (err: unknown) => {
-        await this.deleteThumbs(fresh.map((i) => pack.metas[i]!.id)).catch(() => {});
+        await this.dropThumbsWithoutItems(fresh.map((i) => pack.metas[i]!.id));
         throw err;
       });
     } catch (err) {
@@ -259,6 +259,17 @@ export class Library {
   private thumbDb(): IDBPDatabase<ThumbSchema> {
     if (!this.thumbs) throw new Error('The library is not open yet.');
     return this.thumbs;
+  }
+
+  /**
+   * After a failed index commit: deletes the thumbnails just stored for `ids`,
+   * except those whose items the index holds (stored by another add or import,
+   * which must keep them). Best effort: the next open drops any left over.
+   */
+  private async dropThumbsWithoutItems(ids: readonly string[]): Promise<void> {
+    const unindexed: string[] = [];
+    for (const id of ids) if (!(await this.db().has(id))) unindexed.push(id);
+    await this.deleteThumbs(unindexed).catch(() => {});
   }
 
   private async deleteThumbs(ids: readonly string[]): Promise<void> {

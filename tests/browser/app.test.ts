@@ -240,13 +240,25 @@ it('a page killed while adding reopens consistent, and adding the same files con
   await context.close();
 });
 
-it('Cancel stops adding, keeps the whole chunks stored, and adding the same files again finishes the job', async () => {
+it('refuses to remove, clear or import while adding, Cancel stops adding, keeps the whole chunks stored, and adding the same files again finishes the job', async () => {
   const context = await browser.newContext();
   try {
     const page = await openApp(context, baseUrl);
     await page.getByRole('tab', { name: 'Library' }).click();
     await page.getByLabel('Add images', { exact: true }).setInputFiles(paths);
     await page.waitForFunction(() => document.querySelectorAll('#library-grid > li').length >= 16, undefined, { polling: 20, timeout: 120_000 });
+    // One change at a time: each is refused with a notice naming the add, before any question is asked.
+    const refusedWhileAdding = async (attempt: () => Promise<void>) => {
+      await notice(page).evaluateAll((notices) => notices.forEach((n) => n.remove()));
+      await attempt();
+      await hasText(notice(page), 'Images are still being added. Wait for that to finish, or cancel it, then try again.');
+      expect(await page.locator('#confirm').isVisible()).toBe(false);
+    };
+    await page.getByLabel(`Select ${photos[0]!.file}`).check();
+    await refusedWhileAdding(() => page.getByRole('button', { name: 'Remove 1 image' }).click());
+    await refusedWhileAdding(() => page.getByRole('button', { name: 'Clear all' }).click());
+    await refusedWhileAdding(() => page.getByLabel('Import pack', { exact: true }).setInputFiles(paths[0]!));
+    await page.getByLabel(`Select ${photos[0]!.file}`).uncheck();
     await page.getByRole('button', { name: 'Cancel' }).click();
     await hasText(notice(page), /^Adding cancelled\. Added \d+ images\./);
     await page.getByRole('progressbar').waitFor({ state: 'hidden' });

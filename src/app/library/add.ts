@@ -8,15 +8,14 @@ import type { NewImage } from '../../browser/library.ts';
 import { embedder, library, ready } from '../engine.ts';
 import { byId, formatSeconds, plural } from '../ui/dom.ts';
 import { describeError, notify } from '../ui/notices.ts';
-import { appendItems } from './library-state.ts';
+import { appendItems, exclusively } from './library-state.ts';
 
 /** Files per commit: small enough that a kill loses little, large enough to keep every embedding worker busy. */
 const CHUNK = 16;
 const BATCH = 2;
 
-let running: AbortController | null = null;
-
-export function isAdding(): boolean { return running !== null; }
+/** Cancels the add under way. */
+let cancel: AbortController | null = null;
 
 export function setUpAdding(): void {
   for (const id of ['add-input', 'add-folder-input']) {
@@ -27,18 +26,18 @@ export function setUpAdding(): void {
       if (files.length) void addImages(files);
     });
   }
-  byId('add-cancel').addEventListener('click', () => running?.abort());
+  byId('add-cancel').addEventListener('click', () => cancel?.abort());
 }
 
-export async function addImages(files: readonly File[]): Promise<void> {
-  if (running) {
-    notify('Images are still being added. Wait for that to finish, or cancel it, then add more.');
-    return;
-  }
+export function addImages(files: readonly File[]): Promise<void> {
+  return exclusively('adding', () => addFiles(files));
+}
+
+async function addFiles(files: readonly File[]): Promise<void> {
   // Ask the browser not to evict the library under storage pressure (granted silently or not at all).
   void navigator.storage?.persist?.().catch(() => {});
   const controller = new AbortController();
-  running = controller;
+  cancel = controller;
   const progress = new Progress(files.length);
   let added = 0;
   let present = 0;
@@ -87,7 +86,7 @@ export async function addImages(files: readonly File[]): Promise<void> {
     failure = err;
     await storing.catch(() => {}); // a chunk already embedded is still stored, and counted
   } finally {
-    running = null;
+    cancel = null;
     progress.end();
   }
   report(added, present, skipped, failure);

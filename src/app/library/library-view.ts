@@ -5,8 +5,7 @@ import { confirmAction } from '../ui/confirm.ts';
 import { byId, el, formatBytes, plural, revokeImages } from '../ui/dom.ts';
 import { describeError, notify } from '../ui/notices.ts';
 import { fillThumbnails, sizeText, thumbImage } from '../ui/thumbs.ts';
-import { isAdding } from './add.ts';
-import { dropItems, libraryItems, onLibraryChange, reloadLibrary } from './library-state.ts';
+import { dropItems, exclusively, libraryItems, onLibraryChange, reloadLibrary } from './library-state.ts';
 
 const PAGE = 120;
 
@@ -18,14 +17,14 @@ export function setUpLibraryView(): void {
   onLibraryChange(render);
   byId('library-more').addEventListener('click', () => showMore());
   byId('select-all').addEventListener('click', toggleSelectAll);
-  byId('remove-selected').addEventListener('click', () => void removeSelected());
-  byId('clear-all').addEventListener('click', () => void clearAll());
+  byId('remove-selected').addEventListener('click', () => void exclusively('removing', removeSelected));
+  byId('clear-all').addEventListener('click', () => void exclusively('clearing', clearAll));
   byId('export-button').addEventListener('click', () => void exportPack());
   const importInput = byId<HTMLInputElement>('import-input');
   importInput.addEventListener('change', () => {
     const file = importInput.files?.[0];
     importInput.value = '';
-    if (file) void importPack(file);
+    if (file) void exclusively('importing', () => importPack(file));
   });
   grid.addEventListener('change', (event) => {
     const box = event.target as HTMLInputElement;
@@ -120,7 +119,6 @@ async function removeSelected(): Promise<void> {
 }
 
 async function clearAll(): Promise<void> {
-  if (isAdding()) return notify('Images are still being added. Cancel that first, then clear the library.');
   const count = libraryItems().length;
   if (!(await confirmAction(`Remove all ${plural(count, 'image')} from your library? This cannot be undone; export a pack first to keep a copy.`, 'Remove all'))) return;
   try {
@@ -156,8 +154,6 @@ const PACK_PROBLEMS: Record<Exclude<ImportOutcome, { ok: true }>['reason'], stri
 };
 
 async function importPack(file: File): Promise<void> {
-  // The import ends by reading the whole list again, which must not cross an add's chunks arriving one by one.
-  if (isAdding()) return notify('Images are still being added. Wait for that to finish, or cancel it, then import the pack.');
   try {
     await ready();
     const outcome = await library.importPack(file);
