@@ -4,6 +4,7 @@ import { setUpDuplicatesView } from './duplicates/duplicates-view.ts';
 import { libraryHeldElsewhere, started, StartError } from './engine.ts';
 import { addImages, setUpAdding } from './library/add.ts';
 import { reloadLibrary } from './library/library-state.ts';
+import { offerToRemoveOldLibrary, setUpOldLibrary } from './library/old-library.ts';
 import { setUpLibraryView } from './library/library-view.ts';
 import { registerServiceWorker } from './pwa/register.ts';
 import { sharedImageFromLaunch } from './pwa/shared-image.ts';
@@ -19,6 +20,7 @@ setUpTabs();
 onViewChange(() => clearNotices('info'));
 setUpLibraryView();
 setUpAdding();
+setUpOldLibrary();
 setUpSearchView();
 setUpCamera();
 setUpDuplicatesView();
@@ -43,6 +45,7 @@ started.then(
     status.dataset.ready = 'true';
     await reloadLibrary();
     if (waitedForOtherTab) notify('The other tab or window has closed, so your library is open here now.');
+    await offerToRemoveOldLibrary();
     // Opened by "share → Lookalike" on a phone: search with what was shared.
     const shared = await sharedImageFromLaunch();
     if (shared) {

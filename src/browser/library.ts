@@ -4,7 +4,7 @@
  * the index commit that adds their items, and thumbnails without an item are
  * dropped on open, so a tab killed at any point reopens consistent.
  */
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
 // The worker, not the page, names the method: embedder.ts brings TF.js with it, which the page must not load.
 import { EMBEDDING_METHOD } from '../core/embed/embedder.ts';
 import { sniffImage } from '../core/image/sniff.ts';
@@ -16,6 +16,10 @@ import { blobSource } from '../core/pack/range-source.ts';
 import { encodePack } from '../core/pack/write.ts';
 import { StorageFullError } from '../core/store/page-store.ts';
 import { IdbPageStore } from './store/idb-store.ts';
+
+/** Database name prefixes: the index's (IdbPageStore names its database `lookalike-index:<name>`) and the thumbnails'. */
+const INDEX_DB = 'lookalike-index:';
+const THUMBS_DB = 'lookalike-thumbs:';
 
 /** Longest side of a stored thumbnail, in pixels. */
 export const THUMB_SIZE = 320;
@@ -81,15 +85,15 @@ export class Library {
    */
   async open(modelId: string, dim: number, onWaiting: () => void): Promise<number> {
     const settings: IndexSettings = { modelId, method: EMBEDDING_METHOD, dim };
-    const name = `library-${settings.modelId}-${settings.method}-${settings.dim}`;
-    const lock = `lookalike-index:${name}`; // named after the index's database
+    const name = libraryName(settings);
+    const lock = INDEX_DB + name; // named after the index's database
     if (!(await holdLock(lock, { ifAvailable: true }))) {
       onWaiting();
       await holdLock(lock, {});
     }
     this.settings = settings;
     this.index = await ImageIndex.open(await IdbPageStore.open(name), settings);
-    this.thumbs = await openDB<ThumbSchema>(`lookalike-thumbs:${name}`, 1, {
+    this.thumbs = await openDB<ThumbSchema>(THUMBS_DB + name, 1, {
       upgrade: (db) => { db.createObjectStore('thumbs'); },
     });
     const live = new Set((await this.list()).map((item) => item.id));
@@ -99,6 +103,23 @@ export class Library {
   }
 
   get count(): number { return this.db().count; }
+
+  /**
+   * This model's library databases made with another embedding method or
+   * embedding size, by an older version: nothing here can read them, but they
+   * still take space.
+   */
+  async outdatedDatabases(): Promise<string[]> {
+    if (!('databases' in indexedDB)) return []; // Firefox before 126 cannot list them
+    const settings = this.settings!;
+    const current = libraryName(settings);
+    return (await indexedDB.databases()).flatMap(({ name = '' }) =>
+      [INDEX_DB, THUMBS_DB].some((prefix) => name.startsWith(`${prefix}library-${settings.modelId}-`) && name !== prefix + current) ? [name] : []);
+  }
+
+  async deleteOutdatedDatabases(): Promise<void> {
+    for (const name of await this.outdatedDatabases()) await deleteDB(name);
+  }
 
   async list(): Promise<LibraryItem[]> {
     const items: LibraryItem[] = [];
@@ -276,6 +297,11 @@ export class Library {
     const tx = this.thumbDb().transaction('thumbs', 'readwrite');
     await Promise.all([...ids.map((id) => tx.store.delete(id)), tx.done]);
   }
+}
+
+/** The name a library's databases share after their prefixes: one per model, embedding method and embedding size. */
+function libraryName({ modelId, method, dim }: IndexSettings): string {
+  return `library-${modelId}-${method}-${dim}`;
 }
 
 /** Requests the exclusive Web Lock `name` and keeps it until the worker ends; false if `ifAvailable` found it taken. */

@@ -3,7 +3,7 @@
  * the production build: search by paste, drag-and-drop and image address,
  * drop to add, and what the person is told when the address is cross-origin,
  * the file is not a picture, the camera is blocked or missing, or the model
- * or the library does not load.
+ * or the library does not load, and the offer to remove an older version’s library.
  */
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -198,6 +198,37 @@ it('says the library could not be opened, not that the model did not load, when 
     await hasText(page.locator('#engine-status'), 'Your library could not be opened.', 90_000);
     await hasText(alert(page), 'this browser is not letting Lookalike store data on this device');
     expect(await alert(page).textContent()).not.toContain('image model');
+  } finally {
+    await context.close();
+  }
+});
+
+it('offers to remove a library made by an older version, and removes it only when asked', async () => {
+  const context = await browser.newContext();
+  try {
+    const page = await openApp(context, baseUrl);
+    const databases = () => page.evaluate(async () => (await indexedDB.databases()).map((db) => db.name!).sort());
+    const current = await databases();
+    // What an older version left: this model's library with another method and size, and another model's library.
+    const older = ['lookalike-index:library-default-gap-64', 'lookalike-thumbs:library-default-gap-64'];
+    const otherModel = 'lookalike-index:library-lite-gap-64';
+    await page.evaluate((names) => Promise.all(names.map((name) => new Promise((resolve, reject) => {
+      Object.assign(indexedDB.open(name), { onsuccess(this: IDBOpenDBRequest) { this.result.close(); resolve(null); }, onerror: reject });
+    }))), [...older, otherModel]);
+    await page.reload();
+    await page.locator('#engine-status[data-ready]').waitFor({ timeout: 90_000 });
+    const offer = page.getByRole('region', { name: /library made by an older version/ });
+    await hasText(offer, 'add them again');
+    await hasText(offer, 'keeps only thumbnails, not your original pictures');
+    expect(await databases()).toEqual([...current, ...older, otherModel].sort());
+
+    await offer.getByRole('button', { name: 'Remove the old library' }).click();
+    await hasText(notice(page), 'The old library was removed');
+    await offer.waitFor({ state: 'hidden' });
+    expect(await databases()).toEqual([...current, otherModel].sort());
+    await page.reload();
+    await page.locator('#engine-status[data-ready]').waitFor({ timeout: 90_000 });
+    expect(await offer.isVisible()).toBe(false);
   } finally {
     await context.close();
   }
