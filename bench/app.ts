@@ -36,9 +36,9 @@ const { values, positionals } = parseArgs({
   },
 });
 const jsonPath = values.json ? positionals[0] ?? join(PROJECT_ROOT, 'bench/results', `app-${new Date().toISOString().slice(0, 10)}.json`) : null;
-const CAPTURES = Number(values.captures);
-const WARMUP = Number(values.warmup);
-const SIZES = values.sizes.split(',').filter(Boolean).map(Number).sort((a, b) => a - b);
+const CAPTURES = wholeNumber('captures', values.captures, 1);
+const WARMUP = wholeNumber('warmup', values.warmup, 0);
+const SIZES = values.sizes.split(',').map((size) => wholeNumber('sizes', size, 1)).sort((a, b) => a - b);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -53,6 +53,16 @@ const picked = photos[Math.floor(SIZES[0]! / 7)]!;
 const PHASES = ['ms', 'embedMs', 'searchMs', 'showMs'] as const;
 type Timing = Record<(typeof PHASES)[number], number>;
 interface Run { size: number; source: 'camera' | 'file'; searches: Timing[]; median: Timing; p90: Timing }
+
+/** `text` as a whole number of at least `min`; anything else (empty, NaN, a fraction) ends the run, naming the option. */
+function wholeNumber(option: string, text: string, min: number): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < min) {
+    process.stderr.write(`--${option} takes whole numbers of at least ${min}${option === 'sizes' ? ', separated by commas' : ''}; got "${text}".\n`);
+    process.exit(2);
+  }
+  return n;
+}
 
 function quantile(xs: readonly number[], q: number): number {
   const sorted = [...xs].sort((a, b) => a - b);

@@ -53,8 +53,9 @@ async function open(): Promise<void> {
   stream = opened;
   video.srcObject = stream;
   byId('camera').hidden = false;
-  const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
-  byId('camera-switch').hidden = cameras.length < 2;
+  // Without the list of devices (refused, or not supported) there is nothing to switch to.
+  const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
+  byId('camera-switch').hidden = devices.filter((d) => d.kind === 'videoinput').length < 2;
   byId('camera-capture').focus();
 }
 

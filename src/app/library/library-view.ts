@@ -60,7 +60,7 @@ function showMore(count = PAGE): void {
   const images = next.map(() => thumbImage());
   grid.append(...next.map((item, i) => tile(item, images[i]!)));
   shown += next.length;
-  void fillThumbnails(next, images);
+  fillThumbnails(next, images).catch((err: unknown) => notify(`The thumbnails could not be shown. ${describeError(err)}`, 'error'));
   updateBar();
 }
 

@@ -17,8 +17,8 @@ export function notify(message: string, kind: NoticeKind = 'info', details: read
   const notice = el('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, body, close);
   close.addEventListener('click', () => notice.remove());
   area.replaceChildren(notice);
-  // Errors wait to be read and dismissed; news goes away by itself.
-  if (kind === 'info') setTimeout(() => notice.remove(), INFO_SECONDS * 1000);
+  // Errors wait to be read and dismissed; news goes away by itself, unless it has details to read.
+  if (kind === 'info' && details.length === 0) setTimeout(() => notice.remove(), INFO_SECONDS * 1000);
 }
 
 export function clearNotices(kind?: NoticeKind): void {
