@@ -1,5 +1,5 @@
 /**
- * `npm run bench:quality [-- --quick] [--queries N] [--distractors N] [--seed S] [--json [file]]`
+ * `npm run bench:quality [-- --quick] [--queries N] [--distractors N] [--seed S] [--experiments [--only TEXT]] [--json [file]]`
  *
  * Retrieval quality on edited copies, Copydays-style. From the 800 shared
  * photos, `--queries` originals (seeded choice) are each edited every way in
@@ -11,6 +11,7 @@
  * pHash and dHash (64 bits, Hamming), the embedding methods by exact cosine,
  * codes alone (LSH / ITQ at 64/128/256 bits, Hamming), and the default method
  * through `ImageIndex` with its default search. Hamming ties are broken at random (seeded).
+ * `--experiments` adds every variant in `quality-methods.ts` (those whose id contains `--only`).
  *
  * "Find the original": for up to 100 of the originals, a 1/2 and a 1/4 copy are
  * indexed too, and the 1/4 copy is the query; the original must come first
@@ -149,7 +150,7 @@ async function featuresOf(images: readonly Uint8Array[]): Promise<Features[]> {
 
 const photos = loadPhotos();
 const random = seededRandom(SEED);
-const order = photos.map((_, i) => i).map((i) => ({ i, r: random() })).sort((a, b) => a.r - b.r).map((x) => x.i);
+const order = photos.map((_, i) => ({ i, r: random() })).sort((a, b) => a.r - b.r).map((x) => x.i);
 const queryOriginals = order.slice(0, QUERIES).sort((a, b) => a - b);
 const others = order.slice(QUERIES);
 const photoBytes = photos.map((p) => readFileSync(p.path));
