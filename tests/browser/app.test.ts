@@ -276,6 +276,29 @@ it('refuses to remove, clear or import while adding, Cancel stops adding, keeps 
   }
 });
 
+it('keeps a notice with details until it is dismissed (a cancelled add that skipped a file)', async () => {
+  const notes = join(work, 'shopping list.jpg');
+  writeFileSync(notes, 'eggs, milk');
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.clock.install(); // time runs as usual until fast-forwarded past the 10 s that news stays up
+    await page.goto(baseUrl);
+    await page.locator('#engine-status[data-ready]').waitFor({ timeout: 90_000 });
+    await page.getByRole('tab', { name: 'Library' }).click();
+    await page.getByLabel('Add images', { exact: true }).setInputFiles([notes, ...paths]);
+    await page.waitForFunction(() => document.querySelectorAll('#library-grid > li').length >= 15, undefined, { polling: 20, timeout: 120_000 });
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await hasText(notice(page), /^Adding cancelled\..* 1 skipped\./);
+    await page.clock.fastForward(11_000);
+    await hasText(notice(page).getByRole('group'), 'shopping list.jpg: skipped, not a picture');
+    await notice(page).getByRole('button', { name: 'Dismiss' }).click();
+    await hasCount(notice(page), 0);
+  } finally {
+    await context.close();
+  }
+});
+
 it('a second tab waits while the first holds the library, refuses to add, and takes over when the first closes', async () => {
   const context = await browser.newContext();
   try {
