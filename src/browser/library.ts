@@ -14,6 +14,7 @@ import { PackError, type PackErrorCode } from '../core/pack/format.ts';
 import { openPack } from '../core/pack/read.ts';
 import { blobSource } from '../core/pack/range-source.ts';
 import { encodePack } from '../core/pack/write.ts';
+import { searchOriginalFirst } from '../core/search/original-first.ts';
 import { StorageFullError } from '../core/store/page-store.ts';
 import { IdbPageStore } from './store/idb-store.ts';
 
@@ -36,6 +37,8 @@ export type LibraryItem = {
 export interface Match extends LibraryItem {
   /** Cosine similarity to the query. */
   readonly score: number;
+  /** The largest of two or more copies of the query's picture (it comes first). */
+  readonly original: boolean;
 }
 
 /** What adding a file would do: add it, skip it as already present, or reject it. */
@@ -171,9 +174,13 @@ export class Library {
     return { added: metas, failed };
   }
 
-  /** The `k` closest items with their thumbnails (one round trip: a search is timed from capture to results). */
+  /**
+   * The `k` closest items with their thumbnails (one round trip: a search is
+   * timed from capture to results), the largest copy of the query's picture first.
+   */
   async search(vector: Float32Array, k: number): Promise<{ matches: Match[]; thumbs: (Blob | null)[] }> {
-    const matches = (await this.db().search(vector, { k })).map((r) => ({ ...itemOf(r.meta), score: r.score }));
+    const { results, original } = await searchOriginalFirst(this.db(), vector, k);
+    const matches = results.map((r) => ({ ...itemOf(r.meta), score: r.score, original: r === original }));
     return { matches, thumbs: await this.thumbnails(matches.map((m) => m.id)) };
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dctDescriptor, DCT_DIMS, fuse, inputGrey, unit } from '../../src/core/embed/fused.ts';
+import { dctCosine, dctDescriptor, DCT_DIMS, fuse, inputGrey, unit } from '../../src/core/embed/fused.ts';
 import { dot } from '../../src/core/embed/vector.ts';
 import { seededRandom } from '../../src/core/codes/random.ts';
 
@@ -39,5 +39,13 @@ describe('fused embedding pieces', () => {
     expect(fa.length).toBe(768 + DCT_DIMS);
     expect(dot(fa, fa)).toBeCloseTo(1, 5);
     expect(dot(fa, fb)).toBeCloseTo((1 - w) * dot(a, b) + w * dot(da, db), 5);
+  });
+
+  it('dctCosine compares the DCT parts alone, whatever the CNN parts and the weight', () => {
+    const [a, b] = [randomUnit(768), randomUnit(768)];
+    const [da, db] = [randomUnit(DCT_DIMS), randomUnit(DCT_DIMS)];
+    expect(dctCosine(fuse(a, da, 0.25), fuse(b, da, 0.4))).toBeCloseTo(1, 5);
+    expect(dctCosine(fuse(a, da, 0.25), fuse(a, db, 0.25))).toBeCloseTo(dot(da, db), 5);
+    expect(() => dctCosine(fuse(a, da, 0.25), da)).toThrow(/one length/);
   });
 });

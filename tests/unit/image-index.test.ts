@@ -55,6 +55,20 @@ describe('ImageIndex', () => {
     }
   });
 
+  it('returns the stored embeddings of the results when asked for vectors', async () => {
+    const items = makeItems(50, 9);
+    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    await index.add(items);
+    expect((await index.search(items[0]!.vector, { k: 3 }))[0]!.vector).toBeUndefined();
+    for (const result of await index.search(items[0]!.vector, { k: 3, vectors: true })) {
+      const added = items.find((item) => item.meta.id === result.id)!.vector;
+      const norm = Math.hypot(...added);
+      expect(result.vector!.length).toBe(DIM);
+      expect(result.vector!.reduce((s, v, d) => s + (v * added[d]!) / norm, 0)).toBeGreaterThan(0.999);
+      expect(Math.max(...result.vector!.map((v, d) => Math.abs(v - added[d]! / norm)))).toBeLessThan(0.01);
+    }
+  });
+
   it('re-ranks by cosine: recall@10 against exact float cosine grows with the candidates and is near 1 with all', async () => {
     const items = makeItems(2000, 2);
     const index = await ImageIndex.open(new MemoryPageStore(), { ...SETTINGS, bits: 128 });

@@ -1,10 +1,12 @@
 /**
  * Search: a picture from the file input, a drop, a paste, an image address, the
  * camera or a share (the PWA calls `searchWith`) is embedded and looked up in
- * the library. Each search is timed from the moment its picture was taken to
- * the results being in the page (`lookalike:search` performance measure, also
- * shown as "in N ms" with `data-ms`, and its phases in `data-embed-ms`,
- * `data-search-ms` and `data-show-ms`).
+ * the library. Results come by score, except that the largest copy of the
+ * query's own picture comes first, badged "Original" when the library holds
+ * the picture at two or more sizes. Each search is timed from the moment its
+ * picture was taken to the results being in the page (`lookalike:search`
+ * performance measure, also shown as "in N ms" with `data-ms`, and its phases
+ * in `data-embed-ms`, `data-search-ms` and `data-show-ms`).
  */
 import type { Match } from '../../browser/library.ts';
 import { embedder, library, ready } from '../engine.ts';
@@ -104,8 +106,9 @@ function renderResults(matches: readonly Match[], thumbs: readonly (Blob | null)
   const items = matches.map((m, i) => {
     const percent = `${Math.round(m.score * 100)}%`;
     return el('li', { class: 'tile result', 'data-index': i, 'data-id': m.id },
-      el('button', { type: 'button', 'aria-label': `${m.file}, ${percent} similar` },
-        images[i]!, el('span', { class: 'tile-name' }, m.file), el('span', { class: 'score' }, percent)));
+      el('button', { type: 'button', 'aria-label': `${m.file}, ${percent} similar${m.original ? ', the original' : ''}` },
+        images[i]!, el('span', { class: 'tile-name' }, m.file), el('span', { class: 'score' }, percent),
+        ...(m.original ? [el('span', { class: 'badge' }, 'Original')] : [])));
   });
   showThumbnails(thumbs, images);
   revokeImages(results);

@@ -63,6 +63,22 @@ export function fuse(cnn: Float32Array, dct: Float32Array, dctWeight: number): F
   return out;
 }
 
+/**
+ * Cosine between the DCT parts (the last `DCT_DIMS` components) of two fused
+ * embeddings. A resized copy keeps its low frequencies while its CNN features
+ * drift, so this tells the same picture at another size from a similar one.
+ */
+export function dctCosine(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length || a.length < DCT_DIMS) throw new RangeError(`Expected two fused embeddings of one length, not ${a.length} and ${b.length}.`);
+  let dot = 0, aa = 0, bb = 0;
+  for (let i = a.length - DCT_DIMS; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return aa > 0 && bb > 0 ? dot / Math.sqrt(aa * bb) : 0;
+}
+
 export function unit(v: Float32Array): Float32Array {
   let sum = 0;
   for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;

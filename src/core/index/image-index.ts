@@ -60,6 +60,8 @@ export interface SearchOptions {
   readonly candidates?: number;
   /** Only items whose metadata passes are returned. */
   readonly filter?: (meta: ItemMeta) => boolean;
+  /** Return each result's stored embedding too (as `vector`; the re-rank has read it already). */
+  readonly vectors?: boolean;
 }
 
 export interface SearchResult {
@@ -69,6 +71,8 @@ export interface SearchResult {
   /** Hamming distance between their codes. */
   readonly hamming: number;
   readonly meta: ItemMeta;
+  /** The item's stored (dequantised int8) embedding, when the search asked for `vectors`. */
+  readonly vector?: Float32Array;
 }
 
 /** An item's int8 embedding inside a vectors page. */
@@ -334,7 +338,7 @@ export class ImageIndex {
       for (const [i, r] of ranked.entries()) {
         const meta = metas[i];
         if (!meta || (options.filter && !options.filter(meta))) continue;
-        results.push({ id: meta.id, score: r.score, hamming: r.hamming, meta });
+        results.push({ id: meta.id, score: r.score, hamming: r.hamming, meta, ...(options.vectors ? { vector: this.dequantize(r.stored) } : {}) });
         if (results.length === k) break;
       }
       // With a filter, widen the net until k pass or every item has been looked at.
@@ -579,7 +583,7 @@ export class ImageIndex {
     }, 0);
   }
 
-  private async rerank(query: Float32Array, neighbours: Neighbours): Promise<{ slot: number; score: number; hamming: number }[]> {
+  private async rerank(query: Float32Array, neighbours: Neighbours): Promise<{ slot: number; score: number; hamming: number; stored: StoredVector }[]> {
     const { dim } = this.manifest;
     const pageNumbers = pagesOf(Array.from(neighbours.slots), ITEMS_PER_PAGE);
     const loaded = await this.pages.getMany(pageNumbers.map(vectorsKey));
@@ -587,7 +591,8 @@ export class ImageIndex {
     const ranked = Array.from(neighbours.slots, (slot, i) => {
       const view = views.get(Math.floor(slot / ITEMS_PER_PAGE))!;
       const offset = slot % ITEMS_PER_PAGE;
-      return { slot, hamming: neighbours.distances[i]!, score: scoreInt8(query, view.vectors, offset * dim, view.scales[offset]!) };
+      const stored = { vectors: view.vectors, offset: offset * dim, scale: view.scales[offset]! };
+      return { slot, hamming: neighbours.distances[i]!, stored, score: scoreInt8(query, stored.vectors, stored.offset, stored.scale) };
     });
     return ranked.sort((a, b) => b.score - a.score || a.hamming - b.hamming || a.slot - b.slot);
   }

@@ -1,10 +1,13 @@
 /**
  * `lookalike search <pack> <image|url|dir>...`: the nearest items of a pack for
- * each query image. The pack is loaded and the model (the one the pack was
- * made with) started once for all the queries, which are embedded in batches.
+ * each query image, by score, except that the largest copy of the query's own
+ * picture comes first (`searchOriginalFirst`). The pack is loaded and the model (the
+ * one the pack was made with) started once for all the queries, which are
+ * embedded in batches.
  */
 import { ImageIndex, type SearchResult } from '../../core/index/image-index.ts';
 import type { JsonValue } from '../../core/items.ts';
+import { searchOriginalFirst } from '../../core/search/original-first.ts';
 import { MemoryPageStore } from '../../core/store/memory-store.ts';
 import { embedBatches } from '../embed-batches.ts';
 import { NodeEngine } from '../engine.ts';
@@ -40,8 +43,10 @@ export async function searchCommand(options: SearchCommandOptions): Promise<numb
         options.write(options.json ? JSON.stringify({ query, error: outcome.error }) : `${query}: error: ${outcome.error}`);
         continue;
       }
-      const results = (await index.search(outcome.embedding, { k: options.k })).map(resultLine);
-      options.write(options.json ? JSON.stringify({ query, results }) : formatHuman(query, results));
+      const found = await searchOriginalFirst(index, outcome.embedding, options.k);
+      const results = found.results.map(resultLine);
+      const original = found.original?.id;
+      options.write(options.json ? JSON.stringify({ query, ...(original === undefined ? {} : { original }), results }) : formatHuman(query, results, original));
     }
   }
   engine.dispose();
@@ -57,11 +62,12 @@ function resultLine({ score, hamming, meta }: SearchResult): ResultLine {
   return line as ResultLine;
 }
 
-function formatHuman(query: string, results: readonly ResultLine[]): string {
+function formatHuman(query: string, results: readonly ResultLine[], original: string | undefined): string {
   if (results.length === 0) return `${query}: no results`;
   const lines = results.map((r, i) => {
     const title = typeof r.title === 'string' ? `  ${r.title}` : '';
-    return `  ${String(i + 1).padStart(2)}. ${r.score.toFixed(4)}  ${r.id}${title}`;
+    const mark = i === 0 && r.id === original ? '  (original)' : '';
+    return `  ${String(i + 1).padStart(2)}. ${r.score.toFixed(4)}  ${r.id}${title}${mark}`;
   });
   return `${query}\n${lines.join('\n')}`;
 }
