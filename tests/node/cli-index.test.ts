@@ -103,6 +103,7 @@ describe('lookalike index + search', () => {
       expect(line.results).toHaveLength(5);
       expect(Object.keys(line.results[0]).slice(0, 4)).toEqual(['id', 'file', 'score', 'hamming']);
       expect(line.results[0], line.query).toMatchObject({ id: original, file: original });
+      expect(line, line.query).not.toHaveProperty('original'); // one copy of the picture in the pack: nothing to name
       expect(line.results[0].title).toMatch(/^Photo \d+, a ".+"$/);
       const { width, height } = await sharp(photo.path).metadata();
       expect(line.results[0]).toMatchObject({ width, height });
@@ -112,6 +113,33 @@ describe('lookalike index + search', () => {
 
     const human = await lookalike(['search', pack, args[0]!, '-k', '2']);
     expect(human.stdout).toMatch(new RegExp(`^${args[0]}\\n   1\\. [01]\\.\\d{4}  ${queried[0]!.file}  Photo \\d+, a "`));
+  });
+
+  it('puts the original above its own indexed 1/4-size copy when the copy is the query, and names it', async () => {
+    const dir = join(work, 'with-copies');
+    const others = photos.filter((_, i) => i % 2 === 1).slice(0, 24);
+    const originals = others.slice(0, 4);
+    copyPhotos(others, dir);
+    const copies: string[] = [];
+    for (const p of originals) {
+      const { width, height } = await sharp(p.path).metadata();
+      const file = join(dir, `${basename(p.file, '.JPEG')}.quarter.jpg`);
+      await sharp(p.path).resize(Math.round(width / 4), Math.round(height / 4)).jpeg({ quality: 80 }).toFile(file);
+      copies.push(file);
+    }
+    const copiesPack = join(work, 'with-copies.pack');
+    expect((await lookalike(['index', dir, '-o', copiesPack])).code).toBe(0);
+
+    const search = await lookalike(['search', copiesPack, ...copies, '--json', '-k', '5']);
+    expect(search.code).toBe(0);
+    for (const [i, line] of jsonLines(search.stdout).entries()) {
+      const [original, copy] = [originals[i]!.file, basename(copies[i]!)];
+      expect(line.original, line.query).toBe(original);
+      expect(line.results.slice(0, 2).map((r: { id: string }) => r.id)).toEqual([original, copy]);
+      expect(line.results[1].score).toBeGreaterThan(line.results[0].score); // by score alone the copy itself would lead
+    }
+    const human = await lookalike(['search', copiesPack, copies[0]!, '-k', '2']);
+    expect(human.stdout).toMatch(new RegExp(`^${copies[0]}\\n   1\\. 0\\.\\d{4}  ${originals[0]!.file}  \\(original\\)\\n   2\\. [01]\\.\\d{4}  ${basename(copies[0]!)}\\n?$`));
   });
 
   describe('lookalike code', () => {
