@@ -19,9 +19,10 @@ import type { ImageIndex, SearchResult } from '../index/image-index.ts';
 export const SAME_PICTURE_DCT = 0.85;
 
 /**
- * How many of the best results are checked for copies of the query's picture.
- * A 1/4 copy's CNN features drift so far that its original can score below
- * other pictures (0.60 against 0.64 in bench:quality), outside the top 10.
+ * How many of the best results are checked for copies of the query's picture,
+ * whatever k. A 1/4 copy's CNN features drift so far that its original can
+ * score below other pictures (0.60 against up to 0.64 in bench:quality, where it
+ * still ranked 4th at worst), so in a larger library it can fall outside the top k.
  */
 export const COPY_SEARCH_DEPTH = 50;
 
