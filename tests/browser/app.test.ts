@@ -146,7 +146,7 @@ describe('the app', () => {
     expect(await page.evaluate(() => (document.querySelector('#camera-video') as HTMLVideoElement).srcObject)).toBeNull();
   });
 
-  it('groups edited copies with their originals, the larger first', async () => {
+  it('groups edited copies with their originals, the larger first; a search with the smaller copy puts its original first', async () => {
     await page.getByRole('tab', { name: 'Library' }).click();
     await page.getByLabel('Add images', { exact: true }).setInputFiles([copyPath, editedPath]);
     await hasCount(libraryTiles(page), 52);
@@ -163,6 +163,13 @@ describe('the app', () => {
     // At 99% the half-size copy is no longer a near-duplicate.
     await page.getByLabel('Similarity at least').fill('99');
     await hasCount(page.locator('#dup-groups > li').filter({ hasText: copied.file }), 0);
+
+    // Searched with the smaller copy, itself in the library (a score of 100%): the original comes first, badged.
+    await searchFile(page, copyPath);
+    const names = results(page).locator('.tile-name');
+    expect((await names.allTextContents()).slice(0, 2)).toEqual([copied.file, `smaller copy of ${copied.file}`]);
+    await hasText(results(page).first().locator('.badge'), 'Original');
+    await hasCount(results(page).locator('.badge'), 1);
   });
 
   it('exports, removes, clears and imports the library; a bad pack changes nothing', async () => {
