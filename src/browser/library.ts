@@ -24,6 +24,8 @@ const THUMBS_DB = 'lookalike-thumbs:';
 
 /** Longest side of a stored thumbnail, in pixels. */
 export const THUMB_SIZE = 320;
+/** Thumbnails kept in memory (about 15 KB each, so some 30 MB at most). */
+const THUMB_CACHE_ITEMS = 2000;
 
 /** A type, not an interface, so that it is also index metadata (`ItemMeta`). */
 export type LibraryItem = {
@@ -73,6 +75,8 @@ interface ThumbSchema extends DBSchema {
 export class Library {
   private index: ImageIndex | null = null;
   private thumbs: IDBPDatabase<ThumbSchema> | null = null;
+  /** Recently shown thumbnails, so a search does not wait on an IndexedDB read for each result. */
+  private readonly thumbCache = new Map<string, Blob>();
   private settings: IndexSettings | null = null;
 
   /**
@@ -185,9 +189,25 @@ export class Library {
   }
 
   async thumbnails(ids: readonly string[]): Promise<(Blob | null)[]> {
-    const tx = this.thumbDb().transaction('thumbs');
-    const rows = await Promise.all(ids.map((id) => tx.store.get(id)));
-    return rows.map((row) => (row ? new Blob([row.bytes], { type: row.type }) : null));
+    const missing = ids.filter((id) => !this.thumbCache.has(id));
+    if (missing.length) {
+      const tx = this.thumbDb().transaction('thumbs');
+      const rows = await Promise.all(missing.map((id) => tx.store.get(id)));
+      rows.forEach((row, i) => { if (row) this.thumbCache.set(missing[i]!, new Blob([row.bytes], { type: row.type })); });
+    }
+    const found = ids.map((id) => {
+      const thumb = this.thumbCache.get(id);
+      if (!thumb) return null;
+      // Map order is the recency order: move a hit to the end, and evict from the front.
+      this.thumbCache.delete(id);
+      this.thumbCache.set(id, thumb);
+      return thumb;
+    });
+    for (const id of this.thumbCache.keys()) {
+      if (this.thumbCache.size <= THUMB_CACHE_ITEMS) break;
+      this.thumbCache.delete(id);
+    }
+    return found;
   }
 
   /** Removes items (index first: a thumbnail left behind by a kill is dropped on the next open). */
@@ -199,6 +219,7 @@ export class Library {
 
   async clear(): Promise<void> {
     await this.db().clear();
+    this.thumbCache.clear();
     await this.thumbDb().clear('thumbs');
   }
 
@@ -301,6 +322,7 @@ export class Library {
   }
 
   private async deleteThumbs(ids: readonly string[]): Promise<void> {
+    for (const id of ids) this.thumbCache.delete(id);
     const tx = this.thumbDb().transaction('thumbs', 'readwrite');
     await Promise.all([...ids.map((id) => tx.store.delete(id)), tx.done]);
   }
