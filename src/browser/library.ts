@@ -16,7 +16,7 @@ import { blobSource } from '../core/pack/range-source.ts';
 import { encodePack } from '../core/pack/write.ts';
 import { searchOriginalFirst } from '../core/search/original-first.ts';
 import { StorageFullError } from '../core/store/page-store.ts';
-import { IdbPageStore } from './store/idb-store.ts';
+import { IdbPageStore, isQuotaError } from './store/idb-store.ts';
 
 /** Database name prefixes: the index's (IdbPageStore names its database `lookalike-index:<name>`) and the thumbnails'. */
 const INDEX_DB = 'lookalike-index:';
@@ -68,8 +68,10 @@ export type ImportOutcome =
 /** A pair of items at least as similar as the threshold asked for: indexes into `items`, and their cosine. */
 export type SimilarPair = readonly [number, number, number];
 
+interface ThumbRow { readonly bytes: ArrayBuffer; readonly type: string }
+
 interface ThumbSchema extends DBSchema {
-  thumbs: { key: string; value: { bytes: ArrayBuffer; type: string } };
+  thumbs: { key: string; value: ThumbRow };
 }
 
 export class Library {
@@ -165,9 +167,7 @@ export class Library {
         failed.push({ file: image.file, error: (err as Error).message });
       }
     }
-    const stored = await Promise.all(ready.map(async (r) => ({ bytes: await r.thumb.arrayBuffer(), type: r.thumb.type })));
-    const tx = this.thumbDb().transaction('thumbs', 'readwrite');
-    await Promise.all([...ready.map((r, i) => tx.store.put(stored[i]!, r.image.id)), tx.done]).catch(rethrowQuota);
+    await this.storeThumbs(await Promise.all(ready.map(async (r) => [r.image.id, { bytes: await r.thumb.arrayBuffer(), type: r.thumb.type }] as const)));
     const metas = ready.map((r): LibraryItem => ({ id: r.image.id, file: r.image.file, width: r.width, height: r.height }));
     try {
       await this.db().add(ready.map((r, i) => ({ meta: metas[i]!, vector: r.image.embedding })));
@@ -277,12 +277,10 @@ export class Library {
     const fresh: number[] = [];
     for (const [i, meta] of pack.metas.entries()) if (!(await this.db().has(meta.id))) fresh.push(i);
     try {
-      const tx = this.thumbDb().transaction('thumbs', 'readwrite');
-      const puts = fresh.flatMap((i) => {
+      await this.storeThumbs(fresh.flatMap((i) => {
         const thumb = pack.thumbs?.[i];
-        return thumb?.length ? [tx.store.put({ bytes: thumb.slice().buffer, type: thumbType(thumb) }, pack.metas[i]!.id)] : [];
-      });
-      await Promise.all([...puts, tx.done]).catch(rethrowQuota);
+        return thumb?.length ? [[pack.metas[i]!.id, { bytes: thumb.slice().buffer, type: thumbType(thumb) }] as const] : [];
+      }));
       const { dim } = header;
       await this.db().add(fresh.map((i) => {
         const vector = new Float32Array(dim);
@@ -303,6 +301,28 @@ export class Library {
   private db(): ImageIndex {
     if (!this.index) throw new Error('The library is not open yet.');
     return this.index;
+  }
+
+  /**
+   * Writes thumbnails in one transaction. Any failure aborts it, so none is
+   * kept; a full disk (reported by the request, the transaction or, in some
+   * browsers, a synchronous throw) becomes StorageFullError.
+   */
+  private async storeThumbs(rows: readonly (readonly [id: string, row: ThumbRow])[]): Promise<void> {
+    const tx = this.thumbDb().transaction('thumbs', 'readwrite');
+    const done = tx.done;
+    try {
+      for (const [id, row] of rows) void tx.store.put(row, id).catch(() => {}); // their failures arrive with tx.done
+      await done;
+    } catch (err) {
+      done.catch(() => {});
+      try {
+        tx.abort();
+      } catch {
+        // already aborted or finished
+      }
+      rethrowQuota(isQuotaError(tx.error) ? tx.error : err);
+    }
   }
 
   private thumbDb(): IDBPDatabase<ThumbSchema> {
@@ -377,6 +397,6 @@ function hex(buffer: ArrayBuffer): string {
 
 /** IndexedDB reports a full disk as a QuotaExceededError; the app shows StorageFullError's plain words for it. */
 function rethrowQuota(err: unknown): never {
-  if (err instanceof DOMException && err.name === 'QuotaExceededError') throw new StorageFullError(err);
+  if (isQuotaError(err)) throw new StorageFullError(err);
   throw err;
 }

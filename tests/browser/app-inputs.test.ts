@@ -164,10 +164,30 @@ it('says when there is no camera at all', async () => {
   }
 });
 
-it('says the model did not load and what to do', async () => {
-  // No service worker: it could answer from its precache instead of the (failing) network.
+/**
+ * Runs `test` in a fresh context without a service worker (it could answer the
+ * app's scripts and the model from its precache instead of the routes `test` sets up).
+ */
+async function withoutServiceWorker(test: (context: BrowserContext) => Promise<void>): Promise<void> {
   const context = await browser.newContext({ serviceWorkers: 'block' });
   try {
+    await test(context);
+  } finally {
+    await context.close();
+  }
+}
+
+/** Serves the library worker with `prelude` run before it: a stand-in for how a browser's storage misbehaves. */
+async function patchLibraryWorker(context: BrowserContext, prelude: string): Promise<void> {
+  await context.route('**/library.worker-*.js', async (route) => {
+    const response = await route.fetch();
+    // The original's headers: the page is cross-origin isolated, so a worker script without them does not load.
+    await route.fulfill({ response, body: `${prelude}\n${await response.text()}` });
+  });
+}
+
+it('says the model did not load and what to do', async () => {
+  await withoutServiceWorker(async (context) => {
     let refused = 0;
     await context.route('**/model.json', (route) => { refused++; return route.fulfill({ status: 404, body: 'Not found' }); });
     const page = await context.newPage();
@@ -178,29 +198,47 @@ it('says the model did not load and what to do', async () => {
     expect(refused).toBeGreaterThan(0);
     await page.getByLabel('Search by image', { exact: true }).setInputFiles(reference.path);
     await hasText(alert(page), 'The image model could not be loaded');
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 it('says the library could not be opened, not that the model did not load, when storage is blocked', async () => {
-  // No service worker: it could answer the library worker's script from its precache.
-  const context = await browser.newContext({ serviceWorkers: 'block' });
-  try {
-    // The library worker as a browser that refuses this site storage would run it: IndexedDB throws.
-    await context.route('**/library.worker-*.js', async (route) => {
-      const response = await route.fetch();
-      // The original's headers: the page is cross-origin isolated, so a worker script without them does not load.
-      await route.fulfill({ response, body: `IDBFactory.prototype.open = () => { throw new DOMException('Access to IndexedDB is blocked.', 'UnknownError'); };\n${await response.text()}` });
-    });
+  await withoutServiceWorker(async (context) => {
+    // As a browser that refuses this site storage would run it: IndexedDB throws.
+    await patchLibraryWorker(context, "IDBFactory.prototype.open = () => { throw new DOMException('Access to IndexedDB is blocked.', 'UnknownError'); };");
     const page = await context.newPage();
     await page.goto(baseUrl);
     await hasText(page.locator('#engine-status'), 'Your library could not be opened.', 90_000);
     await hasText(alert(page), 'this browser is not letting Lookalike store data on this device');
     expect(await alert(page).textContent()).not.toContain('image model');
-  } finally {
-    await context.close();
-  }
+  });
+});
+
+// Both writes of an add can meet a full disk: the thumbnails (object store `thumbs`) and the index commit after them (`pages`).
+it.each(['thumbs', 'pages'])('says the device is out of storage when adding (%s full), and keeps what was already stored', async (storeName) => {
+  await withoutServiceWorker(async (context) => {
+    // Storage fills up when the page says so: from then on every write to that object store fails as on a full disk.
+    await patchLibraryWorker(context, `let full = false;
+new BroadcastChannel('lookalike-test-storage').onmessage = () => { full = true; };
+const put = IDBObjectStore.prototype.put;
+IDBObjectStore.prototype.put = function (...args) {
+  if (full && this.name === ${JSON.stringify(storeName)}) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+  return put.apply(this, args);
+};`);
+    const page = await openApp(context, baseUrl);
+    const stored = library.slice(0, 2);
+    await addImages(page, stored.map((p) => p.path), 2);
+    await page.evaluate(() => new BroadcastChannel('lookalike-test-storage').postMessage('full'));
+
+    await page.getByLabel('Add images', { exact: true }).setInputFiles(library.slice(2, 4).map((p) => p.path));
+    await hasText(alert(page), 'Your device is out of storage for this app, so the last images were not added (nothing already in your library was lost).');
+    await hasCount(libraryTiles(page), 2);
+
+    await page.reload();
+    await page.locator('#engine-status[data-ready]').waitFor({ timeout: 90_000 });
+    await hasText(page.locator('#library-stats'), /^2 images/);
+    await searchFile(page, stored[1]!.path);
+    await hasText(results(page), stored[1]!.file);
+  });
 });
 
 it('offers to remove a library made by an older version, and removes it only when asked', async () => {

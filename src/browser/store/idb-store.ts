@@ -80,6 +80,7 @@ function ownBuffer(view: Uint8Array): ArrayBuffer {
   return view.slice().buffer as ArrayBuffer;
 }
 
-function isQuotaError(err: unknown): boolean {
+/** How IndexedDB reports a full disk. */
+export function isQuotaError(err: unknown): boolean {
   return err instanceof DOMException && err.name === 'QuotaExceededError';
 }
