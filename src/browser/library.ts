@@ -16,7 +16,7 @@ import { blobSource } from '../core/pack/range-source.ts';
 import { encodePack } from '../core/pack/write.ts';
 import { searchOriginalFirst } from '../core/search/original-first.ts';
 import { StorageFullError } from '../core/store/page-store.ts';
-import { IdbPageStore, isQuotaError } from './store/idb-store.ts';
+import { commitAtomically, IdbPageStore } from './store/idb-store.ts';
 
 /** Database name prefixes: the index's (IdbPageStore names its database `lookalike-index:<name>`) and the thumbnails'. */
 const INDEX_DB = 'lookalike-index:';
@@ -303,26 +303,12 @@ export class Library {
     return this.index;
   }
 
-  /**
-   * Writes thumbnails in one transaction. Any failure aborts it, so none is
-   * kept; a full disk (reported by the request, the transaction or, in some
-   * browsers, a synchronous throw) becomes StorageFullError.
-   */
+  /** Writes thumbnails in one transaction: all or none (a full disk becomes StorageFullError). */
   private async storeThumbs(rows: readonly (readonly [id: string, row: ThumbRow])[]): Promise<void> {
     const tx = this.thumbDb().transaction('thumbs', 'readwrite');
-    const done = tx.done;
-    try {
-      for (const [id, row] of rows) void tx.store.put(row, id).catch(() => {}); // their failures arrive with tx.done
-      await done;
-    } catch (err) {
-      done.catch(() => {});
-      try {
-        tx.abort();
-      } catch {
-        // already aborted or finished
-      }
-      rethrowQuota(isQuotaError(tx.error) ? tx.error : err);
-    }
+    await commitAtomically(tx, () => {
+      for (const [id, row] of rows) void tx.store.put(row, id).catch(() => {});
+    });
   }
 
   private thumbDb(): IDBPDatabase<ThumbSchema> {
@@ -393,10 +379,4 @@ function thumbType(bytes: Uint8Array): string {
 
 function hex(buffer: ArrayBuffer): string {
   return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** IndexedDB reports a full disk as a QuotaExceededError; the app shows StorageFullError's plain words for it. */
-function rethrowQuota(err: unknown): never {
-  if (isQuotaError(err)) throw new StorageFullError(err);
-  throw err;
 }

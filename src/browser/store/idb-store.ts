@@ -40,25 +40,12 @@ export class IdbPageStore implements PageStore {
   async commit(writes: PageWrites): Promise<void> {
     if (writes.size === 0) return;
     const tx = this.db.transaction('pages', 'readwrite');
-    const done = tx.done;
-    try {
-      // Requests are queued synchronously; their results arrive with tx.done.
+    await commitAtomically(tx, () => {
       for (const [key, value] of writes) {
         if (value === null) void tx.store.delete(key).catch(() => {});
         else void tx.store.put(ownBuffer(value), key).catch(() => {});
       }
-      await done;
-    } catch (err) {
-      // An aborted transaction keeps nothing, so the stored index is untouched.
-      done.catch(() => {});
-      try {
-        tx.abort();
-      } catch {
-        // already aborted or finished
-      }
-      if (isQuotaError(err) || isQuotaError(tx.error)) throw new StorageFullError(err);
-      throw err;
-    }
+    });
   }
 
   async clear(): Promise<void> {
@@ -80,7 +67,29 @@ function ownBuffer(view: Uint8Array): ArrayBuffer {
   return view.slice().buffer as ArrayBuffer;
 }
 
-/** How IndexedDB reports a full disk. */
-export function isQuotaError(err: unknown): boolean {
+/**
+ * Runs `queue` (which queues the transaction's requests; their failures arrive
+ * with `tx.done`) and waits for the commit. Any failure, a synchronous throw
+ * included, aborts the transaction, so it keeps nothing; a full disk becomes
+ * StorageFullError.
+ */
+export async function commitAtomically(tx: { readonly done: Promise<void>; readonly error: DOMException | null; abort(): void }, queue: () => void): Promise<void> {
+  const done = tx.done;
+  try {
+    queue();
+    await done;
+  } catch (err) {
+    done.catch(() => {});
+    try {
+      tx.abort();
+    } catch {
+      // already aborted or finished
+    }
+    if (isQuotaError(err) || isQuotaError(tx.error)) throw new StorageFullError(err);
+    throw err;
+  }
+}
+
+function isQuotaError(err: unknown): boolean {
   return err instanceof DOMException && err.name === 'QuotaExceededError';
 }
