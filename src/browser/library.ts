@@ -16,10 +16,10 @@ import { blobSource } from '../core/pack/range-source.ts';
 import { encodePack } from '../core/pack/write.ts';
 import { searchOriginalFirst } from '../core/search/original-first.ts';
 import { StorageFullError } from '../core/store/page-store.ts';
-import { commitAtomically, IdbPageStore } from './store/idb-store.ts';
+import { commitAtomically, IdbPageStore, PAGE_STORE_DB_PREFIX } from './store/idb-store.ts';
 
-/** Database name prefixes: the index's (IdbPageStore names its database `lookalike-index:<name>`) and the thumbnails'. */
-const INDEX_DB = 'lookalike-index:';
+/** Database name prefixes: the index's (an IdbPageStore's) and the thumbnails'. */
+const INDEX_DB = PAGE_STORE_DB_PREFIX;
 const THUMBS_DB = 'lookalike-thumbs:';
 
 /** Longest side of a stored thumbnail, in pixels. */

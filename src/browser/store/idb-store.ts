@@ -57,8 +57,11 @@ export class IdbPageStore implements PageStore {
   }
 }
 
+/** Every IdbPageStore's database name starts with this. */
+export const PAGE_STORE_DB_PREFIX = 'lookalike-index:';
+
 function databaseName(name: string): string {
-  return `lookalike-index:${name}`;
+  return PAGE_STORE_DB_PREFIX + name;
 }
 
 /** The bytes of `view` as a buffer of their own (IndexedDB would otherwise clone the whole underlying buffer). */
