@@ -64,7 +64,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { CoderKind } from '../src/core/codes/coder.ts';
 import { EMBEDDING_METHOD } from '../src/core/embed/embedder.ts';
 import { embeddingLength } from '../src/core/embed/fused.ts';
-import { DEFAULT_CANDIDATES, DEFAULT_SHORTLIST } from '../src/core/index/image-index.ts';
+import { DEFAULT_CANDIDATES, DEFAULT_PARTITIONED_CANDIDATES, DEFAULT_PROBE_MIN, DEFAULT_PROBE_SHARE, DEFAULT_SHORTLIST, PARTITION_FROM, PARTITION_LISTS, SKETCH_DIMS } from '../src/core/index/image-index.ts';
 import { modelSpec } from '../src/core/models/registry.ts';
 import { NodeEngine } from '../src/node/engine.ts';
 import { PROJECT_ROOT } from '../src/node/provision.ts';
@@ -91,7 +91,7 @@ const { values } = parseArgs({
     'budget-mib': { type: 'string', default: '256' },
     queries: { type: 'string', default: '200' },
     'real-queries': { type: 'string', default: '100' },
-    sweep: { type: 'string', default: '1000:100,1000:200,1000:400,1000:1000,3000:100,3000:400,10000:100,10000:400' },
+    sweep: { type: 'string', default: '1000:100,1000:400,10000:400,20000:100,50000:100,50000:200,100000:100,100000:200,200000:200' },
     'cold-runs': { type: 'string', default: '3' },
     'brute-max': { type: 'string', default: '100000' },
     'brute-queries': { type: 'string', default: '100' },
@@ -101,6 +101,8 @@ const { values } = parseArgs({
     'mememo-efs': { type: 'string', default: '10,50,100,200' },
     'coders-size': { type: 'string', default: '100000' },
     rank: { type: 'string', default: '256' },
+    'class-share': { type: 'string', default: '0.5' },
+    classes: { type: 'string', default: '1000' },
     'skip-probe': { type: 'boolean', default: false },
     seed: { type: 'string', default: '7' },
   },
@@ -110,10 +112,13 @@ const SIZES = list(values.sizes);
 const BITS = Number(values.bits);
 const CODER = values.coder as CoderKind;
 const BUDGET = Number(values['budget-mib']) * 2 ** 20;
-/** Search settings swept: shortlist (Hamming neighbours scored asymmetrically) : candidates (re-ranked by cosine). */
+/**
+ * Search settings swept, `a:b`: a = the Hamming shortlist (neighbours scored asymmetrically) or, in a
+ * partitioned index, the sketches probed; b = the candidates re-ranked by cosine.
+ */
 const SWEEP = values.sweep.split(',').filter(Boolean).map((pair) => {
-  const [shortlist, candidates] = pair.split(':').map(Number);
-  return { shortlist: shortlist!, candidates: candidates ?? shortlist! };
+  const [first, candidates] = pair.split(':').map(Number);
+  return { shortlist: first!, probe: first!, candidates: candidates ?? first! };
 });
 const COLD_RUNS = Number(values['cold-runs']);
 const BRUTE_MAX = Number(values['brute-max']);
@@ -213,7 +218,7 @@ function fitCopula(real: Float32Array, n: number): { model: Float32Array; explai
 // ——— Chromium ———
 
 /** INDEX_BENCH_VERSION of the page this driver expects (tests/harness/index-bench.ts; a value import would run the page module). */
-const INDEX_BENCH_VERSION = 5;
+const INDEX_BENCH_VERSION = 6;
 
 // tests/harness/chromium.ts's flags, plus memory measurement without its random delay and a callable GC.
 const CHROMIUM_ARGS = [
@@ -307,6 +312,8 @@ async function main() {
     dim: DIM, rank: RANK, realCount, seed: SEED,
     syntheticQueries: Number(values.queries),
     realQueries: Number(values['real-queries']),
+    classShare: Number(values['class-share']),
+    classes: Number(values.classes),
   };
   const queryCount = init.syntheticQueries + init.realQueries;
 
@@ -324,7 +331,7 @@ async function main() {
     results.environment = {
       date: new Date().toISOString(), loadAverageAtStart: loadavg(), source: gitState(), cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version, userAgent,
       crossOriginIsolated: isolated,
-      settings: { sizes: SIZES, bits: BITS, coder: CODER, budgetBytes: BUDGET, sweep: SWEEP, defaultShortlist: DEFAULT_SHORTLIST, defaultCandidates: DEFAULT_CANDIDATES, coldRuns: COLD_RUNS, rank: RANK, seed: SEED, queries: init.syntheticQueries, realQueries: init.realQueries },
+      settings: { sizes: SIZES, bits: BITS, coder: CODER, budgetBytes: BUDGET, sweep: SWEEP, defaultShortlist: DEFAULT_SHORTLIST, defaultCandidates: DEFAULT_CANDIDATES, partitionFrom: PARTITION_FROM, lists: PARTITION_LISTS, sketchDims: SKETCH_DIMS, defaultProbe: { share: DEFAULT_PROBE_SHARE, min: DEFAULT_PROBE_MIN }, defaultPartitionedCandidates: DEFAULT_PARTITIONED_CANDIDATES, coldRuns: COLD_RUNS, rank: RANK, seed: SEED, queries: init.syntheticQueries, realQueries: init.realQueries, classShare: init.classShare, classes: init.classes },
     };
     results.synthStats = { ...synthStats, copulaExplained: explained };
     if (MEMEMO_CAP_MS > 0) {
@@ -447,7 +454,7 @@ function report(results: Results, queryCount: number): void {
       return [kind, r3(x.meanPairwiseCosine), r3(x.meanNearestNeighbourCosine), r3(x.zeroFraction), r3(x.itq256HammingTop10Recall), r3(x.itq256Rerank40Recall)];
     }));
 
-  out(`Lookalike index (${BITS}-bit ${CODER}, budget ${mib(BUDGET)} MiB, k = 10, default search: Hamming shortlist ${DEFAULT_SHORTLIST} → asymmetric → cosine on ${DEFAULT_CANDIDATES}; ${queryCount} queries; latencies p50 / p99 in ms)`);
+  out(`Lookalike index (${BITS}-bit ${CODER}, budget ${mib(BUDGET)} MiB, k = 10; class share ${values["class-share"]} of ${values.classes} classes; default search below ${PARTITION_FROM} items: Hamming shortlist ${DEFAULT_SHORTLIST} → asymmetric → cosine on ${DEFAULT_CANDIDATES}; from ${PARTITION_FROM}: ${PARTITION_LISTS} lists, ${SKETCH_DIMS}-d sketches, probe 1/${1 / DEFAULT_PROBE_SHARE} of the items (≥ ${DEFAULT_PROBE_MIN}) → cosine on ${DEFAULT_PARTITIONED_CANDIDATES}; ${queryCount} queries; latencies p50 / p99 in ms)`);
   table(['N', 'build s', 'µs/item', 'index MiB (codes+tables+cache)', 'page MiB', 'renderer RSS MiB', 'open ms', 'cold 1st query ms', 'warm', 'hot', 'recall@10 (synth / real)'],
     results.sizes.map((z) => {
       const opens = z.cold.map((c) => c.storeOpenMs + c.indexOpenMs);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, RETRAIN_UNTIL, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
+import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, PARTITION_LISTS, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
+import { encodeJson, MANIFEST_KEY } from '../../src/core/index/pages.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
 import { StorageFullError, type PageWrites } from '../../src/core/store/page-store.ts';
 import { syntheticItems } from '../index-data.ts';
@@ -244,7 +245,7 @@ describe('ImageIndex', () => {
 
   it('uses multi-index hashing beyond the linear-scan size and finds the same items', async () => {
     const items = makeItems(LINEAR_SCAN_BELOW + 500, 10);
-    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    const index = await ImageIndex.open(new MemoryPageStore(), { ...SETTINGS, partitionFrom: null });
     for (let i = 0; i < items.length; i += 5000) await index.add(items.slice(i, i + 5000));
     await index.search(items[0]!.vector); // answered by a scan; the tables are built right after
     await new Promise((resolve) => setTimeout(resolve, 0));
@@ -254,6 +255,69 @@ describe('ImageIndex', () => {
       expect(best!.id).toBe(`item-${i}`);
     }
   }, 60_000);
+
+  describe('partitioned (from partitionFrom items on)', () => {
+    const PARTITIONED = { ...SETTINGS, dim: DIM, partitionFrom: 3000 } as const;
+    const items = makeItems(4000, 21);
+    const queries = makeItems(40, 77, 'query');
+
+    async function recallOf(index: ImageIndex, pool: readonly NewItem[], options = {}): Promise<number> {
+      let overlap = 0;
+      for (const q of queries) {
+        const got = new Set((await index.search(q.vector, { k: 10, ...options })).map((r) => r.id));
+        overlap += exactTop(pool, q.vector, 10).filter((id) => got.has(id)).length;
+      }
+      return overlap / (queries.length * 10);
+    }
+
+    it('trains a partition with its coder, scans sketches of the nearest lists and re-ranks them by cosine', async () => {
+      const index = await ImageIndex.open(new MemoryPageStore(), PARTITIONED);
+      await index.add(items.slice(0, 2000));
+      expect(index.settings.partition).toBeNull();
+      await index.add(items.slice(2000));
+      expect(index.settings.partition).toEqual({ lists: Math.min(PARTITION_LISTS, 4000), dims: Math.min(SKETCH_DIMS, DIM), trainedOn: 4000 });
+      // Probing every sketch and re-ranking enough candidates finds the exact top 10; fewer lists find fewer.
+      expect(await recallOf(index, items, { probe: 4000, candidates: 200 })).toBeGreaterThan(0.97);
+      const few = await recallOf(index, items, { probe: 200, candidates: 50 });
+      expect(few).toBeLessThan(await recallOf(index, items, { probe: 1500, candidates: 50 }));
+      for (const item of items.slice(0, 20)) expect((await index.search(item.vector, { k: 1 }))[0]!.id).toBe(item.meta.id);
+      expect(index.memoryUsage().tables).toBeGreaterThan(4000 * Math.min(SKETCH_DIMS, DIM));
+    }, 60_000);
+
+    it('files added items, drops removed ones, and reopens with the same answers', async () => {
+      const store = new MemoryPageStore();
+      const index = await ImageIndex.open(store, PARTITIONED);
+      await index.add(items.slice(0, 3500));
+      await index.add(items.slice(3500));
+      await index.remove(['item-5', 'item-3600']);
+      const pool = items.filter((item) => item.meta.id !== 'item-5' && item.meta.id !== 'item-3600');
+      for (const i of [3700, 3999]) expect((await index.search(items[i]!.vector, { k: 1 }))[0]!.id).toBe(`item-${i}`);
+      for (const i of [5, 3600]) expect((await index.search(items[i]!.vector, { k: 5, probe: 4000 })).map((r) => r.id)).not.toContain(`item-${i}`);
+      const reopened = await ImageIndex.open(store, PARTITIONED);
+      expect(reopened.settings.partition).toEqual(index.settings.partition);
+      for (const q of queries.slice(0, 10)) expect(await reopened.search(q.vector)).toEqual(await index.search(q.vector));
+      expect(await recallOf(reopened, pool, { probe: 4000, candidates: 200 })).toBeGreaterThan(0.97);
+    }, 60_000);
+
+    it('is dropped by clear', async () => {
+      const index = await ImageIndex.open(new MemoryPageStore(), PARTITIONED);
+      await index.add(items);
+      await index.clear();
+      expect(index.settings.partition).toBeNull();
+      expect(await index.search(items[0]!.vector)).toEqual([]);
+    }, 60_000);
+
+    it('opens an index of storage format 2 (no partition) as it is', async () => {
+      const store = new MemoryPageStore();
+      const index = await ImageIndex.open(store, SETTINGS);
+      await index.add(items.slice(0, 300));
+      const { partition: _p, partitionFrom: _f, ...format2 } = index.settings;
+      await store.commit(new Map([[MANIFEST_KEY, encodeJson({ ...format2, format: 2 })]]));
+      const reopened = await ImageIndex.open(store, SETTINGS);
+      expect(reopened.settings.partition).toBeNull();
+      expect((await reopened.search(items[7]!.vector, { k: 1 }))[0]!.id).toBe('item-7');
+    });
+  });
 
   it('round-trips through pack contents', async () => {
     const items = makeItems(300, 11);

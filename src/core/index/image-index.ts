@@ -9,12 +9,17 @@
  * A search takes the `shortlist` nearest codes by exact Hamming distance,
  * keeps the `candidates` best of them by asymmetric score (the query's real
  * projection against their bits: no storage reads), then re-ranks those by
- * cosine on the stored embeddings. Every change (add, remove,
+ * cosine on the stored embeddings. From PARTITION_FROM items on, the index
+ * also keeps a coarse partition and a 128-byte sketch of every item in memory
+ * (partition.ts): a search then scans the sketches of the lists nearest the
+ * query, instead of every code, and re-ranks the best of those by cosine.
+ * (At a million items the Hamming shortlist costs a 25 ms scan, and its
+ * 1000 nearest codes hold few of the true neighbours: see BENCHMARKS.md.) Every change (add, remove,
  * retrain) is an atomic commit to the store (an add that retrains the coder is
  * two: the retrain, then the add), so a tab or a process killed at any moment
  * reopens to the last finished change.
  */
-import { wordsPerCode, DEFAULT_BITS } from '../codes/bits.ts';
+import { DEFAULT_BITS, hamming, wordsPerCode } from '../codes/bits.ts';
 import { Coder, trainCoder, type CoderKind, type CoderParams } from '../codes/coder.ts';
 import type { ItemMeta } from '../items.ts';
 import type { PackContents } from '../pack/contents.ts';
@@ -22,12 +27,14 @@ import { LruPageCache } from '../store/lru-cache.ts';
 import type { PageStore } from '../store/page-store.ts';
 import { dequantizeInt8, quantizeInt8, scoreInt8 } from '../vectors/quantize.ts';
 import { bestByAsymmetricScore } from './asymmetric.ts';
+import { InvertedLists } from './inverted-lists.ts';
 import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Neighbours } from './mih.ts';
 import {
-  CODER_KEY, CODES_PER_PAGE, codesKey, decodeCodesPage, decodeCoder, decodeJson, emptyMetaPage, emptyVectorsPage,
-  encodeCodesPage, encodeCoder, encodeJson, INDEX_FORMAT, ITEMS_PER_PAGE, MANIFEST_KEY, metaKey, vectorsKey,
-  vectorsPageView, type Manifest, type MetaPage,
+  CODER_KEY, CODES_PER_PAGE, codesKey, decodeCodesPage, decodeCoder, decodeJson, decodePartition, decodeSketchesPage, emptyMetaPage,
+  emptyVectorsPage, encodeCodesPage, encodeCoder, encodeJson, encodePartition, encodeSketchesPage, INDEX_FORMAT, ITEMS_PER_PAGE,
+  MANIFEST_KEY, metaKey, PARTITION_KEY, sketchesKey, vectorsKey, vectorsPageView, type Manifest, type MetaPage,
 } from './pages.ts';
+import { Partition, trainPartition, type PartitionParams } from './partition.ts';
 
 export interface IndexSettings {
   /** Model registry id the embeddings come from. */
@@ -39,6 +46,8 @@ export interface IndexSettings {
   readonly bits?: number;
   readonly coder?: CoderKind;
   readonly seed?: number;
+  /** Collections of at least this many items get a partition and sketches (default PARTITION_FROM; null: never). */
+  readonly partitionFrom?: number | null;
 }
 
 export interface OpenOptions {
@@ -58,6 +67,8 @@ export interface SearchOptions {
   readonly shortlist?: number;
   /** How many of those, the best by asymmetric score, to re-rank by cosine on stored embeddings (default DEFAULT_CANDIDATES, at least k). */
   readonly candidates?: number;
+  /** Partitioned indexes: how many sketches to scan, the nearest lists' members (default: DEFAULT_PROBE_SHARE of the collection, at least DEFAULT_PROBE_MIN). */
+  readonly probe?: number;
   /** Only items whose metadata passes are returned. */
   readonly filter?: (meta: ItemMeta) => boolean;
   /** Return each result's stored embedding too (as `vector`; the re-rank has read it already). */
@@ -108,6 +119,15 @@ export const LINEAR_SCAN_BELOW = 20_000;
 export const RETRAIN_UNTIL = 16_384;
 /** Items sampled (evenly) to train a coder. */
 export const TRAINING_SAMPLE = 10_000;
+/** Collections trained at this size or larger get a partition and sketches. */
+export const PARTITION_FROM = 16_384;
+export const PARTITION_LISTS = 1024;
+export const SKETCH_DIMS = 128;
+/** Sketches probed by default: this share of the collection, and at least DEFAULT_PROBE_MIN. */
+export const DEFAULT_PROBE_SHARE = 1 / 16;
+export const DEFAULT_PROBE_MIN = 20_000;
+/** Candidates re-ranked by cosine in a partitioned index, whose sketches rank better than asymmetric scores do. */
+export const DEFAULT_PARTITIONED_CANDIDATES = 100;
 
 export class ImageIndex {
   private manifest: Manifest;
@@ -117,6 +137,8 @@ export class ImageIndex {
   private codes: Uint32Array;
   private live: Uint8Array;
   private mih: MultiIndexHash | null = null;
+  /** Sketches and lists, for a partitioned index. */
+  private lists: InvertedLists | null;
   private tableBuild: ReturnType<typeof setTimeout> | null = null;
   /** id → slot, loaded once, on the first change or `has` (open needs only codes). */
   private slotsById: Promise<Map<string, number>> | null;
@@ -124,7 +146,7 @@ export class ImageIndex {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly pages: LruPageCache;
 
-  private constructor(store: PageStore, manifest: Manifest, coder: CoderParams | null, private readonly budget: number) {
+  private constructor(store: PageStore, manifest: Manifest, coder: CoderParams | null, partition: PartitionParams | null, private readonly budget: number) {
     // Codes and the coder live in memory already; only item pages are worth caching.
     this.pages = new LruPageCache(store, budget, (key) => key.startsWith('vectors/') || key.startsWith('meta/'));
     this.manifest = manifest;
@@ -132,6 +154,7 @@ export class ImageIndex {
     this.words = wordsPerCode(manifest.bits);
     this.codes = new Uint32Array(Math.max(manifest.slotCount, 1024) * this.words);
     this.live = new Uint8Array(this.codes.length / this.words);
+    this.lists = partition ? new InvertedLists(new Partition(partition), this.live.length) : null;
     this.slotsById = manifest.slotCount === 0 ? Promise.resolve(new Map()) : null;
   }
 
@@ -148,9 +171,11 @@ export class ImageIndex {
       await store.clear();
       const manifest = newManifest(settings);
       await store.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)]]));
-      return new ImageIndex(store, manifest, null, budget);
+      return new ImageIndex(store, manifest, null, null, budget);
     }
-    const manifest = decodeJson<Manifest>(stored);
+    const storedManifest = decodeJson<Manifest>(stored);
+    // Format 2 is format 3 without a partition: it opens as is, and its next commit writes format 3.
+    const manifest: Manifest = storedManifest.format === 2 ? { ...storedManifest, format: INDEX_FORMAT, partition: null, partitionFrom: PARTITION_FROM } : storedManifest;
     if (manifest.format !== INDEX_FORMAT) throw new IndexMismatchError(`This index uses storage format ${manifest.format}; this version of Lookalike reads format ${INDEX_FORMAT}.`);
     for (const key of ['modelId', 'method', 'dim'] as const) {
       if (manifest[key] !== settings[key]) {
@@ -158,7 +183,10 @@ export class ImageIndex {
       }
     }
     const coderBytes = manifest.coder ? await store.get(CODER_KEY) : undefined;
-    const index = new ImageIndex(store, manifest, coderBytes ? decodeCoder(coderBytes, manifest) : null, budget);
+    const partitionBytes = manifest.partition ? await store.get(PARTITION_KEY) : undefined;
+    if (manifest.partition && !partitionBytes) throw new Error('The index is damaged: its partition is missing.');
+    const partition = partitionBytes ? decodePartition(partitionBytes, manifest) : null;
+    const index = new ImageIndex(store, manifest, coderBytes ? decodeCoder(coderBytes, manifest) : null, partition, budget);
     await index.loadCodes(store);
     return index;
   }
@@ -202,7 +230,10 @@ export class ImageIndex {
     batch.set(CODER_KEY, encodeCoder(coder));
     await flush();
     await store.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)]]));
-    return ImageIndex.open(store, { modelId: header.modelId, method: header.method, dim: header.dim }, options);
+    const index = await ImageIndex.open(store, { modelId: header.modelId, method: header.method, dim: header.dim }, options);
+    // The pack's codes stay; a large collection gets its partition and sketches here (packs do not carry them yet).
+    if (manifest.partitionFrom !== null && header.count >= manifest.partitionFrom) await index.serialised(() => index.retrain({}, [], { coder: false }));
+    return index;
   }
 
   get count(): number { return this.manifest.liveCount; }
@@ -211,7 +242,7 @@ export class ImageIndex {
 
   memoryUsage(): MemoryUsage {
     const codes = this.codes.byteLength + this.live.byteLength;
-    const tables = this.mih?.byteLength ?? 0;
+    const tables = (this.mih?.byteLength ?? 0) + (this.lists?.byteLength ?? 0);
     const cache = this.pages.residentBytes;
     return { codes, tables, cache, total: codes + tables + cache, budget: this.budget };
   }
@@ -255,6 +286,8 @@ export class ImageIndex {
       this.reserve(end);
       this.fitCache();
       items.forEach((item, i) => coder.encode(item.vector, 0, this.codes, (first + i) * this.words));
+      // Sketched now, filed under their lists once committed.
+      items.forEach((item, i) => this.lists?.sketch(first + i, item.vector));
 
       const writes = new Map<string, Uint8Array | null>();
       const removed = new Set(replaced);
@@ -262,6 +295,7 @@ export class ImageIndex {
       for (const page of pagesOf([...replaced, ...range(first, end)], CODES_PER_PAGE)) {
         writes.set(codesKey(page), encodeCodesPage(page, this.codes, this.words, isLive));
       }
+      if (this.lists) for (const page of pagesOf(range(first, end), CODES_PER_PAGE)) writes.set(sketchesKey(page), encodeSketchesPage(page, this.lists, end));
       await this.writeItemPages(writes, first, items, replaced);
       const manifest: Manifest = { ...this.manifest, slotCount: end, liveCount: this.manifest.liveCount + items.length - replaced.length };
       writes.set(MANIFEST_KEY, encodeJson(manifest));
@@ -271,6 +305,7 @@ export class ImageIndex {
       this.manifest = manifest;
       for (const slot of replaced) this.live[slot] = 0;
       this.live.fill(1, first, end);
+      for (let slot = first; slot < end; slot++) this.lists?.file(slot);
       items.forEach((item, i) => slotsById.set(item.meta.id, first + i));
     });
   }
@@ -301,11 +336,12 @@ export class ImageIndex {
     return this.serialised(async () => {
       // The empty manifest commits first; the page sweep after it only removes unreachable pages
       // (if it is cut short, a store without a manifest opens as a new, empty index).
-      const manifest: Manifest = { ...this.manifest, slotCount: 0, liveCount: 0, coder: null };
+      const manifest: Manifest = { ...this.manifest, slotCount: 0, liveCount: 0, coder: null, partition: null };
       await this.pages.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)]]));
       this.manifest = manifest;
       this.coder = null;
       this.mih = null;
+      this.lists = null;
       this.live.fill(0);
       this.slotsById = Promise.resolve(new Map());
       await this.pages.clear();
@@ -324,14 +360,24 @@ export class ImageIndex {
     const vector = normalised(this.checkVector(query));
     const code = this.encode(vector);
     if (!code || this.manifest.liveCount === 0) return [];
-    let candidates = Math.max(k, options.candidates ?? DEFAULT_CANDIDATES);
+    const lists = this.lists;
+    let candidates = Math.max(k, options.candidates ?? (lists ? DEFAULT_PARTITIONED_CANDIDATES : DEFAULT_CANDIDATES));
     let shortlist = Math.max(candidates, options.shortlist ?? DEFAULT_SHORTLIST);
-    const projection = this.coder!.project(vector);
+    let probe = Math.max(candidates, options.probe ?? Math.max(DEFAULT_PROBE_MIN, Math.ceil(this.manifest.liveCount * DEFAULT_PROBE_SHARE)));
+    const projection = lists ? null : this.coder!.project(vector);
+    const accept = (slot: number) => this.live[slot] === 1;
     for (;;) {
-      // Hamming shortlist → the best `candidates` by asymmetric score → cosine on stored embeddings.
-      const nearest = this.nearestCodes(code, shortlist);
-      const set: CodeSet = { codes: this.codes, count: this.manifest.slotCount, words: this.words };
-      const neighbours = nearest.slots.length > candidates ? bestByAsymmetricScore(projection, set, nearest, candidates) : nearest;
+      // Partitioned: the nearest lists' sketches → the best `candidates` → cosine on stored embeddings.
+      // Otherwise: Hamming shortlist → the best `candidates` by asymmetric score → cosine on stored embeddings.
+      let neighbours: Neighbours;
+      if (lists) {
+        const { slots } = lists.search(vector, probe, candidates, accept);
+        neighbours = { slots, distances: Uint16Array.from(slots, (slot) => hamming(code, 0, this.codes, slot * this.words, this.words)) };
+      } else {
+        const nearest = this.nearestCodes(code, shortlist);
+        const set: CodeSet = { codes: this.codes, count: this.manifest.slotCount, words: this.words };
+        neighbours = nearest.slots.length > candidates ? bestByAsymmetricScore(projection!, set, nearest, candidates) : nearest;
+      }
       const ranked = await this.rerank(vector, neighbours);
       const results: SearchResult[] = [];
       const metas = await this.metasOf(options.filter ? ranked.map((r) => r.slot) : ranked.slice(0, k).map((r) => r.slot));
@@ -345,6 +391,7 @@ export class ImageIndex {
       if (results.length === k || neighbours.slots.length < candidates || candidates >= this.manifest.liveCount) return results;
       candidates *= 4;
       shortlist *= 4;
+      probe *= 4;
     }
   }
 
@@ -429,17 +476,22 @@ export class ImageIndex {
     live.set(this.live);
     this.codes = codes;
     this.live = live;
+    this.lists?.reserve(capacity);
   }
 
   private async loadCodes(store: PageStore): Promise<void> {
     const { slotCount } = this.manifest;
     const pageCount = Math.ceil(slotCount / CODES_PER_PAGE);
+    const lists = this.lists;
     for (let page = 0; page < pageCount; page += 32) {
-      const keys = range(page, Math.min(pageCount, page + 32)).map(codesKey);
+      const pages = range(page, Math.min(pageCount, page + 32));
+      const keys = [...pages.map(codesKey), ...(lists ? pages.map(sketchesKey) : [])];
       const loaded = await store.getMany(keys);
       loaded.forEach((bytes, i) => {
         if (!bytes) throw new Error(`The index is damaged: page ${keys[i]} is missing.`);
-        decodeCodesPage(bytes, page + i, this.words, this.codes, this.live, slotCount);
+        // Codes first: a sketches page files only the live slots.
+        if (i < pages.length) decodeCodesPage(bytes, pages[i]!, this.words, this.codes, this.live, slotCount);
+        else decodeSketchesPage(bytes, pages[i - pages.length]!, lists!, this.live, slotCount);
       });
     }
     this.fitCache();
@@ -489,46 +541,66 @@ export class ImageIndex {
   }
 
   /**
-   * Trains a coder on the live items plus `incoming` (items about to be added)
-   * and re-codes the live items, in one commit.
+   * Trains a coder (unless told to keep it) and, for a large collection, a
+   * partition, on the live items plus `incoming` (items about to be added);
+   * then re-codes and re-sketches the live items, in one commit.
    */
-  private async retrain(options: { readonly coder?: CoderKind; readonly bits?: number }, incoming: readonly NewItem[] = []): Promise<void> {
+  private async retrain(options: { readonly coder?: CoderKind; readonly bits?: number }, incoming: readonly NewItem[] = [], train = { coder: true }): Promise<void> {
     const kind = options.coder ?? this.manifest.coderKind;
     const bits = options.bits ?? this.manifest.bits;
     const words = wordsPerCode(bits);
-    const { dim, slotCount, liveCount } = this.manifest;
-    if (liveCount + incoming.length === 0) {
+    const { dim, slotCount, liveCount, seed } = this.manifest;
+    const total = liveCount + incoming.length;
+    if (total === 0) {
       // Nothing to train on: drop the coder; the next add trains one with the new settings.
-      const manifest: Manifest = { ...this.manifest, coderKind: kind, bits, coder: null };
-      await this.pages.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)], [CODER_KEY, null]]));
+      const manifest: Manifest = { ...this.manifest, coderKind: kind, bits, coder: null, partition: null };
+      await this.pages.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)], [CODER_KEY, null], [PARTITION_KEY, null]]));
       this.manifest = manifest;
       this.coder = null;
       this.mih = null;
+      this.lists = null;
       this.words = words;
       this.codes = new Uint32Array(this.live.length * words);
       return;
     }
     // Train on every step-th item, then re-code them all.
-    const step = Math.ceil((liveCount + incoming.length) / TRAINING_SAMPLE);
-    const sample = new Float32Array(Math.ceil((liveCount + incoming.length) / step) * dim);
+    const step = Math.ceil(total / TRAINING_SAMPLE);
+    const sample = new Float32Array(Math.ceil(total / step) * dim);
     let n = 0;
     let seen = 0;
     for await (const { stored } of this.scan({ vectors: true })) if (seen++ % step === 0) sample.set(this.dequantize(stored!), n++ * dim);
     for (const item of incoming) if (seen++ % step === 0) sample.set(item.vector, n++ * dim);
-    const params = this.train(sample.subarray(0, n * dim), n, kind, bits);
-    const coder = new Coder(params);
-    const codes = new Uint32Array(this.live.length * words);
-    for await (const { slot, stored } of this.scan({ vectors: true })) coder.encode(this.dequantize(stored!), 0, codes, slot * words);
-    const coderState = { kind: params.kind, trainedOn: params.trainedOn, trainedAtCount: liveCount + incoming.length };
-    const manifest: Manifest = { ...this.manifest, bits, coderKind: kind, coder: coderState };
-    const writes = new Map<string, Uint8Array | null>([[CODER_KEY, encodeCoder(params)], [MANIFEST_KEY, encodeJson(manifest)]]);
+    const trained = sample.subarray(0, n * dim);
+    const params = train.coder ? this.train(trained, n, kind, bits) : this.coder!.params;
+    const coder = train.coder ? new Coder(params) : this.coder!;
+    const { partitionFrom } = this.manifest;
+    const partition = partitionFrom !== null && total >= partitionFrom ? trainPartition(trained, dim, { dims: Math.min(SKETCH_DIMS, dim), lists: Math.min(PARTITION_LISTS, n), seed }) : null;
+    const codes = train.coder ? new Uint32Array(this.live.length * words) : this.codes;
+    const lists = partition ? new InvertedLists(new Partition(partition), this.live.length) : null;
+    if (train.coder || lists) {
+      for await (const { slot, stored } of this.scan({ vectors: true })) {
+        const vector = this.dequantize(stored!);
+        if (train.coder) coder.encode(vector, 0, codes, slot * words);
+        lists?.sketch(slot, vector);
+      }
+    }
+    const coderState = train.coder ? { kind: params.kind, trainedOn: params.trainedOn, trainedAtCount: total } : this.manifest.coder;
+    const partitionState = partition ? { lists: partition.lists, dims: partition.dims, trainedOn: n } : null;
+    const manifest: Manifest = { ...this.manifest, bits, coderKind: kind, coder: coderState, partition: partitionState };
+    const writes = new Map<string, Uint8Array | null>([[MANIFEST_KEY, encodeJson(manifest)], [PARTITION_KEY, partition ? encodePartition(partition) : null]]);
+    if (train.coder) writes.set(CODER_KEY, encodeCoder(params));
     const isLive = (slot: number) => this.live[slot] === 1;
-    for (let page = 0; page * CODES_PER_PAGE < slotCount; page++) writes.set(codesKey(page), encodeCodesPage(page, codes.subarray(0, slotCount * words), words, isLive));
+    for (let page = 0; page * CODES_PER_PAGE < slotCount; page++) {
+      if (train.coder) writes.set(codesKey(page), encodeCodesPage(page, codes.subarray(0, slotCount * words), words, isLive));
+      writes.set(sketchesKey(page), lists ? encodeSketchesPage(page, lists, slotCount) : null);
+    }
     await this.pages.commit(writes);
+    for (let slot = 0; slot < slotCount; slot++) if (this.live[slot]) lists?.file(slot);
     this.manifest = manifest;
     this.coder = coder;
     this.words = words;
     this.codes = codes;
+    this.lists = lists;
     this.mih = null;
     this.fitCache();
   }
@@ -615,6 +687,10 @@ function newManifest(settings: IndexSettings): Manifest {
   const bits = settings.bits ?? DEFAULT_BITS;
   wordsPerCode(bits);
   if (!Number.isInteger(settings.dim) || settings.dim < 1) throw new RangeError(`Embedding size must be a positive integer, not ${settings.dim}.`);
+  const { partitionFrom } = settings;
+  if (partitionFrom !== undefined && partitionFrom !== null && !(Number.isInteger(partitionFrom) && partitionFrom >= 2)) {
+    throw new RangeError(`partitionFrom must be an integer ≥ 2 or null, not ${partitionFrom}.`);
+  }
   return {
     format: INDEX_FORMAT,
     modelId: settings.modelId,
@@ -626,6 +702,8 @@ function newManifest(settings: IndexSettings): Manifest {
     slotCount: 0,
     liveCount: 0,
     coder: null,
+    partition: null,
+    partitionFrom: settings.partitionFrom === undefined ? PARTITION_FROM : settings.partitionFrom,
   };
 }
 

@@ -6,13 +6,17 @@
  *   manifest        JSON: settings and counts (written in every commit, last word on what exists)
  *   coder           f32 mean[dim], f32 projection[bits × dim]
  *   codes/<p>       slots p·CODES_PER_PAGE…: a live-bit per slot, then the codes (loaded whole on open)
+ *   partition       f32 mean[dim], f32 projection[dims × dim], f32 centroids[lists × dims] (large indexes)
+ *   sketches/<p>    slots p·CODES_PER_PAGE…: u16 list, f32 scale, int8 sketch[dims] per slot (loaded whole on open)
  *   vectors/<p>     slots p·ITEMS_PER_PAGE…: f32 scale per slot, then int8 embeddings (read for re-ranking)
  *   meta/<p>        slots p·ITEMS_PER_PAGE…: JSON array of ItemMeta, null for an empty or removed slot
  */
 import type { CoderKind, CoderParams } from '../codes/coder.ts';
 import type { ItemMeta } from '../items.ts';
+import type { InvertedLists } from './inverted-lists.ts';
+import type { PartitionParams } from './partition.ts';
 
-export const INDEX_FORMAT = 2; // 2: item pages of 16 slots (were 64)
+export const INDEX_FORMAT = 3; // 2: item pages of 16 slots (were 64); 3: the partition and sketches
 /** 4096 codes of 256 bits = 128 KiB a page: a million items is 245 pages to read on open. */
 export const CODES_PER_PAGE = 4096;
 /**
@@ -36,13 +40,19 @@ export interface Manifest {
   readonly liveCount: number;
   /** The coder in use: its kind, the sample rows it was trained on, and the collection size then. */
   readonly coder: { readonly kind: CoderKind; readonly trainedOn: number; readonly trainedAtCount: number } | null;
+  /** The partition in use (large indexes only): its size, and the sample rows it was trained on. */
+  readonly partition: { readonly lists: number; readonly dims: number; readonly trainedOn: number } | null;
+  /** The collection size from which the index keeps a partition (null: never). */
+  readonly partitionFrom: number | null;
 }
 
 export const MANIFEST_KEY = 'manifest';
 export const CODER_KEY = 'coder';
+export const PARTITION_KEY = 'partition';
 export const codesKey = (page: number) => `codes/${page}`;
 export const vectorsKey = (page: number) => `vectors/${page}`;
 export const metaKey = (page: number) => `meta/${page}`;
+export const sketchesKey = (page: number) => `sketches/${page}`;
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
@@ -81,6 +91,56 @@ export function decodeCoder(bytes: Uint8Array, manifest: Manifest): CoderParams 
     mean: floats.slice(0, dim),
     projection: floats.slice(dim),
   };
+}
+
+export function encodePartition(params: PartitionParams): Uint8Array {
+  const out = new Float32Array(params.mean.length + params.projection.length + params.centroids.length);
+  out.set(params.mean, 0);
+  out.set(params.projection, params.mean.length);
+  out.set(params.centroids, params.mean.length + params.projection.length);
+  return new Uint8Array(out.buffer);
+}
+
+export function decodePartition(bytes: Uint8Array, manifest: Manifest): PartitionParams {
+  const { dim } = manifest;
+  const copy = aligned(bytes, 4);
+  const floats = new Float32Array(copy.buffer, copy.byteOffset, bytes.byteLength / 4);
+  const { lists, dims } = manifest.partition ?? { lists: 0, dims: 0 };
+  if (!manifest.partition || floats.length !== dim + dims * dim + lists * dims) throw new Error('The stored partition does not match the index settings.');
+  return {
+    dim, dims, lists,
+    mean: floats.slice(0, dim),
+    projection: floats.slice(dim, dim + dims * dim),
+    centroids: floats.slice(dim + dims * dim),
+  };
+}
+
+/** Bytes per slot in a sketches page: u16 list, f32 scale, int8 sketch. */
+const sketchSlotBytes = (dims: number) => 2 + 4 + dims;
+
+/** A sketches page: CODES_PER_PAGE list numbers (u16), then scales (f32), then sketches (int8 × dims). */
+export function encodeSketchesPage(page: number, lists: InvertedLists, slotCount: number): Uint8Array {
+  const { dims } = lists;
+  const out = new Uint8Array(CODES_PER_PAGE * sketchSlotBytes(dims));
+  const first = page * CODES_PER_PAGE;
+  const count = Math.max(0, Math.min(CODES_PER_PAGE, slotCount - first));
+  new Uint16Array(out.buffer, 0, CODES_PER_PAGE).set(lists.listOfSlot.subarray(first, first + count));
+  new Float32Array(out.buffer, CODES_PER_PAGE * 2, CODES_PER_PAGE).set(lists.scales.subarray(first, first + count));
+  new Int8Array(out.buffer, CODES_PER_PAGE * 6, CODES_PER_PAGE * dims).set(lists.sketches.subarray(first * dims, (first + count) * dims));
+  return out;
+}
+
+/** Copies a sketches page into the resident lists and files its live slots. */
+export function decodeSketchesPage(bytes: Uint8Array, page: number, lists: InvertedLists, live: Uint8Array, slotCount: number): void {
+  const { dims } = lists;
+  if (bytes.byteLength !== CODES_PER_PAGE * sketchSlotBytes(dims)) throw new Error(`The index is damaged: ${sketchesKey(page)} has the wrong size.`);
+  const copy = aligned(bytes, 4);
+  const first = page * CODES_PER_PAGE;
+  const count = Math.min(CODES_PER_PAGE, slotCount - first);
+  lists.listOfSlot.set(new Uint16Array(copy.buffer, copy.byteOffset, count), first);
+  lists.scales.set(new Float32Array(copy.buffer, copy.byteOffset + CODES_PER_PAGE * 2, count), first);
+  lists.sketches.set(new Int8Array(copy.buffer, copy.byteOffset + CODES_PER_PAGE * 6, count * dims), first * dims);
+  for (let slot = first; slot < first + count; slot++) if (live[slot]) lists.file(slot);
 }
 
 /** A codes page: CODES_PER_PAGE live bits, then CODES_PER_PAGE codes. */

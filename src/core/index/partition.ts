@@ -1,0 +1,191 @@
+/**
+ * The coarse partition and the sketches of a large index: an inverted file
+ * (Jégou, Douze & Schmid, "Product quantization for nearest neighbor search",
+ * PAMI 2011, §4) over a PCA-reduced space.
+ *
+ * Each item's embedding x is projected onto the top `dims` principal directions
+ * P of the collection: y = P·(x − mean). That projection serves twice:
+ *
+ * - **The sketch**: y quantised to int8 with one scale per item (`dims` bytes,
+ *   128 at the default), kept in memory. For a unit query q, q·x = q·mean +
+ *   q·(x − mean) ≈ q·mean + (P·q)·y, so `(P·q)·y` ranks items nearly as cosine
+ *   does, without touching storage.
+ * - **The lists**: k-means centroids c_1 … c_L of y (Lloyd's algorithm from a
+ *   seeded k-means++ start); each item is filed under its nearest centroid. A
+ *   query scans only the `probes` lists whose centroids score highest against
+ *   P·q, the same inner product the sketches use.
+ *
+ * Like the coder, the partition is trained on a sample and stored with the
+ * index, so every item's list and sketch are reproducible anywhere.
+ */
+import { covariance, principalDirections } from '../codes/linalg.ts';
+import { seededRandom } from '../codes/random.ts';
+
+export interface PartitionParams {
+  /** Embedding size. */
+  readonly dim: number;
+  /** PCA dimensions kept (sketch length). */
+  readonly dims: number;
+  /** Number of lists (centroids). */
+  readonly lists: number;
+  readonly mean: Float32Array; // dim
+  readonly projection: Float32Array; // dims × dim, row-major
+  readonly centroids: Float32Array; // lists × dims, row-major
+}
+
+export interface PartitionOptions {
+  readonly dims: number;
+  readonly lists: number;
+  readonly seed: number;
+  /** Lloyd iterations after the k-means++ start (default 10). */
+  readonly iterations?: number;
+}
+
+/** The largest list count a sketch page can record (list numbers are stored as u16). */
+export const MAX_LISTS = 65_536;
+
+/** sample: n rows × dim, row-major (the caller subsamples). */
+export function trainPartition(sample: Float32Array, dim: number, options: PartitionOptions): PartitionParams {
+  const { dims, lists, seed } = options;
+  const n = sample.length / dim;
+  if (!Number.isInteger(n) || n < 2) throw new RangeError(`A partition needs at least 2 whole sample rows of ${dim} values.`);
+  if (!Number.isInteger(dims) || dims < 1 || dims > dim) throw new RangeError(`Sketch dimensions must be 1 … ${dim}, not ${dims}.`);
+  if (!Number.isInteger(lists) || lists < 1 || lists > Math.min(MAX_LISTS, n)) throw new RangeError(`A partition of ${n} sample rows can have 1 … ${Math.min(MAX_LISTS, n)} lists, not ${lists}.`);
+  const mean64 = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) mean64[k] = mean64[k]! + sample[i * dim + k]!;
+  for (let k = 0; k < dim; k++) mean64[k] = mean64[k]! / n;
+  const mean = new Float32Array(mean64);
+  const projection = new Float32Array(principalDirections(covariance(sample, n, dim, mean64), dim, dims));
+  const projected = new Float32Array(n * dims);
+  for (let i = 0; i < n; i++) project(projection, mean, dims, dim, sample, i * dim, projected, i * dims);
+  const centroids = kMeans(projected, n, dims, lists, seed, options.iterations ?? 10);
+  return { dim, dims, lists, mean, projection, centroids };
+}
+
+export class Partition {
+  constructor(readonly params: PartitionParams) {
+    const { dim, dims, lists, mean, projection, centroids } = params;
+    if (mean.length !== dim || projection.length !== dims * dim || centroids.length !== lists * dims) {
+      throw new RangeError('The partition parameters do not fit together.');
+    }
+  }
+
+  /** y = P·(x − mean) into out[outOffset …]. */
+  projectCentred(vector: Float32Array, out: Float32Array, outOffset = 0): void {
+    const { projection, mean, dims, dim } = this.params;
+    project(projection, mean, dims, dim, vector, 0, out, outOffset);
+  }
+
+  /** P·q for a query: its inner product with a sketch ranks items as q·x does (less a constant). */
+  projectQuery(query: Float32Array): Float32Array {
+    const { projection, dims, dim } = this.params;
+    const out = new Float32Array(dims);
+    project(projection, null, dims, dim, query, 0, out, 0);
+    return out;
+  }
+
+  /** The list of a projected item: its nearest centroid. */
+  listOf(projected: Float32Array, offset = 0): number {
+    return nearestCentroid(this.params.centroids, this.params.lists, this.params.dims, projected, offset);
+  }
+
+  /** List numbers, best first, for a projected query (by inner product with the centroid). */
+  rankLists(projectedQuery: Float32Array): Uint32Array {
+    const { centroids, lists, dims } = this.params;
+    const scores = new Float64Array(lists);
+    for (let c = 0; c < lists; c++) {
+      let s = 0;
+      for (let j = 0, at = c * dims; j < dims; j++) s += projectedQuery[j]! * centroids[at + j]!;
+      scores[c] = s;
+    }
+    return Uint32Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  }
+}
+
+function project(projection: Float32Array, mean: Float32Array | null, dims: number, dim: number, x: Float32Array, xOffset: number, out: Float32Array, outOffset: number): void {
+  for (let j = 0; j < dims; j++) {
+    let s = 0;
+    const row = j * dim;
+    if (mean) for (let k = 0; k < dim; k++) s += projection[row + k]! * (x[xOffset + k]! - mean[k]!);
+    else for (let k = 0; k < dim; k++) s += projection[row + k]! * x[xOffset + k]!;
+    out[outOffset + j] = s;
+  }
+}
+
+function nearestCentroid(centroids: Float32Array, lists: number, dims: number, y: Float32Array, offset: number): number {
+  let best = 0;
+  let bestDistance = Infinity;
+  for (let c = 0; c < lists; c++) {
+    let d = 0;
+    for (let j = 0, at = c * dims; j < dims && d < bestDistance; j++) {
+      const e = y[offset + j]! - centroids[at + j]!;
+      d += e * e;
+    }
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+/** Lloyd's k-means from a k-means++ start (Arthur & Vassilvitskii 2007), seeded. An emptied centroid takes the farthest point. */
+function kMeans(points: Float32Array, n: number, dims: number, k: number, seed: number, iterations: number): Float32Array {
+  const random = seededRandom(seed);
+  const centroids = new Float32Array(k * dims);
+  const nearest = new Float64Array(n).fill(Infinity);
+  let chosen = Math.floor(random() * n);
+  for (let c = 0; c < k; c++) {
+    centroids.set(points.subarray(chosen * dims, (chosen + 1) * dims), c * dims);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      let d = 0;
+      for (let j = 0; j < dims; j++) d += (points[i * dims + j]! - centroids[c * dims + j]!) ** 2;
+      if (d < nearest[i]!) nearest[i] = d;
+      total += nearest[i]!;
+    }
+    // The next centre: a point drawn with probability proportional to its squared distance to the nearest centre so far.
+    let target = random() * total;
+    chosen = n - 1;
+    for (let i = 0; i < n; i++) {
+      target -= nearest[i]!;
+      if (target < 0) {
+        chosen = i;
+        break;
+      }
+    }
+  }
+  const assignment = new Uint32Array(n);
+  for (let t = 0; t < iterations; t++) {
+    const sums = new Float64Array(k * dims);
+    const counts = new Uint32Array(k);
+    for (let i = 0; i < n; i++) {
+      const c = nearestCentroid(centroids, k, dims, points, i * dims);
+      assignment[i] = c;
+      counts[c]!++;
+      for (let j = 0; j < dims; j++) sums[c * dims + j] = sums[c * dims + j]! + points[i * dims + j]!;
+    }
+    for (let c = 0; c < k; c++) {
+      if (counts[c] === 0) {
+        centroids.set(points.subarray(farthest(points, n, dims, centroids, assignment) * dims).subarray(0, dims), c * dims);
+        continue;
+      }
+      for (let j = 0; j < dims; j++) centroids[c * dims + j] = sums[c * dims + j]! / counts[c]!;
+    }
+  }
+  return centroids;
+}
+
+function farthest(points: Float32Array, n: number, dims: number, centroids: Float32Array, assignment: Uint32Array): number {
+  let best = 0;
+  let bestDistance = -1;
+  for (let i = 0; i < n; i++) {
+    let d = 0;
+    for (let j = 0; j < dims; j++) d += (points[i * dims + j]! - centroids[assignment[i]! * dims + j]!) ** 2;
+    if (d > bestDistance) {
+      bestDistance = d;
+      best = i;
+    }
+  }
+  return best;
+}
