@@ -31,7 +31,8 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 describe('index engine on IndexedDB in Chromium', () => {
   it('a tab killed mid-build reopens to a consistent index, and the build resumes where it stopped', async () => {
     const context = await browser.newContext();
-    const plan: BuildPlan = { count: 3000, seed: 21, batch: 50, coder: 'lsh' };
+    // The build crosses partitionFrom, so the finished index also searches through its partition and sketches.
+    const plan: BuildPlan = { count: 3000, seed: 21, batch: 50, coder: 'lsh', partitionFrom: 1000 };
     const builder = await openPage(context);
     void builder.evaluate((p) => window.harness.index.build('killed', p), plan).catch(() => {});
     await builder.waitForFunction(() => window.harness.index.committedBatches() >= 8, undefined, { timeout: 120_000 });
@@ -52,6 +53,7 @@ describe('index engine on IndexedDB in Chromium', () => {
     const done = await page.evaluate((p) => window.harness.index.inspect('killed', p), plan);
     expect(new Set(done.ids).size).toBe(plan.count);
     expect(done.selfFound).toBe(plan.count / 25);
+    expect(done.partitioned).toBe(true);
     await context.close();
   }, 240_000);
 

@@ -17,6 +17,8 @@ export interface BuildPlan {
   readonly batch: number;
   /** Default ITQ; LSH trains in milliseconds where a test is about storage, not codes. */
   readonly coder?: CoderKind;
+  /** When a new index gets its partition (the engine's default otherwise). */
+  readonly partitionFrom?: number;
 }
 
 export const INDEX_SETTINGS: IndexSettings = { modelId: 'test', method: 'gap', dim: 768, bits: 256 };
@@ -25,8 +27,9 @@ export const INDEX_SETTINGS: IndexSettings = { modelId: 'test', method: 'gap', d
 let committedBatches = 0;
 
 /** Opens (or creates, with `coder`) the index `name`, runs `use`, closes it. */
-async function withIndex<T>(name: string, coder: CoderKind | undefined, use: (index: ImageIndex) => Promise<T>): Promise<T> {
-  const index = await ImageIndex.open(await IdbPageStore.open(name), { ...INDEX_SETTINGS, coder: coder ?? 'itq' });
+async function withIndex<T>(name: string, plan: Pick<BuildPlan, 'coder' | 'partitionFrom'>, use: (index: ImageIndex) => Promise<T>): Promise<T> {
+  const settings: IndexSettings = { ...INDEX_SETTINGS, coder: plan.coder ?? 'itq', ...(plan.partitionFrom ? { partitionFrom: plan.partitionFrom } : {}) };
+  const index = await ImageIndex.open(await IdbPageStore.open(name), settings);
   try {
     return await use(index);
   } finally {
@@ -37,7 +40,7 @@ async function withIndex<T>(name: string, coder: CoderKind | undefined, use: (in
 export const indexHarness = {
   /** Adds the plan's items not yet present, one atomic batch at a time; resolves with the final count. */
   build(name: string, plan: BuildPlan): Promise<number> {
-    return withIndex(name, plan.coder, async (index) => {
+    return withIndex(name, plan, async (index) => {
       const items = syntheticItems(plan.count, plan.seed, INDEX_SETTINGS.dim);
       const missing = [];
       for (const item of items) if (!(await index.has(item.meta.id))) missing.push(item);
@@ -52,8 +55,8 @@ export const indexHarness = {
   committedBatches: () => committedBatches,
 
   /** What a reopened index holds: its count, its ids in order, and how many of them find themselves first. */
-  inspect(name: string, plan: BuildPlan): Promise<{ count: number; ids: string[]; selfFound: number }> {
-    return withIndex(name, plan.coder, async (index) => {
+  inspect(name: string, plan: BuildPlan): Promise<{ count: number; ids: string[]; selfFound: number; partitioned: boolean }> {
+    return withIndex(name, plan, async (index) => {
       const ids: string[] = [];
       for await (const { meta } of index.items()) ids.push(meta.id);
       const items = syntheticItems(plan.count, plan.seed, INDEX_SETTINGS.dim);
@@ -62,13 +65,13 @@ export const indexHarness = {
         const item = items.find((it) => it.meta.id === id)!;
         if ((await index.search(item.vector, { k: 1 }))[0]?.id === id) selfFound++;
       }
-      return { count: index.count, ids, selfFound };
+      return { count: index.count, ids, selfFound, partitioned: index.settings.partition !== null };
     });
   },
 
   /** The index as a pack file, base64-encoded for the trip to Node. */
   exportPack(name: string): Promise<string> {
-    return withIndex(name, undefined, async (index) => {
+    return withIndex(name, {}, async (index) => {
       const bytes = new Uint8Array(await new Blob(encodePack(await index.toPack())).arrayBuffer());
       let binary = '';
       for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));

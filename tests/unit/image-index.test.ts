@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, PARTITION_LISTS, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
+import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, PARTITION_FROM, partitionLists, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
 import { encodeJson, MANIFEST_KEY } from '../../src/core/index/pages.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
 import { StorageFullError, type PageWrites } from '../../src/core/store/page-store.ts';
@@ -275,7 +275,7 @@ describe('ImageIndex', () => {
       await index.add(items.slice(0, 2000));
       expect(index.settings.partition).toBeNull();
       await index.add(items.slice(2000));
-      expect(index.settings.partition).toEqual({ lists: Math.min(PARTITION_LISTS, 4000), dims: Math.min(SKETCH_DIMS, DIM), trainedOn: 4000 });
+      expect(index.settings.partition).toEqual({ lists: partitionLists(4000), dims: Math.min(SKETCH_DIMS, DIM), trainedOn: 4000 });
       // Probing every sketch and re-ranking enough candidates finds the exact top 10; fewer lists find fewer.
       expect(await recallOf(index, items, { probe: 4000, candidates: 200 })).toBeGreaterThan(0.97);
       const few = await recallOf(index, items, { probe: 200, candidates: 50 });
@@ -298,6 +298,17 @@ describe('ImageIndex', () => {
       for (const q of queries.slice(0, 10)) expect(await reopened.search(q.vector)).toEqual(await index.search(q.vector));
       expect(await recallOf(reopened, pool, { probe: 4000, candidates: 200 })).toBeGreaterThan(0.97);
     }, 60_000);
+
+    it('is trained when a pack of PARTITION_FROM or more items is imported, keeping the pack\'s coder', async () => {
+      const large = makeItems(PARTITION_FROM, 23);
+      const source = await ImageIndex.open(new MemoryPageStore(), { ...SETTINGS, partitionFrom: null });
+      for (let i = 0; i < large.length; i += 8192) await source.add(large.slice(i, i + 8192));
+      expect(source.settings.partition).toBeNull();
+      const copy = await ImageIndex.fromPack(new MemoryPageStore(), await source.toPack());
+      expect(copy.coderParams).toEqual(source.coderParams);
+      expect(copy.settings.partition?.lists).toBeGreaterThan(1);
+      for (const i of [0, 9999, PARTITION_FROM - 1]) expect((await copy.search(large[i]!.vector, { k: 1 }))[0]!.id).toBe(`item-${i}`);
+    }, 120_000);
 
     it('is dropped by clear', async () => {
       const index = await ImageIndex.open(new MemoryPageStore(), PARTITIONED);

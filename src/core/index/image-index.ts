@@ -121,7 +121,9 @@ export const RETRAIN_UNTIL = 16_384;
 export const TRAINING_SAMPLE = 10_000;
 /** Collections trained at this size or larger get a partition and sketches. */
 export const PARTITION_FROM = 16_384;
+/** Lists in a partition: at most this many, and at least 8 sample rows to place each centroid. */
 export const PARTITION_LISTS = 1024;
+export const partitionLists = (sampleRows: number) => Math.max(1, Math.min(PARTITION_LISTS, Math.floor(sampleRows / 8)));
 export const SKETCH_DIMS = 128;
 /** Sketches probed by default: this share of the collection, and at least DEFAULT_PROBE_MIN. */
 export const DEFAULT_PROBE_SHARE = 1 / 16;
@@ -574,7 +576,7 @@ export class ImageIndex {
     const params = train.coder ? this.train(trained, n, kind, bits) : this.coder!.params;
     const coder = train.coder ? new Coder(params) : this.coder!;
     const { partitionFrom } = this.manifest;
-    const partition = partitionFrom !== null && total >= partitionFrom ? trainPartition(trained, dim, { dims: Math.min(SKETCH_DIMS, dim), lists: Math.min(PARTITION_LISTS, n), seed }) : null;
+    const partition = partitionFrom !== null && total >= partitionFrom ? trainPartition(trained, dim, { dims: Math.min(SKETCH_DIMS, dim), lists: partitionLists(n), seed }) : null;
     const codes = train.coder ? new Uint32Array(this.live.length * words) : this.codes;
     const lists = partition ? new InvertedLists(new Partition(partition), this.live.length) : null;
     if (train.coder || lists) {
