@@ -293,10 +293,16 @@ describe('ImageIndex', () => {
       const pool = items.filter((item) => item.meta.id !== 'item-5' && item.meta.id !== 'item-3600');
       for (const i of [3700, 3999]) expect((await index.search(items[i]!.vector, { k: 1 }))[0]!.id).toBe(`item-${i}`);
       for (const i of [5, 3600]) expect((await index.search(items[i]!.vector, { k: 5, probe: 4000 })).map((r) => r.id)).not.toContain(`item-${i}`);
+      // Reopening lays the sketches out by list; the answers stay the same.
       const reopened = await ImageIndex.open(store, PARTITIONED);
       expect(reopened.settings.partition).toEqual(index.settings.partition);
       for (const q of queries.slice(0, 10)) expect(await reopened.search(q.vector)).toEqual(await index.search(q.vector));
       expect(await recallOf(reopened, pool, { probe: 4000, candidates: 200 })).toBeGreaterThan(0.97);
+      // So does adding enough to re-lay them in place.
+      const more = makeItems(1200, 22, 'more');
+      await reopened.add(more);
+      for (const item of [more[0]!, more[1199]!, items[3999]!]) expect((await reopened.search(item.vector, { k: 1 }))[0]!.id).toBe(item.meta.id);
+      expect((await reopened.search(items[5]!.vector, { k: 5, probe: 6000 })).map((r) => r.id)).not.toContain('item-5');
     }, 60_000);
 
     it('is trained when a pack of PARTITION_FROM or more items is imported, keeping the pack\'s coder', async () => {

@@ -308,6 +308,7 @@ export class ImageIndex {
       for (const slot of replaced) this.live[slot] = 0;
       this.live.fill(1, first, end);
       for (let slot = first; slot < end; slot++) this.lists?.file(slot);
+      this.compactLists();
       items.forEach((item, i) => slotsById.set(item.meta.id, first + i));
     });
   }
@@ -329,6 +330,8 @@ export class ImageIndex {
       this.manifest = manifest;
       for (const slot of slots) this.live[slot] = 0;
       for (const id of ids) slotsById.delete(id);
+      this.lists?.forget(slots.length);
+      this.compactLists();
       return slots.length;
     });
   }
@@ -496,6 +499,7 @@ export class ImageIndex {
         else decodeSketchesPage(bytes, pages[i - pages.length]!, lists!, this.live, slotCount);
       });
     }
+    lists?.compact((slot) => this.live[slot] === 1);
     this.fitCache();
   }
 
@@ -598,6 +602,7 @@ export class ImageIndex {
     }
     await this.pages.commit(writes);
     for (let slot = 0; slot < slotCount; slot++) if (this.live[slot]) lists?.file(slot);
+    lists?.compact((slot) => this.live[slot] === 1);
     this.manifest = manifest;
     this.coder = coder;
     this.words = words;
@@ -643,6 +648,11 @@ export class ImageIndex {
     // 1000th is ~96 of 256 bits away for a typical query at 1M) they give up and the scan answers.
     // A unit of MIH work (a probe or a check) measured ~6× a scanned code, so N/64 caps the waste near 10%.
     return this.mih?.search(set, query, k, accept, slotCount / 64) ?? linearScan(set, query, k, accept);
+  }
+
+  /** Re-lays the sketches by list once enough has been added or removed since the last time (a serialised task runs this). */
+  private compactLists(): void {
+    if (this.lists?.needsCompaction) this.lists.compact((slot) => this.live[slot] === 1);
   }
 
   /** Builds the hash tables after the current task, so that no query waits for them (~0.3 s at a million codes). */

@@ -3,8 +3,9 @@
  * list number and int8 sketch, and per list the slots filed under it. A search
  * scans the sketches of a few lists and keeps the best by approximate score.
  */
-import type { Partition } from './partition.ts';
 import type { SlotFilter } from './mih.ts';
+import type { Partition } from './partition.ts';
+import { SketchArray } from './sketch-kernel.ts';
 
 export interface Scored {
   readonly slots: Uint32Array;
@@ -14,62 +15,154 @@ export interface Scored {
   readonly scanned: number;
 }
 
+/** No position yet. */
+const NONE = 0xffffffff;
+
+/**
+ * Sketches are kept in an arena in *position* order, not slot order, so that a
+ * list's sketches sit side by side and a scan streams through memory (a
+ * million-item scan of 62 500 sketches took 6.5 ms in slot order, 1.3 ms in
+ * list order). Positions [0, sortedEnd) are grouped by list; items sketched
+ * since the last `compact` sit after them, in the order they came, and each
+ * list also keeps a short list of those. `compact` re-lays the arena (the
+ * index runs it after loading, retraining and once the tail or the removed
+ * items pass a quarter of the sorted part).
+ */
 export class InvertedLists {
   readonly dims: number;
-  /** Per slot: list number, sketch scale and int8 sketch. */
-  listOfSlot: Uint16Array;
-  scales: Float32Array;
-  sketches: Int8Array;
-  /** Per list: its slots, in the order they were filed (removed ones stay until the next rebuild; the filter skips them). */
-  private readonly members: Uint32Array[];
-  private readonly sizes: Uint32Array;
+  private readonly lists: number;
+  private arena: SketchArray;
+  /** Per position: its slot and sketch scale. */
+  private slotAt: Uint32Array;
+  private scaleAt: Float32Array;
+  /** Per slot: its list and position (NONE: never sketched). */
+  private listOfSlot: Uint16Array;
+  private positionOf: Uint32Array;
+  /** Positions in use; the sorted part; list l's sorted positions are [listStart[l], listStart[l + 1]). */
+  private used = 0;
+  private sortedEnd = 0;
+  private listStart: Uint32Array;
+  /** Per list, positions filed since the last compaction. */
+  private readonly tail: Uint32Array[];
+  private readonly tailSizes: Uint32Array;
+  /** Sorted positions whose items have been removed since the last compaction. */
+  private removed = 0;
   private readonly projected: Float32Array;
 
-  constructor(readonly partition: Partition, capacity: number) {
+  constructor(readonly partition: Partition, capacity: number, options: { readonly simd?: boolean } = {}) {
     const { dims, lists } = partition.params;
     this.dims = dims;
+    this.lists = lists;
+    this.arena = new SketchArray(dims, capacity, options);
+    this.slotAt = new Uint32Array(capacity);
+    this.scaleAt = new Float32Array(capacity);
     this.listOfSlot = new Uint16Array(capacity);
-    this.scales = new Float32Array(capacity);
-    this.sketches = new Int8Array(capacity * dims);
-    this.members = Array.from({ length: lists }, () => new Uint32Array(16));
-    this.sizes = new Uint32Array(lists);
+    this.positionOf = new Uint32Array(capacity).fill(NONE);
+    this.listStart = new Uint32Array(lists + 1);
+    this.tail = Array.from({ length: lists }, () => new Uint32Array(4));
+    this.tailSizes = new Uint32Array(lists);
     this.projected = new Float32Array(dims);
   }
 
   get byteLength(): number {
-    return this.listOfSlot.byteLength + this.scales.byteLength + this.sketches.byteLength + this.members.reduce((sum, m) => sum + m.byteLength, 0);
+    return this.arena.byteLength + this.slotAt.byteLength + this.scaleAt.byteLength + this.listOfSlot.byteLength + this.positionOf.byteLength
+      + this.listStart.byteLength + this.tail.reduce((sum, t) => sum + t.byteLength, 0);
   }
 
-  /** Room for `capacity` slots. */
+  /** Whether a `compact` would pay: the unsorted tail or the removed items pass a quarter of the sorted part. */
+  get needsCompaction(): boolean {
+    return (this.used - this.sortedEnd + this.removed) * 4 > Math.max(this.sortedEnd, 4096);
+  }
+
+  /** Room for slots 0 … capacity − 1. */
   reserve(capacity: number): void {
-    if (capacity <= this.scales.length) return;
-    const grow = <T extends Uint16Array | Float32Array | Int8Array>(old: T, size: number): T => {
-      const next = new (old.constructor as new (n: number) => T)(size);
-      next.set(old);
-      return next;
-    };
-    this.listOfSlot = grow(this.listOfSlot, capacity);
-    this.scales = grow(this.scales, capacity);
-    this.sketches = grow(this.sketches, capacity * this.dims);
+    if (capacity <= this.listOfSlot.length) return;
+    const listOfSlot = new Uint16Array(capacity);
+    listOfSlot.set(this.listOfSlot);
+    const positionOf = new Uint32Array(capacity).fill(NONE);
+    positionOf.set(this.positionOf);
+    this.listOfSlot = listOfSlot;
+    this.positionOf = positionOf;
   }
 
   /** Writes the list, scale and sketch of `vector` (an embedding) for `slot`; `file` makes it searchable. */
   sketch(slot: number, vector: Float32Array): void {
     this.partition.projectCentred(vector, this.projected);
-    this.listOfSlot[slot] = this.partition.listOf(this.projected);
-    this.scales[slot] = quantiseSketch(this.projected, this.sketches, slot * this.dims);
+    const position = this.newPosition(slot, this.partition.listOf(this.projected));
+    this.scaleAt[position] = quantiseSketch(this.projected, this.arena.bytes, position * this.dims);
+  }
+
+  /** Stores a sketch read from storage for `slot`; `file` makes it searchable. */
+  put(slot: number, list: number, scale: number, sketch: Int8Array): void {
+    if (list >= this.lists) throw new Error(`The index is damaged: slot ${slot} is filed under list ${list} of ${this.lists}.`);
+    const position = this.newPosition(slot, list);
+    this.scaleAt[position] = scale;
+    this.arena.bytes.set(sketch, position * this.dims);
+  }
+
+  /** Slot's list, scale and sketch (a view), as stored; zeros for a slot never sketched. */
+  stored(slot: number): { list: number; scale: number; sketch: Int8Array | null } {
+    const position = slot < this.positionOf.length ? this.positionOf[slot]! : NONE;
+    if (position === NONE) return { list: 0, scale: 0, sketch: null };
+    return { list: this.listOfSlot[slot]!, scale: this.scaleAt[position]!, sketch: this.arena.bytes.subarray(position * this.dims, (position + 1) * this.dims) };
   }
 
   /** Files a sketched slot under its list. */
   file(slot: number): void {
     const list = this.listOfSlot[slot]!;
-    let members = this.members[list]!;
-    if (this.sizes[list] === members.length) {
-      const grown = new Uint32Array(members.length * 2);
-      grown.set(members);
-      this.members[list] = members = grown;
+    let tail = this.tail[list]!;
+    if (this.tailSizes[list] === tail.length) {
+      const grown = new Uint32Array(tail.length * 2);
+      grown.set(tail);
+      this.tail[list] = tail = grown;
     }
-    members[this.sizes[list]!++] = slot;
+    tail[this.tailSizes[list]!++] = this.positionOf[slot]!;
+  }
+
+  /** Counts removed items toward the next compaction (searches skip them meanwhile). */
+  forget(count: number): void {
+    this.removed += count;
+  }
+
+  /** Re-lays the arena: the filed, live items grouped by list (in slot order within a list), nothing else. */
+  compact(isLive: SlotFilter): void {
+    const { dims, lists } = this;
+    const counts = new Uint32Array(lists + 1);
+    const keep = (position: number) => isLive(this.slotAt[position]!);
+    const filed = (list: number, visit: (position: number) => void) => {
+      for (let p = this.listStart[list]!; p < this.listStart[list + 1]!; p++) if (keep(p)) visit(p);
+      const tail = this.tail[list]!;
+      for (let t = 0; t < this.tailSizes[list]!; t++) if (keep(tail[t]!)) visit(tail[t]!);
+    };
+    for (let list = 0; list < lists; list++) filed(list, () => counts[list + 1]!++);
+    for (let list = 0; list < lists; list++) counts[list + 1]! += counts[list]!;
+    const total = counts[lists]!;
+    const arena = new SketchArray(dims, Math.max(total, this.slotAt.length), { simd: this.arena.simd });
+    const slotAt = new Uint32Array(Math.max(total, this.slotAt.length));
+    const scaleAt = new Float32Array(slotAt.length);
+    const from = this.arena.bytes;
+    const to = arena.bytes;
+    this.positionOf.fill(NONE);
+    for (let list = 0; list < lists; list++) {
+      const positions: number[] = [];
+      filed(list, (p) => positions.push(p));
+      positions.sort((a, b) => this.slotAt[a]! - this.slotAt[b]!);
+      let at = counts[list]!;
+      for (const p of positions) {
+        to.set(from.subarray(p * dims, (p + 1) * dims), at * dims);
+        slotAt[at] = this.slotAt[p]!;
+        scaleAt[at] = this.scaleAt[p]!;
+        this.positionOf[slotAt[at]!] = at;
+        at++;
+      }
+    }
+    this.arena = arena;
+    this.slotAt = slotAt;
+    this.scaleAt = scaleAt;
+    this.listStart = counts;
+    this.used = this.sortedEnd = total;
+    this.tailSizes.fill(0);
+    this.removed = 0;
   }
 
   /**
@@ -79,34 +172,41 @@ export class InvertedLists {
   search(query: Float32Array, scan: number, keep: number, accept: SlotFilter): Scored {
     const q = this.partition.projectQuery(query);
     const order = this.partition.rankLists(q);
-    const { dims, sketches, scales } = this;
+    const size = (list: number) => this.listStart[list + 1]! - this.listStart[list]! + this.tailSizes[list]!;
     let total = 0;
     let listCount = 0;
-    while (listCount < order.length && total < scan) total += this.sizes[order[listCount++]!]!;
-    const slots = new Uint32Array(total);
-    const scores = new Float32Array(total);
+    while (listCount < order.length && total < scan) total += size(order[listCount++]!);
+    const positions = new Uint32Array(total);
     let n = 0;
     for (let l = 0; l < listCount; l++) {
       const list = order[l]!;
-      const members = this.members[list]!;
-      for (let m = 0, size = this.sizes[list]!; m < size; m++) {
-        const slot = members[m]!;
-        if (!accept(slot)) continue;
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
-        const at = slot * dims;
-        let j = 0;
-        for (; j + 3 < dims; j += 4) {
-          s0 += q[j]! * sketches[at + j]!;
-          s1 += q[j + 1]! * sketches[at + j + 1]!;
-          s2 += q[j + 2]! * sketches[at + j + 2]!;
-          s3 += q[j + 3]! * sketches[at + j + 3]!;
-        }
-        for (; j < dims; j++) s0 += q[j]! * sketches[at + j]!;
-        slots[n] = slot;
-        scores[n++] = (s0 + s1 + (s2 + s3)) * scales[slot]!;
-      }
+      for (let p = this.listStart[list]!, end = this.listStart[list + 1]!; p < end; p++) if (accept(this.slotAt[p]!)) positions[n++] = p;
+      const tail = this.tail[list]!;
+      for (let t = 0; t < this.tailSizes[list]!; t++) if (accept(this.slotAt[tail[t]!]!)) positions[n++] = tail[t]!;
     }
-    return { ...best(slots.subarray(0, n), scores.subarray(0, n), keep), scanned: n };
+    const scores = new Float32Array(n);
+    const unit = this.arena.dots(q, positions, n, scores);
+    for (let i = 0; i < n; i++) scores[i] = scores[i]! * unit * this.scaleAt[positions[i]!]!;
+    const slots = positions.subarray(0, n).map((p) => this.slotAt[p]!);
+    return { ...best(slots, scores, keep), scanned: n };
+  }
+
+  private newPosition(slot: number, list: number): number {
+    const position = this.used++;
+    if (position >= this.slotAt.length) {
+      const capacity = Math.max(1024, Math.ceil(this.slotAt.length * 1.5));
+      this.arena.reserve(capacity);
+      const slotAt = new Uint32Array(capacity);
+      slotAt.set(this.slotAt);
+      const scaleAt = new Float32Array(capacity);
+      scaleAt.set(this.scaleAt);
+      this.slotAt = slotAt;
+      this.scaleAt = scaleAt;
+    }
+    this.slotAt[position] = slot;
+    this.listOfSlot[slot] = list;
+    this.positionOf[slot] = position;
+    return position;
   }
 }
 
@@ -125,17 +225,13 @@ export function quantiseSketch(y: Float32Array, out: Int8Array, outOffset: numbe
 
 /** The `keep` highest scores with their slots, best first (ties by slot). */
 function best(slots: Uint32Array, scores: Float32Array, keep: number): { slots: Uint32Array; scores: Float32Array } {
-  const order = Array.from(scores.keys());
-  if (order.length > keep) {
-    // Only the order of the best `keep` matters: select them first with a threshold, then sort those.
-    const threshold = kthLargest(Float32Array.from(scores), keep);
-    const above = order.filter((i) => scores[i]! > threshold);
-    const at = order.filter((i) => scores[i] === threshold);
-    order.length = 0;
-    order.push(...above, ...at.slice(0, keep - above.length));
-  }
-  order.sort((a, b) => scores[b]! - scores[a]! || slots[a]! - slots[b]!);
-  return { slots: Uint32Array.from(order, (i) => slots[i]!), scores: Float32Array.from(order, (i) => scores[i]!) };
+  // Only the order of the best `keep` matters: find the keep-th score, take what beats it (then ties), sort those.
+  const threshold = scores.length > keep ? kthLargest(Float32Array.from(scores), keep) : -Infinity;
+  const picked: number[] = [];
+  for (let i = 0; i < scores.length; i++) if (scores[i]! > threshold) picked.push(i);
+  for (let i = 0; i < scores.length && picked.length < keep; i++) if (scores[i] === threshold) picked.push(i);
+  picked.sort((a, b) => scores[b]! - scores[a]! || slots[a]! - slots[b]!);
+  return { slots: Uint32Array.from(picked, (i) => slots[i]!), scores: Float32Array.from(picked, (i) => scores[i]!) };
 }
 
 /** The k-th largest value (1-based), by quickselect; reorders `values`. */

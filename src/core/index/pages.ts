@@ -122,25 +122,33 @@ const sketchSlotBytes = (dims: number) => 2 + 4 + dims;
 export function encodeSketchesPage(page: number, lists: InvertedLists, slotCount: number): Uint8Array {
   const { dims } = lists;
   const out = new Uint8Array(CODES_PER_PAGE * sketchSlotBytes(dims));
+  const listNumbers = new Uint16Array(out.buffer, 0, CODES_PER_PAGE);
+  const scales = new Float32Array(out.buffer, CODES_PER_PAGE * 2, CODES_PER_PAGE);
+  const sketches = new Int8Array(out.buffer, CODES_PER_PAGE * 6, CODES_PER_PAGE * dims);
   const first = page * CODES_PER_PAGE;
-  const count = Math.max(0, Math.min(CODES_PER_PAGE, slotCount - first));
-  new Uint16Array(out.buffer, 0, CODES_PER_PAGE).set(lists.listOfSlot.subarray(first, first + count));
-  new Float32Array(out.buffer, CODES_PER_PAGE * 2, CODES_PER_PAGE).set(lists.scales.subarray(first, first + count));
-  new Int8Array(out.buffer, CODES_PER_PAGE * 6, CODES_PER_PAGE * dims).set(lists.sketches.subarray(first * dims, (first + count) * dims));
+  for (let i = 0; i < Math.min(CODES_PER_PAGE, slotCount - first); i++) {
+    const { list, scale, sketch } = lists.stored(first + i);
+    listNumbers[i] = list;
+    scales[i] = scale;
+    if (sketch) sketches.set(sketch, i * dims);
+  }
   return out;
 }
 
-/** Copies a sketches page into the resident lists and files its live slots. */
+/** Stores a sketches page's live slots in the resident lists and files them. */
 export function decodeSketchesPage(bytes: Uint8Array, page: number, lists: InvertedLists, live: Uint8Array, slotCount: number): void {
   const { dims } = lists;
   if (bytes.byteLength !== CODES_PER_PAGE * sketchSlotBytes(dims)) throw new Error(`The index is damaged: ${sketchesKey(page)} has the wrong size.`);
   const copy = aligned(bytes, 4);
+  const listNumbers = new Uint16Array(copy.buffer, copy.byteOffset, CODES_PER_PAGE);
+  const scales = new Float32Array(copy.buffer, copy.byteOffset + CODES_PER_PAGE * 2, CODES_PER_PAGE);
+  const sketches = new Int8Array(copy.buffer, copy.byteOffset + CODES_PER_PAGE * 6, CODES_PER_PAGE * dims);
   const first = page * CODES_PER_PAGE;
-  const count = Math.min(CODES_PER_PAGE, slotCount - first);
-  lists.listOfSlot.set(new Uint16Array(copy.buffer, copy.byteOffset, count), first);
-  lists.scales.set(new Float32Array(copy.buffer, copy.byteOffset + CODES_PER_PAGE * 2, count), first);
-  lists.sketches.set(new Int8Array(copy.buffer, copy.byteOffset + CODES_PER_PAGE * 6, count * dims), first * dims);
-  for (let slot = first; slot < first + count; slot++) if (live[slot]) lists.file(slot);
+  for (let i = 0; i < Math.min(CODES_PER_PAGE, slotCount - first); i++) {
+    if (!live[first + i]) continue;
+    lists.put(first + i, listNumbers[i]!, scales[i]!, sketches.subarray(i * dims, (i + 1) * dims));
+    lists.file(first + i);
+  }
 }
 
 /** A codes page: CODES_PER_PAGE live bits, then CODES_PER_PAGE codes. */

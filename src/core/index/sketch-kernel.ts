@@ -1,0 +1,114 @@
+/**
+ * Int8 sketches and the loop that scores them: the hot loop of a partitioned
+ * search (a million-item index scans about 60 000 sketches a query).
+ *
+ * The sketches live in a WebAssembly.Memory, so that the SIMD kernel
+ * (sketch-scan.wat: 16 components per step with i32x4.dot_i16x8_s) reads them
+ * where they are. The query is quantised to int16 and every product is an exact
+ * integer, so the kernel and the plain-JS loop (for engines without WebAssembly
+ * SIMD) give identical scores.
+ *
+ * Memory layout: sketches [0, capacity·dims); then, per scan, the query
+ * (int16 × dims), the slots to score (u32) and the scores (f32).
+ */
+import { SKETCH_SCAN_WASM_BASE64 } from './sketch-scan-wasm.ts';
+
+const PAGE_BYTES = 65_536;
+/** The query's int16 range: products with int8 sketches stay exact in int32 up to 1024 components. */
+const QUERY_MAX = 16_383;
+
+type ScanFunction = (dims: number, query: number, slots: number, count: number, out: number) => void;
+
+let kernelModule: WebAssembly.Module | null | undefined;
+
+/** The compiled kernel, or null where WebAssembly SIMD is missing. */
+function compiledKernel(): WebAssembly.Module | null {
+  if (kernelModule === undefined) {
+    try {
+      const bytes = Uint8Array.from(atob(SKETCH_SCAN_WASM_BASE64), (c) => c.charCodeAt(0));
+      kernelModule = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    } catch {
+      kernelModule = null;
+    }
+  }
+  return kernelModule;
+}
+
+export class SketchArray {
+  private readonly memory: WebAssembly.Memory;
+  private readonly scan: ScanFunction | null;
+  private capacity = 0;
+  private view: Int8Array;
+
+  constructor(readonly dims: number, capacity: number, options: { readonly simd?: boolean } = {}) {
+    this.memory = new WebAssembly.Memory({ initial: 1 });
+    const module = options.simd === false || dims % 16 !== 0 ? null : compiledKernel();
+    this.scan = module ? (new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports.scan as ScanFunction) : null;
+    this.view = new Int8Array(0);
+    this.reserve(capacity);
+  }
+
+  /** Whether scores come from the WebAssembly SIMD kernel. */
+  get simd(): boolean {
+    return this.scan !== null;
+  }
+
+  /** The sketches, slot after slot (a fresh view: growing the memory detaches old ones). */
+  get bytes(): Int8Array {
+    if (this.view.buffer !== this.memory.buffer) this.view = new Int8Array(this.memory.buffer, 0, this.capacity * this.dims);
+    return this.view;
+  }
+
+  get byteLength(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  reserve(capacity: number): void {
+    if (capacity <= this.capacity) return;
+    this.ensure(capacity * this.dims);
+    this.capacity = capacity;
+    this.view = new Int8Array(this.memory.buffer, 0, capacity * this.dims);
+  }
+
+  /**
+   * Writes into `out[0 … count)` the dot product of the query with the sketch
+   * of each of `slots[0 … count)`, in units of the returned scale.
+   */
+  dots(query: Float32Array, slots: Uint32Array, count: number, out: Float32Array): number {
+    const { dims } = this;
+    let maxAbs = 0;
+    for (let j = 0; j < dims; j++) maxAbs = Math.max(maxAbs, Math.abs(query[j]!));
+    const toInt = maxAbs > 0 ? QUERY_MAX / maxAbs : 0;
+    const queryAt = this.capacity * dims;
+    const slotsAt = align16(queryAt + 2 * dims);
+    const outAt = slotsAt + 4 * count;
+    this.ensure(outAt + 4 * count);
+    const { buffer } = this.memory;
+    const q = new Int16Array(buffer, queryAt, dims);
+    for (let j = 0; j < dims; j++) q[j] = Math.round(query[j]! * toInt);
+    if (this.scan) {
+      new Uint32Array(buffer, slotsAt, count).set(slots.subarray(0, count));
+      this.scan(dims, queryAt, slotsAt, count, outAt);
+      out.set(new Float32Array(buffer, outAt, count));
+    } else {
+      const sketches = this.bytes;
+      for (let i = 0; i < count; i++) {
+        const at = slots[i]! * dims;
+        let sum = 0;
+        for (let j = 0; j < dims; j++) sum += q[j]! * sketches[at + j]!;
+        out[i] = sum;
+      }
+    }
+    return maxAbs > 0 ? 1 / toInt : 0;
+  }
+
+  /** Grows the memory to hold `bytes` (from address 0). */
+  private ensure(bytes: number): void {
+    const missing = Math.ceil((bytes - this.memory.buffer.byteLength) / PAGE_BYTES);
+    if (missing > 0) this.memory.grow(Math.max(missing, Math.ceil(this.memory.buffer.byteLength / PAGE_BYTES / 4)));
+  }
+}
+
+function align16(address: number): number {
+  return (address + 15) & ~15;
+}
