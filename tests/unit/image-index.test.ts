@@ -316,6 +316,19 @@ describe('ImageIndex', () => {
       for (const i of [0, 9999, PARTITION_FROM - 1]) expect((await copy.search(large[i]!.vector, { k: 1 }))[0]!.id).toBe(`item-${i}`);
     }, 120_000);
 
+    it('travels in packs: the copy keeps the partition and sketches, and answers the same', async () => {
+      const index = await ImageIndex.open(new MemoryPageStore(), PARTITIONED);
+      await index.add(items);
+      await index.remove(['item-10']);
+      const pack = await index.toPack();
+      expect(pack.header.partition).toEqual(index.settings.partition);
+      expect(pack.partition!.lists).toHaveLength(3999);
+      const copy = await ImageIndex.fromPack(new MemoryPageStore(), pack);
+      expect(copy.settings.partition).toEqual(index.settings.partition);
+      for (const q of queries.slice(0, 10)) expect((await copy.search(q.vector)).map((r) => r.id)).toEqual((await index.search(q.vector)).map((r) => r.id));
+      expect(await copy.toPack()).toEqual(pack);
+    }, 60_000);
+
     it('is dropped by clear', async () => {
       const index = await ImageIndex.open(new MemoryPageStore(), PARTITIONED);
       await index.add(items);

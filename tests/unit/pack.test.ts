@@ -44,9 +44,11 @@ interface Options {
   bits?: number;
   seed?: number;
   thumbs?: 'none' | 'some' | 'all-null';
+  /** A partition of this many lists, with sketches of 4 components (format 1.1). */
+  lists?: number;
 }
 
-function makeContents({ count = 5, dim = 12, bits = 64, seed = 1, thumbs = 'none' }: Options = {}): PackContents {
+function makeContents({ count = 5, dim = 12, bits = 64, seed = 1, thumbs = 'none', lists }: Options = {}): PackContents {
   const random = seededRandom(seed);
   const floats = (n: number) => Float32Array.from({ length: n }, () => random() * 2 - 1);
   const header: PackHeader = {
@@ -56,6 +58,7 @@ function makeContents({ count = 5, dim = 12, bits = 64, seed = 1, thumbs = 'none
     count,
     coder: { kind: 'itq', bits, seed: 42, trainedOn: count },
     vectors: 'int8',
+    ...(lists ? { partition: { lists, dims: 4, trainedOn: count } } : {}),
   };
   const metas: ItemMeta[] = Array.from({ length: count }, (_, i) =>
     i % 3 === 0
@@ -78,6 +81,18 @@ function makeContents({ count = 5, dim = 12, bits = 64, seed = 1, thumbs = 'none
             thumbs === 'all-null' || i % 2 === 1 ? null : Uint8Array.from({ length: 10 + i * 7 }, (_, k) => (k * 31 + i) & 255),
           ),
         }),
+    ...(lists
+      ? {
+          partition: {
+            mean: floats(dim),
+            projection: floats(4 * dim),
+            centroids: floats(lists * 4),
+            lists: Uint16Array.from({ length: count }, (_, i) => i % lists),
+            scales: floats(count),
+            sketches: Int8Array.from({ length: count * 4 }, () => Math.floor(random() * 256) - 128),
+          },
+        }
+      : {}),
   };
 }
 
@@ -152,6 +167,7 @@ describe('pack round trip', () => {
     ['some thumbnails', { count: 9, thumbs: 'some' }],
     ['thumbnails that are all absent', { count: 4, thumbs: 'all-null' }],
     ['dim not a multiple of 4, 1024-bit codes', { count: 3, dim: 5, bits: 1024 }],
+    ['a partition and sketches (format 1.1)', { count: 11, dim: 7, lists: 3, thumbs: 'some' }],
   ];
   for (const [name, options] of cases) {
     it(`keeps ${name} exactly, through bytes and a Blob`, async () => {
@@ -164,7 +180,8 @@ describe('pack round trip', () => {
         expect(back).toEqual(expected);
         expect('thumbs' in back).toBe(options.thumbs === 'some');
         expect(reader.hasThumbs).toBe(options.thumbs === 'some');
-        expect(reader.version).toEqual({ major: 1, minor: 0 });
+        expect(reader.version).toEqual({ major: 1, minor: options.lists ? 1 : 0 });
+        expect(await reader.readPartition()).toEqual(contents.partition ?? null);
         expect(reader.header).toEqual(contents.header);
         for (let i = 0; i < contents.header.count; i++) {
           expect(await reader.readMeta(i)).toEqual(contents.metas[i]);
@@ -431,6 +448,22 @@ describe('versions', () => {
     const half = [...all, { name: SECTION.thumbs, chunks: [Uint8Array.of(1)] }];
     expect((await packError(() => open(concat(assemblePack(json, half))))).section).toBe(SECTION.thumbsIndex);
   });
+
+  it('refuse a partitioned pack missing a partition section, or filing an item under a list it does not have', async () => {
+    const partitioned = makeContents({ count: 6, lists: 2 });
+    const reader = await open(pack(partitioned));
+    const all: SectionInput[] = await Promise.all(reader.sections.map(async (s) => ({ name: s.name, chunks: [(await reader.readSection(s.name))!] })));
+    const json = new TextEncoder().encode(JSON.stringify(partitioned.header));
+    for (const name of [SECTION.sketches, SECTION.partitionCentroids]) {
+      const error = await packError(() => open(concat(assemblePack(json, all.filter((s) => s.name !== name)))));
+      expect(error.message).toBe(`Pack is corrupt: required section "${name}" is missing. Copy or download it again.`);
+    }
+    const badList = all.map((s) => (s.name === SECTION.sketchLists ? { name: s.name, chunks: [new Uint8Array(Uint16Array.of(0, 1, 0, 1, 7, 0).buffer)] } : s));
+    const error = await packError(async () => (await open(concat(assemblePack(json, badList)))).readPartition());
+    expect(error.code).toBe('corrupt');
+    expect(error.section).toBe(SECTION.sketchLists);
+    expect(error.message).toMatch(/item 4 is filed under list 7 of 2/);
+  });
 });
 
 describe('encodePack validation', () => {
@@ -464,6 +497,9 @@ describe('encodePack validation', () => {
     ['sparse array in meta', withMeta(1, { id: 's', a: [1, , 3] }), /empty array slot/],
     ['thumbs the wrong length', { ...base, thumbs: [null] }, /thumbs must be an array of 4/],
     ['a thumb that is not bytes', { ...base, thumbs: [null, 'x', null, null] as unknown as (Uint8Array | null)[] }, /thumbs\[1\] must be a Uint8Array/],
+    ['a partition without its header', { ...base, partition: makeContents({ count: 4, dim: 6, lists: 2 }).partition! }, /partition and header.partition come together/],
+    ['a sketch filed under a missing list', { ...makeContents({ count: 4, dim: 6, lists: 2 }), partition: { ...makeContents({ count: 4, dim: 6, lists: 2 }).partition!, lists: Uint16Array.of(0, 1, 2, 0) } }, /partition.lists\[2\] is 2, but there are 2 lists/],
+    ['a partition of 0 lists', { ...makeContents({ count: 4, dim: 6, lists: 2 }), header: { ...makeContents({ count: 4, dim: 6, lists: 2 }).header, partition: { lists: 0, dims: 4, trainedOn: 4 } } }, /"partition.lists"/],
   ];
   for (const [name, contents, message] of cases) {
     it(`rejects ${name}`, async () => {

@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
+import { SKETCH_SCAN_WASM_BASE64 } from '../../src/core/index/sketch-scan-wasm.ts';
 import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
+import { assembleSketchScan } from '../../scripts/build-wasm.ts';
 
 describe('SketchArray', () => {
+  it('runs the module assembled from sketch-scan.wat (npm run wasm after editing it)', async () => {
+    expect(Buffer.from(await assembleSketchScan()).toString('base64')).toBe(SKETCH_SCAN_WASM_BASE64);
+  });
+
   it('scores with the WebAssembly SIMD kernel exactly as the plain loop does, and as integer arithmetic says', () => {
     const random = seededRandom(5);
     for (const dims of [16, 96, 128]) {

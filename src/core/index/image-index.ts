@@ -22,7 +22,7 @@
 import { DEFAULT_BITS, hamming, wordsPerCode } from '../codes/bits.ts';
 import { Coder, trainCoder, type CoderKind, type CoderParams } from '../codes/coder.ts';
 import type { ItemMeta } from '../items.ts';
-import type { PackContents } from '../pack/contents.ts';
+import type { PackContents, PackPartition } from '../pack/contents.ts';
 import { LruPageCache } from '../store/lru-cache.ts';
 import type { PageStore } from '../store/page-store.ts';
 import { dequantizeInt8, quantizeInt8, scoreInt8 } from '../vectors/quantize.ts';
@@ -32,7 +32,7 @@ import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Ne
 import {
   CODER_KEY, CODES_PER_PAGE, codesKey, decodeCodesPage, decodeCoder, decodeJson, decodePartition, decodeSketchesPage, emptyMetaPage,
   emptyVectorsPage, encodeCodesPage, encodeCoder, encodeJson, encodePartition, encodeSketchesPage, INDEX_FORMAT, ITEMS_PER_PAGE,
-  MANIFEST_KEY, metaKey, PARTITION_KEY, sketchesKey, vectorsKey, vectorsPageView, type Manifest, type MetaPage,
+  MANIFEST_KEY, metaKey, PARTITION_KEY, sketchesKey, vectorsKey, vectorsPageView, type Manifest, type MetaPage, type SketchSource,
 } from './pages.ts';
 import { Partition, trainPartition, type PartitionParams } from './partition.ts';
 
@@ -203,6 +203,7 @@ export class ImageIndex {
       slotCount: header.count,
       liveCount: header.count,
       coder: { kind: header.coder.kind, trainedOn: header.coder.trainedOn, trainedAtCount: header.count },
+      partition: header.partition ?? null,
     };
     const coder: CoderParams = { ...header.coder, dim: header.dim, mean: pack.coder.mean, projection: pack.coder.projection };
     const words = wordsPerCode(header.coder.bits);
@@ -226,15 +227,27 @@ export class ImageIndex {
       batch.set(metaKey(page), encodeJson(metas));
       if (batch.size >= 512) await flush();
     }
+    const { partition } = pack;
+    const dims = header.partition?.dims ?? 0;
+    const sketches: SketchSource = {
+      dims,
+      stored: (slot) => ({ list: partition!.lists[slot]!, scale: partition!.scales[slot]!, sketch: partition!.sketches.subarray(slot * dims, (slot + 1) * dims) }),
+    };
     for (let page = 0; page * CODES_PER_PAGE < header.count; page++) {
       batch.set(codesKey(page), encodeCodesPage(page, pack.codes, words, (slot) => slot < header.count));
+      if (partition) batch.set(sketchesKey(page), encodeSketchesPage(page, sketches, header.count));
+      if (batch.size >= 64) await flush();
+    }
+    if (partition && header.partition) {
+      const { lists } = header.partition;
+      batch.set(PARTITION_KEY, encodePartition({ dim: header.dim, dims, lists, mean: partition.mean, projection: partition.projection, centroids: partition.centroids }));
     }
     batch.set(CODER_KEY, encodeCoder(coder));
     await flush();
     await store.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)]]));
     const index = await ImageIndex.open(store, { modelId: header.modelId, method: header.method, dim: header.dim }, options);
-    // The pack's codes stay; a large collection gets its partition and sketches here (packs do not carry them yet).
-    if (manifest.partitionFrom !== null && header.count >= manifest.partitionFrom) await index.serialised(() => index.retrain({}, [], { coder: false }));
+    // The pack's codes stay; a large collection without a partition in its pack gets one here.
+    if (!header.partition && manifest.partitionFrom !== null && header.count >= manifest.partitionFrom) await index.serialised(() => index.retrain({}, [], { coder: false }));
     return index;
   }
 
@@ -421,11 +434,27 @@ export class ImageIndex {
     const scales = new Float32Array(liveCount);
     const metas: ItemMeta[] = [];
     const thumbList: (Uint8Array | null)[] = [];
+    const lists = this.lists;
+    const dims = lists?.dims ?? 0;
+    const partition: PackPartition | null = lists && {
+      mean: lists.partition.params.mean,
+      projection: lists.partition.params.projection,
+      centroids: lists.partition.params.centroids,
+      lists: new Uint16Array(liveCount),
+      scales: new Float32Array(liveCount),
+      sketches: new Int8Array(liveCount * dims),
+    };
     for await (const { slot, meta, stored } of this.scan({ metas: true, vectors: true })) {
       const n = metas.length;
       codes.set(this.codes.subarray(slot * words, (slot + 1) * words), n * words);
       vectors.set(stored!.vectors.subarray(stored!.offset, stored!.offset + dim), n * dim);
       scales[n] = stored!.scale;
+      if (partition) {
+        const sketch = lists!.stored(slot);
+        partition.lists[n] = sketch.list;
+        partition.scales[n] = sketch.scale;
+        partition.sketches.set(sketch.sketch!, n * dims);
+      }
       metas.push(meta!);
       if (thumbs) thumbList.push(await thumbs(meta!.id));
     }
@@ -435,10 +464,12 @@ export class ImageIndex {
         modelId, method, dim, count: liveCount,
         coder: { kind: coder?.kind ?? this.manifest.coderKind, bits, seed: this.manifest.seed, trainedOn: coder?.trainedOn ?? 0 },
         vectors: 'int8',
+        ...(this.manifest.partition ? { partition: this.manifest.partition } : {}),
       },
       coder: { mean: coder?.mean ?? new Float32Array(dim), projection: coder?.projection ?? new Float32Array(bits * dim) },
       codes, vectors, scales, metas,
       ...(thumbs && thumbList.some((t) => t) ? { thumbs: thumbList } : {}),
+      ...(partition ? { partition } : {}),
     };
   }
 

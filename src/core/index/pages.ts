@@ -118,16 +118,22 @@ export function decodePartition(bytes: Uint8Array, manifest: Manifest): Partitio
 /** Bytes per slot in a sketches page: u16 list, f32 scale, int8 sketch. */
 const sketchSlotBytes = (dims: number) => 2 + 4 + dims;
 
+/** Where a sketches page's contents come from: the resident lists, or a pack being imported. */
+export interface SketchSource {
+  readonly dims: number;
+  stored(slot: number): { readonly list: number; readonly scale: number; readonly sketch: Int8Array | null };
+}
+
 /** A sketches page: CODES_PER_PAGE list numbers (u16), then scales (f32), then sketches (int8 × dims). */
-export function encodeSketchesPage(page: number, lists: InvertedLists, slotCount: number): Uint8Array {
-  const { dims } = lists;
+export function encodeSketchesPage(page: number, source: SketchSource, slotCount: number): Uint8Array {
+  const { dims } = source;
   const out = new Uint8Array(CODES_PER_PAGE * sketchSlotBytes(dims));
   const listNumbers = new Uint16Array(out.buffer, 0, CODES_PER_PAGE);
   const scales = new Float32Array(out.buffer, CODES_PER_PAGE * 2, CODES_PER_PAGE);
   const sketches = new Int8Array(out.buffer, CODES_PER_PAGE * 6, CODES_PER_PAGE * dims);
   const first = page * CODES_PER_PAGE;
   for (let i = 0; i < Math.min(CODES_PER_PAGE, slotCount - first); i++) {
-    const { list, scale, sketch } = lists.stored(first + i);
+    const { list, scale, sketch } = source.stored(first + i);
     listNumbers[i] = list;
     scales[i] = scale;
     if (sketch) sketches.set(sketch, i * dims);

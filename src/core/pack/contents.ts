@@ -20,6 +20,19 @@ export interface PackHeader {
   };
   /** Encoding of the stored embeddings used for re-ranking. */
   readonly vectors: 'int8';
+  /** A large index's partition (format 1.1): list count, sketch length, and the sample rows it was trained on. */
+  readonly partition?: { readonly lists: number; readonly dims: number; readonly trainedOn: number };
+}
+
+/** The partition and every item's sketch (src/core/index/partition.ts), so an importer need not retrain them. */
+export interface PackPartition {
+  readonly mean: Float32Array; // dim
+  readonly projection: Float32Array; // dims × dim, row-major
+  readonly centroids: Float32Array; // lists × dims, row-major
+  /** Per item: its list, sketch scale and int8 sketch (count × dims). */
+  readonly lists: Uint16Array;
+  readonly scales: Float32Array;
+  readonly sketches: Int8Array;
 }
 
 export interface PackContents {
@@ -39,4 +52,6 @@ export interface PackContents {
    * thumbnail sections and reads back without this field.
    */
   readonly thumbs?: readonly (Uint8Array | null)[];
+  /** Present exactly when the header has `partition`. */
+  readonly partition?: PackPartition;
 }

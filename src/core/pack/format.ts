@@ -20,7 +20,7 @@ export const PACK_SIGNATURE: Uint8Array = Uint8Array.of(0x89, 0x4c, 0x4b, 0x50, 
 /** Incompatible layout changes bump the major version; readers refuse other majors. */
 export const FORMAT_MAJOR = 1;
 /** Compatible additions (new sections, new header keys) bump the minor version; readers accept any minor. */
-export const FORMAT_MINOR = 0;
+export const FORMAT_MINOR = 1; // 1: the optional partition (header key and six sections)
 
 export const PREAMBLE_BYTES = 32;
 export const SECTION_NAME_BYTES = 24;
@@ -48,7 +48,26 @@ export const SECTION = {
   metaIndex: 'meta.index',
   thumbs: 'thumbs',
   thumbsIndex: 'thumbs.index',
+  partitionMean: 'partition.mean',
+  partitionProjection: 'partition.projection',
+  partitionCentroids: 'partition.centroids',
+  sketchLists: 'sketch.lists',
+  sketchScales: 'sketch.scales',
+  sketches: 'sketches',
 } as const;
+
+/** The sections a pack whose header has `partition` must have. */
+export const PARTITION_SECTIONS: readonly string[] = [
+  SECTION.partitionMean,
+  SECTION.partitionProjection,
+  SECTION.partitionCentroids,
+  SECTION.sketchLists,
+  SECTION.sketchScales,
+  SECTION.sketches,
+];
+
+/** The most lists a partition may have (list numbers are u16). */
+export const MAX_LISTS = 65536;
 
 export const REQUIRED_SECTIONS: readonly string[] = [
   SECTION.coderMean,
@@ -154,16 +173,9 @@ function viewOf(bytes: Uint8Array): DataView {
 
 export const LITTLE_ENDIAN_HOST = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
-/** Swaps each 4-byte group of `bytes` in place: little- ↔ big-endian. */
-function swap4(bytes: Uint8Array): void {
-  for (let i = 0; i + 3 < bytes.length; i += 4) {
-    const a = bytes[i]!;
-    const b = bytes[i + 1]!;
-    bytes[i] = bytes[i + 3]!;
-    bytes[i + 1] = bytes[i + 2]!;
-    bytes[i + 2] = b;
-    bytes[i + 3] = a;
-  }
+/** Reverses each `size`-byte group of `bytes` in place: little- ↔ big-endian. */
+function swap(bytes: Uint8Array, size: 2 | 4): void {
+  for (let i = 0; i + size - 1 < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
 }
 
 function isArrayBuffer(buffer: ArrayBufferLike): buffer is ArrayBuffer {
@@ -175,11 +187,11 @@ function isArrayBuffer(buffer: ArrayBufferLike): buffer is ArrayBuffer {
  * little-endian machines, a copy on big-endian ones or when the array lives in
  * a SharedArrayBuffer (which Blob does not take).
  */
-export function storedBytes(array: ArrayBufferView, elementBytes: 1 | 4): Uint8Array<ArrayBuffer> {
+export function storedBytes(array: ArrayBufferView, elementBytes: 1 | 2 | 4): Uint8Array<ArrayBuffer> {
   const view = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-  if (elementBytes === 4 && !LITTLE_ENDIAN_HOST) {
+  if (elementBytes !== 1 && !LITTLE_ENDIAN_HOST) {
     const copy = view.slice();
-    swap4(copy);
+    swap(copy, elementBytes);
     return copy;
   }
   return isArrayBuffer(view.buffer) ? (view as Uint8Array<ArrayBuffer>) : view.slice();
@@ -187,21 +199,27 @@ export function storedBytes(array: ArrayBufferView, elementBytes: 1 | 4): Uint8A
 
 /** A Uint32Array over stored little-endian bytes; shares memory when they are aligned, copies when not. */
 export function u32Array(bytes: Uint8Array): Uint32Array {
-  const b = hostOrder4(bytes);
+  const b = hostOrder(bytes, 4);
   return new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+}
+
+/** A Uint16Array over stored little-endian bytes; shares memory when they are aligned, copies when not. */
+export function u16Array(bytes: Uint8Array): Uint16Array {
+  const b = hostOrder(bytes, 2);
+  return new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2);
 }
 
 /** A Float32Array over stored little-endian bytes; shares memory when they are aligned, copies when not. */
 export function f32Array(bytes: Uint8Array): Float32Array {
-  const b = hostOrder4(bytes);
+  const b = hostOrder(bytes, 4);
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
 
-function hostOrder4(bytes: Uint8Array): Uint8Array {
-  if (bytes.byteLength % 4 !== 0) throw new RangeError('Not a whole number of 4-byte elements.');
-  if (LITTLE_ENDIAN_HOST && bytes.byteOffset % 4 === 0) return bytes;
+function hostOrder(bytes: Uint8Array, size: 2 | 4): Uint8Array {
+  if (bytes.byteLength % size !== 0) throw new RangeError(`Not a whole number of ${size}-byte elements.`);
+  if (LITTLE_ENDIAN_HOST && bytes.byteOffset % size === 0) return bytes;
   const copy = bytes.slice();
-  if (!LITTLE_ENDIAN_HOST) swap4(copy);
+  if (!LITTLE_ENDIAN_HOST) swap(copy, size);
   return copy;
 }
 
@@ -296,7 +314,9 @@ export function encodeHeader(header: PackHeader): Uint8Array {
     `{"modelId":${JSON.stringify(header.modelId)},"method":${JSON.stringify(header.method)},` +
     `"dim":${header.dim},"count":${header.count},` +
     `"coder":{"kind":${JSON.stringify(coder.kind)},"bits":${coder.bits},"seed":${coder.seed},"trainedOn":${coder.trainedOn}},` +
-    `"vectors":${JSON.stringify(header.vectors)}}`;
+    `"vectors":${JSON.stringify(header.vectors)}` +
+    (header.partition ? `,"partition":{"lists":${header.partition.lists},"dims":${header.partition.dims},"trainedOn":${header.partition.trainedOn}}` : '') +
+    '}';
   return new TextEncoder().encode(json);
 }
 
@@ -309,9 +329,10 @@ export function decodeHeader(bytes: Uint8Array): PackHeader {
     throw corruptError('its header is not valid JSON');
   }
   checkHeader(value, 'corrupt');
-  const { modelId, method, dim, count, coder, vectors } = value;
+  const { modelId, method, dim, count, coder, vectors, partition } = value;
   const { kind, bits, seed, trainedOn } = coder;
-  return { modelId, method, dim, count, coder: { kind, bits, seed, trainedOn }, vectors };
+  const header: PackHeader = { modelId, method, dim, count, coder: { kind, bits, seed, trainedOn }, vectors };
+  return partition ? { ...header, partition: { lists: partition.lists, dims: partition.dims, trainedOn: partition.trainedOn } } : header;
 }
 
 /** Throws PackError(`code`) unless `h` is a valid header. */
@@ -348,6 +369,13 @@ export function checkHeader(h: unknown, code: 'invalid' | 'corrupt'): asserts h 
     }
     fail('field "vectors" must be "int8"');
   }
+  const p = h.partition;
+  if (p !== undefined) {
+    if (!isRecord(p)) return fail('field "partition" must be an object when present');
+    if (!isInt(p.lists, 1, MAX_LISTS)) fail(`field "partition.lists" must be an integer from 1 to ${MAX_LISTS}`);
+    if (!isInt(p.dims, 1, h.dim as number)) fail('field "partition.dims" must be an integer from 1 to "dim"');
+    if (!isInt(p.trainedOn, 0, Number.MAX_SAFE_INTEGER)) fail('field "partition.trainedOn" must be a non-negative integer');
+  }
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -370,6 +398,16 @@ export function expectedSectionLength(name: string, header: PackHeader): number 
     case SECTION.scales: return count * 4;
     case SECTION.metaIndex:
     case SECTION.thumbsIndex: return (count + 1) * 4;
+  }
+  const { partition } = header;
+  if (!partition) return undefined;
+  switch (name) {
+    case SECTION.partitionMean: return dim * 4;
+    case SECTION.partitionProjection: return partition.dims * dim * 4;
+    case SECTION.partitionCentroids: return partition.lists * partition.dims * 4;
+    case SECTION.sketchLists: return count * 2;
+    case SECTION.sketchScales: return count * 4;
+    case SECTION.sketches: return count * partition.dims;
     default: return undefined;
   }
 }

@@ -1,9 +1,10 @@
 /** Reads a pack from any RangeSource, a section or an item at a time; see docs/pack-format.md. */
 import type { ItemMeta } from '../items.ts';
-import type { PackContents, PackHeader } from './contents.ts';
+import type { PackContents, PackHeader, PackPartition } from './contents.ts';
 import { crc32 } from './crc32.ts';
 import {
   OPEN_READ_BYTES,
+  PARTITION_SECTIONS,
   PREAMBLE_BYTES,
   REQUIRED_SECTIONS,
   SECTION,
@@ -18,6 +19,7 @@ import {
   headerChecksum,
   tableSpan,
   truncatedError,
+  u16Array,
   u32Array,
   type PackSection,
 } from './format.ts';
@@ -45,6 +47,8 @@ export interface PackReader {
   readMeta(index: number): Promise<ItemMeta>;
   /** One item's thumbnail bytes, or null when it has none; small range reads like readMeta. */
   readThumb(index: number): Promise<Uint8Array | null>;
+  /** The partition and sketches (format 1.1), or null when the pack has none. */
+  readPartition(): Promise<PackPartition | null>;
   /** Everything, each section verified. */
   readContents(): Promise<PackContents>;
 }
@@ -83,7 +87,9 @@ export async function openPack(source: RangeSource): Promise<PackReader> {
   if (size > fileLength) throw corruptError(`it should be ${fileLength} bytes but the file has ${size} (extra bytes at the end)`);
 
   const byName = new Map(sections.map((s) => [s.name, s]));
-  for (const name of REQUIRED_SECTIONS) if (!byName.has(name)) throw corruptError(`required section "${name}" is missing`, name);
+  for (const name of [...REQUIRED_SECTIONS, ...(header.partition ? PARTITION_SECTIONS : [])]) {
+    if (!byName.has(name)) throw corruptError(`required section "${name}" is missing`, name);
+  }
   const hasThumbs = byName.has(SECTION.thumbs);
   if (hasThumbs !== byName.has(SECTION.thumbsIndex)) {
     const missing = hasThumbs ? SECTION.thumbsIndex : SECTION.thumbs;
@@ -169,17 +175,39 @@ class Reader implements PackReader {
     return this.source.read(this.byName.get(SECTION.thumbs)!.offset + start, end - start);
   }
 
+  async readPartition(): Promise<PackPartition | null> {
+    const { partition } = this.header;
+    if (!partition) return null;
+    const [mean, projection, centroids, lists, scales, sketches] = await Promise.all(PARTITION_SECTIONS.map((name) => this.required(name)));
+    const listNumbers = u16Array(lists!);
+    for (let i = 0; i < listNumbers.length; i++) {
+      if (listNumbers[i]! >= partition.lists) throw corruptError(`item ${i} is filed under list ${listNumbers[i]} of ${partition.lists}`, SECTION.sketchLists);
+    }
+    return {
+      mean: f32Array(mean!),
+      projection: f32Array(projection!),
+      centroids: f32Array(centroids!),
+      lists: listNumbers,
+      scales: f32Array(scales!),
+      sketches: new Int8Array(sketches!.buffer, sketches!.byteOffset, sketches!.byteLength),
+    };
+  }
+
   async readContents(): Promise<PackContents> {
-    const [coder, codes, vectors, scales, metas, thumbs] = await Promise.all([
+    const [coder, codes, vectors, scales, metas, thumbs, partition] = await Promise.all([
       this.readCoder(),
       this.readCodes(),
       this.readVectors(),
       this.readScales(),
       this.readMetas(),
       this.readThumbs(),
+      this.readPartition(),
     ]);
-    const contents = { header: this.header, coder, codes, vectors, scales, metas };
-    return thumbs === undefined ? contents : { ...contents, thumbs };
+    return {
+      header: this.header, coder, codes, vectors, scales, metas,
+      ...(thumbs === undefined ? {} : { thumbs }),
+      ...(partition ? { partition } : {}),
+    };
   }
 
   private async readThumbs(): Promise<(Uint8Array | null)[] | undefined> {

@@ -37,7 +37,7 @@ export interface SectionInput {
  * not a consistent index, before anything is produced.
  */
 export function encodePack(contents: PackContents): Uint8Array<ArrayBuffer>[] {
-  const { header, coder, codes, vectors, scales, metas, thumbs } = contents;
+  const { header, coder, codes, vectors, scales, metas, thumbs, partition } = contents;
   const headerJson = encodeHeader(header); // validates the header
   const { dim, count } = header;
   const bits = header.coder.bits;
@@ -63,6 +63,20 @@ export function encodePack(contents: PackContents): Uint8Array<ArrayBuffer>[] {
   checkFinite('coder.projection', coder.projection);
   checkFinite('scales', scales);
   if (!Array.isArray(metas) || metas.length !== count) invalid(`metas must be an array of ${count} items (the header's count)`);
+  if ((partition === undefined) !== (header.partition === undefined)) invalid('partition and header.partition come together');
+  if (partition && header.partition) {
+    const { lists, dims } = header.partition;
+    checkArray('partition.mean', partition.mean, 'Float32Array', dim);
+    checkArray('partition.projection', partition.projection, 'Float32Array', dims * dim);
+    checkArray('partition.centroids', partition.centroids, 'Float32Array', lists * dims);
+    checkArray('partition.lists', partition.lists, 'Uint16Array', count);
+    checkArray('partition.scales', partition.scales, 'Float32Array', count);
+    checkArray('partition.sketches', partition.sketches, 'Int8Array', count * dims);
+    for (const name of ['mean', 'projection', 'centroids', 'scales'] as const) checkFinite(`partition.${name}`, partition[name]);
+    partition.lists.forEach((list, i) => {
+      if (list >= lists) invalid(`partition.lists[${i}] is ${list}, but there are ${lists} lists`);
+    });
+  }
   if (thumbs !== undefined) {
     if (!Array.isArray(thumbs) || thumbs.length !== count) invalid(`thumbs must be an array of ${count} entries (the header's count) when present`);
     thumbs.forEach((t, i) => {
@@ -98,6 +112,17 @@ export function encodePack(contents: PackContents): Uint8Array<ArrayBuffer>[] {
     { name: SECTION.metaIndex, chunks: [storedBytes(metaIndex, 4)] },
   ];
 
+  if (partition) {
+    sections.push(
+      { name: SECTION.partitionMean, chunks: [storedBytes(partition.mean, 4)] },
+      { name: SECTION.partitionProjection, chunks: [storedBytes(partition.projection, 4)] },
+      { name: SECTION.partitionCentroids, chunks: [storedBytes(partition.centroids, 4)] },
+      { name: SECTION.sketchLists, chunks: [storedBytes(partition.lists, 2)] },
+      { name: SECTION.sketchScales, chunks: [storedBytes(partition.scales, 4)] },
+      { name: SECTION.sketches, chunks: [storedBytes(partition.sketches, 1)] },
+    );
+  }
+
   // thumbs + thumbs.index, only when at least one item has a thumbnail; an empty one counts as none.
   if (thumbs?.some((t) => t !== null && t.length > 0)) {
     const thumbChunks: Uint8Array[] = [];
@@ -114,7 +139,8 @@ export function encodePack(contents: PackContents): Uint8Array<ArrayBuffer>[] {
     }
     sections.push({ name: SECTION.thumbs, chunks: thumbChunks }, { name: SECTION.thumbsIndex, chunks: [storedBytes(thumbIndex, 4)] });
   }
-  return assemblePack(headerJson, sections);
+  // A pack with nothing of 1.1 in it is written as 1.0, byte for byte as before.
+  return assemblePack(headerJson, sections, partition ? FORMAT_MINOR : 0);
 }
 
 /**
