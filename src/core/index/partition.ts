@@ -102,12 +102,29 @@ export class Partition {
   }
 }
 
+/** out = projection·(x − mean) (or projection·x without a mean), four rows per pass over x. */
 function project(projection: Float32Array, mean: Float32Array | null, dims: number, dim: number, x: Float32Array, xOffset: number, out: Float32Array, outOffset: number): void {
-  for (let j = 0; j < dims; j++) {
+  const v = new Float32Array(dim);
+  for (let k = 0; k < dim; k++) v[k] = x[xOffset + k]! - (mean ? mean[k]! : 0);
+  let j = 0;
+  for (; j + 3 < dims; j += 4) {
+    const r0 = j * dim, r1 = r0 + dim, r2 = r1 + dim, r3 = r2 + dim; // prettier-ignore
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
+    for (let k = 0; k < dim; k++) {
+      const value = v[k]!;
+      s0 += projection[r0 + k]! * value;
+      s1 += projection[r1 + k]! * value;
+      s2 += projection[r2 + k]! * value;
+      s3 += projection[r3 + k]! * value;
+    }
+    out[outOffset + j] = s0;
+    out[outOffset + j + 1] = s1;
+    out[outOffset + j + 2] = s2;
+    out[outOffset + j + 3] = s3;
+  }
+  for (; j < dims; j++) {
     let s = 0;
-    const row = j * dim;
-    if (mean) for (let k = 0; k < dim; k++) s += projection[row + k]! * (x[xOffset + k]! - mean[k]!);
-    else for (let k = 0; k < dim; k++) s += projection[row + k]! * x[xOffset + k]!;
+    for (let k = 0, row = j * dim; k < dim; k++) s += projection[row + k]! * v[k]!;
     out[outOffset + j] = s;
   }
 }
