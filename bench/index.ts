@@ -218,7 +218,7 @@ function fitCopula(real: Float32Array, n: number): { model: Float32Array; explai
 // ——— Chromium ———
 
 /** INDEX_BENCH_VERSION of the page this driver expects (tests/harness/index-bench.ts; a value import would run the page module). */
-const INDEX_BENCH_VERSION = 6;
+const INDEX_BENCH_VERSION = 7;
 
 // tests/harness/chromium.ts's flags, plus memory measurement without its random delay and a callable GC.
 const CHROMIUM_ARGS = [
@@ -389,7 +389,8 @@ async function main() {
         if (r === COLD_RUNS - 1) {
           warm = await session.call('queries', { sweep: SWEEP });
           rss = chromiumRss(profile);
-          phases = await session.call('phases', { db, shortlist: DEFAULT_SHORTLIST, candidates: DEFAULT_CANDIDATES, queries: Number(values['phase-queries']) });
+          const probe = Math.max(DEFAULT_PROBE_MIN, Math.ceil(n * DEFAULT_PROBE_SHARE));
+          phases = await session.call('phases', { db, shortlist: DEFAULT_SHORTLIST, candidates: DEFAULT_CANDIDATES, probe, partitionedCandidates: DEFAULT_PARTITIONED_CANDIDATES, queries: Number(values['phase-queries']) });
         }
         await session.context.close();
       }
@@ -471,12 +472,13 @@ function report(results: Results, queryCount: number): void {
   out('Shortlist → candidates (warm; latency p50 / p99 ms, recall@10 all queries)');
   table(['N', ...SWEEP.map((x) => `${x.shortlist} → ${x.candidates}`)], results.sizes.map((z) => [nfmt(z.n), ...(z.warm?.sweep ?? []).map((c) => `${lat(c.latency)}, ${r3(c.recall.all)}`)]));
 
-  out(`Where a warm query goes (median ms; shortlist ${DEFAULT_SHORTLIST} → ${DEFAULT_CANDIDATES} candidates, on an uncached connection)`);
-  table(['N', 'MIH m', 'code + project', 'shortlist (MIH → scan)', 'MIH gave up', 'linear scan alone', 'radius', 'asymmetric', 'vector pages', 'read pages', 'score', 'read meta', 'MIH build (cold)', 'load codes'],
+  out(`Where a warm query goes (median ms, on an uncached connection; Hamming path: shortlist ${DEFAULT_SHORTLIST} → ${DEFAULT_CANDIDATES} candidates; a partitioned index reads the pages of its sketch scan's ${DEFAULT_PARTITIONED_CANDIDATES} candidates instead)`);
+  table(['N', 'MIH m', 'code + project', 'shortlist (MIH → scan)', 'MIH gave up', 'linear scan alone', 'radius', 'asymmetric', 'sketch scan (probe)', 'vector pages', 'read pages', 'score', 'read meta', 'MIH build (cold)', 'load codes', 'load sketches'],
     results.sizes.filter((z) => z.phases).map((z) => {
       const p = z.phases!;
       return [nfmt(z.n), String(p.m), ms(p.steps.encode.p50 + p.steps.project.p50, 2), ms(p.steps.shortlist.p50, 2), p.mihGaveUpFraction === null ? 'scan only' : `${(p.mihGaveUpFraction * 100).toFixed(0)}%`, ms(p.steps.linear.p50, 2), String(p.steps.radius.p50),
-        ms(p.steps.asymmetric.p50, 2), String(p.steps.pages.p50), ms(p.steps.fetchVectors.p50, 2), ms(p.steps.score.p50, 2), ms(p.steps.fetchMeta.p50, 2), ms(p.mihBuildMs), ms(p.loadCodesMs)];
+        ms(p.steps.asymmetric.p50, 2), p.probe === null ? '–' : `${ms(p.steps.sketchScan.p50, 2)} (${nfmt(p.probe)})`, String(p.steps.pages.p50), ms(p.steps.fetchVectors.p50, 2), ms(p.steps.score.p50, 2), ms(p.steps.fetchMeta.p50, 2), ms(p.mihBuildMs),
+        ms(p.loadCodesMs), p.loadSketchesMs === null ? '–' : ms(p.loadSketchesMs)];
     }));
 
   out('Side by side (query p50 / p99 ms, recall@10)');

@@ -15,7 +15,12 @@ import { EMBEDDING_METHOD } from '../../src/core/embed/embedder.ts';
 import { bestByAsymmetricScore } from '../../src/core/index/asymmetric.ts';
 import { DEFAULT_CANDIDATES, DEFAULT_SHORTLIST, ImageIndex, LINEAR_SCAN_BELOW, type MemoryUsage, type NewItem, type SearchOptions } from '../../src/core/index/image-index.ts';
 import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Neighbours } from '../../src/core/index/mih.ts';
-import { CODES_PER_PAGE, codesKey, decodeCodesPage, decodeJson, ITEMS_PER_PAGE, MANIFEST_KEY, metaKey, vectorsKey, vectorsPageView, type Manifest } from '../../src/core/index/pages.ts';
+import { InvertedLists } from '../../src/core/index/inverted-lists.ts';
+import {
+  CODES_PER_PAGE, codesKey, decodeCodesPage, decodeJson, decodePartition, decodeSketchesPage, MANIFEST_KEY, metaKey, PARTITION_KEY, sketchesKey, vectorsKey,
+  vectorsPageView, type Manifest,
+} from '../../src/core/index/pages.ts';
+import { Partition } from '../../src/core/index/partition.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
 import { scoreInt8 } from '../../src/core/vectors/quantize.ts';
 
@@ -411,7 +416,7 @@ export interface BuildResult {
 }
 
 /** Bumped with every change to what the driver expects, so a stale harness build fails fast. */
-export const INDEX_BENCH_VERSION = 6;
+export const INDEX_BENCH_VERSION = 7;
 
 const bench = {
   version: () => INDEX_BENCH_VERSION,
@@ -651,10 +656,12 @@ const bench = {
    * (uncached) connection to the same database: code and project the query;
    * the Hamming shortlist (MIH with the index's work budget, falling back to a
    * linear scan, and a linear scan alone for comparison); the asymmetric pick of
-   * the candidates; reading their vector pages; cosine scoring; reading the
+   * the candidates; in a partitioned index, the sketch scan (query projection,
+   * list ranking, scan and pick: what `search` uses instead of the three steps
+   * before); reading the candidates' vector pages; cosine scoring; reading the
    * top-k meta pages.
    */
-  async phases(args: { readonly db: string; readonly shortlist: number; readonly candidates: number; readonly queries: number }) {
+  async phases(args: { readonly db: string; readonly shortlist: number; readonly candidates: number; readonly probe: number; readonly partitionedCandidates: number; readonly queries: number }) {
     if (!index) throw new Error('open first');
     const { dim, queryCount } = st();
     const coder = new Coder(index.coderParams!);
@@ -673,13 +680,23 @@ const bench = {
     const loadCodesMs = performance.now() - t;
     const set: CodeSet = { codes, count, words };
     const accept = (slot: number) => live[slot] === 1;
+    const perPage = manifest.itemsPerPage;
+    // A partitioned index's lists, loaded as `open` loads them.
+    t = performance.now();
+    const lists = manifest.partition ? new InvertedLists(new Partition(decodePartition((await raw.get(PARTITION_KEY))!, manifest)), count) : null;
+    for (let page = 0; lists && page < pageCount; page += 32) {
+      const keys = Array.from({ length: Math.min(32, pageCount - page) }, (_, i) => sketchesKey(page + i));
+      (await raw.getMany(keys)).forEach((bytes, i) => decodeSketchesPage(bytes!, page + i, lists, live, count));
+    }
+    lists?.compact(accept);
+    const loadSketchesMs = lists ? performance.now() - t : null;
     const m = chooseSubstringCount(manifest.bits, count);
     t = performance.now();
     const mih = new MultiIndexHash(set, m);
     const mihBuildMs = performance.now() - t;
     const steps = {
       encode: [] as number[], project: [] as number[], shortlist: [] as number[], mihTried: [] as number[], linear: [] as number[],
-      asymmetric: [] as number[], fetchVectors: [] as number[], score: [] as number[], fetchMeta: [] as number[], pages: [] as number[], radius: [] as number[],
+      asymmetric: [] as number[], sketchScan: [] as number[], fetchVectors: [] as number[], score: [] as number[], fetchMeta: [] as number[], pages: [] as number[], radius: [] as number[],
     };
     let mihGaveUp = 0;
     const picked = spread(queryCount, args.queries);
@@ -704,30 +721,33 @@ const bench = {
       if (viaScan.distances.at(-1) !== nearest.distances.at(-1)) throw new Error('MIH and the linear scan disagree on the k-th distance.');
       steps.radius.push(nearest.distances.at(-1)!);
       t = performance.now();
-      const neighbours = nearest.slots.length > args.candidates ? bestByAsymmetricScore(projection, set, nearest, args.candidates) : nearest;
+      const hammingNeighbours = nearest.slots.length > args.candidates ? bestByAsymmetricScore(projection, set, nearest, args.candidates) : nearest;
       steps.asymmetric.push(performance.now() - t);
-      const pages = [...new Set(Array.from(neighbours.slots, (slot) => Math.floor(slot / ITEMS_PER_PAGE)))].sort((a, b) => a - b);
+      t = performance.now();
+      const neighbours = lists ? lists.search(query, args.probe, args.partitionedCandidates, accept) : hammingNeighbours;
+      if (lists) steps.sketchScan.push(performance.now() - t);
+      const pages = [...new Set(Array.from(neighbours.slots, (slot) => Math.floor(slot / perPage)))].sort((a, b) => a - b);
       steps.pages.push(pages.length);
       t = performance.now();
       const loaded = await raw.getMany(pages.map(vectorsKey));
       steps.fetchVectors.push(performance.now() - t);
       t = performance.now();
-      const views = new Map(pages.map((page, i) => [page, vectorsPageView(loaded[i]!, dim)]));
+      const views = new Map(pages.map((page, i) => [page, vectorsPageView(loaded[i]!, dim, perPage)]));
       const scored = Array.from(neighbours.slots, (slot) => {
-        const view = views.get(Math.floor(slot / ITEMS_PER_PAGE))!;
-        const offset = slot % ITEMS_PER_PAGE;
+        const view = views.get(Math.floor(slot / perPage))!;
+        const offset = slot % perPage;
         return { slot, score: scoreInt8(query, view.vectors, offset * dim, view.scales[offset]!) };
       }).sort((a, b) => b.score - a.score);
       steps.score.push(performance.now() - t);
       t = performance.now();
-      const metaPages = [...new Set(scored.slice(0, K).map((x) => Math.floor(x.slot / ITEMS_PER_PAGE)))];
+      const metaPages = [...new Set(scored.slice(0, K).map((x) => Math.floor(x.slot / perPage)))];
       (await raw.getMany(metaPages.map(metaKey))).forEach((bytes) => decodeJson(bytes!));
       steps.fetchMeta.push(performance.now() - t);
     }
     await raw.close();
     const summary = Object.fromEntries(Object.entries(steps).map(([key, xs]) => [key, percentiles(xs)])) as Record<keyof typeof steps, Percentiles>;
     return {
-      count, m, loadCodesMs, mihBuildMs, shortlist: args.shortlist, candidates: args.candidates, steps: summary,
+      count, m, loadCodesMs, loadSketchesMs, mihBuildMs, shortlist: args.shortlist, candidates: args.candidates, probe: lists ? args.probe : null, steps: summary,
       /** null where the index scans without trying MIH (below LINEAR_SCAN_BELOW). */
       mihGaveUpFraction: count < LINEAR_SCAN_BELOW ? null : mihGaveUp / picked.length,
     };

@@ -339,9 +339,9 @@ describe('ImageIndex', () => {
 
     it('opens an index of storage format 2 (no partition) as it is', async () => {
       const store = new MemoryPageStore();
-      const index = await ImageIndex.open(store, SETTINGS);
+      const index = await ImageIndex.open(store, { ...SETTINGS, itemsPerPage: 16 }); // format 2's page size
       await index.add(items.slice(0, 300));
-      const { partition: _p, partitionFrom: _f, ...format2 } = index.settings;
+      const { partition: _p, partitionFrom: _f, itemsPerPage: _i, ...format2 } = index.settings;
       await store.commit(new Map([[MANIFEST_KEY, encodeJson({ ...format2, format: 2 })]]));
       const reopened = await ImageIndex.open(store, SETTINGS);
       expect(reopened.settings.partition).toBeNull();

@@ -48,6 +48,8 @@ export interface IndexSettings {
   readonly seed?: number;
   /** Collections of at least this many items get a partition and sketches (default PARTITION_FROM; null: never). */
   readonly partitionFrom?: number | null;
+  /** Slots per stored page of embeddings and of metadata (default ITEMS_PER_PAGE): re-ranking reads one page per candidate. */
+  readonly itemsPerPage?: number;
 }
 
 export interface OpenOptions {
@@ -177,7 +179,7 @@ export class ImageIndex {
     }
     const storedManifest = decodeJson<Manifest>(stored);
     // Format 2 is format 3 without a partition: it opens as is, and its next commit writes format 3.
-    const manifest: Manifest = storedManifest.format === 2 ? { ...storedManifest, format: INDEX_FORMAT, partition: null, partitionFrom: PARTITION_FROM } : storedManifest;
+    const manifest: Manifest = storedManifest.format === 2 ? { ...storedManifest, format: INDEX_FORMAT, partition: null, partitionFrom: PARTITION_FROM, itemsPerPage: 16 } : storedManifest;
     if (manifest.format !== INDEX_FORMAT) throw new IndexMismatchError(`This index uses storage format ${manifest.format}; this version of Lookalike reads format ${INDEX_FORMAT}.`);
     for (const key of ['modelId', 'method', 'dim'] as const) {
       if (manifest[key] !== settings[key]) {
@@ -207,7 +209,8 @@ export class ImageIndex {
     };
     const coder: CoderParams = { ...header.coder, dim: header.dim, mean: pack.coder.mean, projection: pack.coder.projection };
     const words = wordsPerCode(header.coder.bits);
-    const pageCount = Math.ceil(header.count / ITEMS_PER_PAGE);
+    const perPage = manifest.itemsPerPage;
+    const pageCount = Math.ceil(header.count / perPage);
     // Many commits keep each one small; the manifest goes last, so an interrupted import opens as empty.
     const batch = new Map<string, Uint8Array | null>();
     const flush = async () => {
@@ -215,13 +218,13 @@ export class ImageIndex {
       batch.clear();
     };
     for (let page = 0; page < pageCount; page++) {
-      const first = page * ITEMS_PER_PAGE;
-      const count = Math.min(ITEMS_PER_PAGE, header.count - first);
-      const bytes = emptyVectorsPage(header.dim);
-      const view = vectorsPageView(bytes, header.dim);
+      const first = page * perPage;
+      const count = Math.min(perPage, header.count - first);
+      const bytes = emptyVectorsPage(header.dim, perPage);
+      const view = vectorsPageView(bytes, header.dim, perPage);
       view.scales.set(pack.scales.subarray(first, first + count));
       view.vectors.set(pack.vectors.subarray(first * header.dim, (first + count) * header.dim));
-      const metas = emptyMetaPage();
+      const metas = emptyMetaPage(perPage);
       for (let i = 0; i < count; i++) metas[i] = pack.metas[first + i]!;
       batch.set(vectorsKey(page), bytes);
       batch.set(metaKey(page), encodeJson(metas));
@@ -554,20 +557,21 @@ export class ImageIndex {
    */
   private async writeItemPages(writes: Map<string, Uint8Array | null>, first: number, items: readonly NewItem[], cleared: readonly number[]): Promise<void> {
     const { dim } = this.manifest;
-    const touched = pagesOf([...cleared, ...range(first, first + items.length)], ITEMS_PER_PAGE);
+    const perPage = this.manifest.itemsPerPage;
+    const touched = pagesOf([...cleared, ...range(first, first + items.length)], perPage);
     const existing = await this.pages.getMany(touched.flatMap((page) => [vectorsKey(page), metaKey(page)]));
     touched.forEach((page, p) => {
-      const vectorBytes = existing[2 * p]?.slice() ?? emptyVectorsPage(dim);
-      const metas = existing[2 * p + 1] ? decodeJson<MetaPage>(existing[2 * p + 1]!) : emptyMetaPage();
-      const view = vectorsPageView(vectorBytes, dim);
-      const base = page * ITEMS_PER_PAGE;
+      const vectorBytes = existing[2 * p]?.slice() ?? emptyVectorsPage(dim, perPage);
+      const metas = existing[2 * p + 1] ? decodeJson<MetaPage>(existing[2 * p + 1]!) : emptyMetaPage(perPage);
+      const view = vectorsPageView(vectorBytes, dim, perPage);
+      const base = page * perPage;
       for (const slot of cleared) {
-        if (Math.floor(slot / ITEMS_PER_PAGE) !== page) continue;
+        if (Math.floor(slot / perPage) !== page) continue;
         view.vectors.fill(0, (slot - base) * dim, (slot - base + 1) * dim);
         view.scales[slot - base] = 0;
         metas[slot - base] = null;
       }
-      for (let slot = Math.max(first, base); slot < Math.min(first + items.length, base + ITEMS_PER_PAGE); slot++) {
+      for (let slot = Math.max(first, base); slot < Math.min(first + items.length, base + perPage); slot++) {
         const item = items[slot - first]!;
         view.scales[slot - base] = quantizeInt8(item.vector, 0, dim, view.vectors, (slot - base) * dim);
         metas[slot - base] = item.meta;
@@ -645,12 +649,12 @@ export class ImageIndex {
 
   /** Live slots in order, with their metadata and/or stored embedding. */
   private async *scan(want: { readonly metas?: boolean; readonly vectors?: boolean }): AsyncGenerator<{ slot: number; meta?: ItemMeta; stored?: StoredVector }> {
-    const { dim, slotCount } = this.manifest;
-    for (let page = 0; page * ITEMS_PER_PAGE < slotCount; page++) {
+    const { dim, slotCount, itemsPerPage: perPage } = this.manifest;
+    for (let page = 0; page * perPage < slotCount; page++) {
       const metas = want.metas ? decodeJson<MetaPage>((await this.pages.get(metaKey(page)))!) : null;
-      const view = want.vectors ? vectorsPageView((await this.pages.get(vectorsKey(page)))!, dim) : null;
-      for (let i = 0; i < ITEMS_PER_PAGE; i++) {
-        const slot = page * ITEMS_PER_PAGE + i;
+      const view = want.vectors ? vectorsPageView((await this.pages.get(vectorsKey(page)))!, dim, perPage) : null;
+      for (let i = 0; i < perPage; i++) {
+        const slot = page * perPage + i;
         if (slot >= slotCount || !this.live[slot]) continue;
         yield {
           slot,
@@ -699,13 +703,13 @@ export class ImageIndex {
   }
 
   private async rerank(query: Float32Array, neighbours: Neighbours): Promise<{ slot: number; score: number; hamming: number; stored: StoredVector }[]> {
-    const { dim } = this.manifest;
-    const pageNumbers = pagesOf(Array.from(neighbours.slots), ITEMS_PER_PAGE);
+    const { dim, itemsPerPage: perPage } = this.manifest;
+    const pageNumbers = pagesOf(Array.from(neighbours.slots), perPage);
     const loaded = await this.pages.getMany(pageNumbers.map(vectorsKey));
-    const views = new Map(pageNumbers.map((page, i) => [page, vectorsPageView(loaded[i]!, dim)]));
+    const views = new Map(pageNumbers.map((page, i) => [page, vectorsPageView(loaded[i]!, dim, perPage)]));
     const ranked = Array.from(neighbours.slots, (slot, i) => {
-      const view = views.get(Math.floor(slot / ITEMS_PER_PAGE))!;
-      const offset = slot % ITEMS_PER_PAGE;
+      const view = views.get(Math.floor(slot / perPage))!;
+      const offset = slot % perPage;
       const stored = { vectors: view.vectors, offset: offset * dim, scale: view.scales[offset]! };
       return { slot, hamming: neighbours.distances[i]!, stored, score: scoreInt8(query, stored.vectors, stored.offset, stored.scale) };
     });
@@ -713,10 +717,11 @@ export class ImageIndex {
   }
 
   private async metasOf(slots: readonly number[]): Promise<(ItemMeta | null)[]> {
-    const pageNumbers = pagesOf(slots, ITEMS_PER_PAGE);
+    const perPage = this.manifest.itemsPerPage;
+    const pageNumbers = pagesOf(slots, perPage);
     const loaded = await this.pages.getMany(pageNumbers.map(metaKey));
     const pages = new Map(pageNumbers.map((page, i) => [page, decodeJson<MetaPage>(loaded[i]!)]));
-    return slots.map((slot) => pages.get(Math.floor(slot / ITEMS_PER_PAGE))![slot % ITEMS_PER_PAGE] ?? null);
+    return slots.map((slot) => pages.get(Math.floor(slot / perPage))![slot % perPage] ?? null);
   }
 
   /** The page cache gets whatever the resident codes and tables leave of the budget. */
@@ -734,6 +739,9 @@ function newManifest(settings: IndexSettings): Manifest {
   if (partitionFrom !== undefined && partitionFrom !== null && !(Number.isInteger(partitionFrom) && partitionFrom >= 2)) {
     throw new RangeError(`partitionFrom must be an integer ≥ 2 or null, not ${partitionFrom}.`);
   }
+  if (settings.itemsPerPage !== undefined && !(Number.isInteger(settings.itemsPerPage) && settings.itemsPerPage >= 1 && settings.itemsPerPage <= 4096)) {
+    throw new RangeError(`itemsPerPage must be an integer from 1 to 4096, not ${settings.itemsPerPage}.`);
+  }
   return {
     format: INDEX_FORMAT,
     modelId: settings.modelId,
@@ -747,6 +755,7 @@ function newManifest(settings: IndexSettings): Manifest {
     coder: null,
     partition: null,
     partitionFrom: settings.partitionFrom === undefined ? PARTITION_FROM : settings.partitionFrom,
+    itemsPerPage: settings.itemsPerPage ?? ITEMS_PER_PAGE,
   };
 }
 

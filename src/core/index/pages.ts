@@ -8,23 +8,24 @@
  *   codes/<p>       slots p·CODES_PER_PAGE…: a live-bit per slot, then the codes (loaded whole on open)
  *   partition       f32 mean[dim], f32 projection[dims × dim], f32 centroids[lists × dims] (large indexes)
  *   sketches/<p>    slots p·CODES_PER_PAGE…: u16 list, f32 scale, int8 sketch[dims] per slot (loaded whole on open)
- *   vectors/<p>     slots p·ITEMS_PER_PAGE…: f32 scale per slot, then int8 embeddings (read for re-ranking)
- *   meta/<p>        slots p·ITEMS_PER_PAGE…: JSON array of ItemMeta, null for an empty or removed slot
+ *   vectors/<p>     slots p·itemsPerPage…: f32 scale per slot, then int8 embeddings (read for re-ranking)
+ *   meta/<p>        slots p·itemsPerPage…: JSON array of ItemMeta, null for an empty or removed slot
  */
 import type { CoderKind, CoderParams } from '../codes/coder.ts';
 import type { ItemMeta } from '../items.ts';
 import type { InvertedLists } from './inverted-lists.ts';
 import type { PartitionParams } from './partition.ts';
 
-export const INDEX_FORMAT = 3; // 2: item pages of 16 slots (were 64); 3: the partition and sketches
+export const INDEX_FORMAT = 3; // 2: item pages of 16 slots (were 64); 3: the partition and sketches, item pages of `itemsPerPage`
 /** 4096 codes of 256 bits = 128 KiB a page: a million items is 245 pages to read on open. */
 export const CODES_PER_PAGE = 4096;
 /**
- * Small, because re-ranking reads the page of every candidate (100 random reads
- * from IndexedDB measured 16.5 ms for 48 KiB records, 2.9 ms for 772 B ones):
- * 16 × 772 bytes ≈ 12 KiB a page, while a million items stay at ~63k records to write.
+ * Item pages of new indexes hold this many slots. Small, because re-ranking reads
+ * the page of every candidate (100 random reads from IndexedDB measured 3.9 ms
+ * for 1 KiB records and 75 ms for 64 KiB ones); 4 × 1027 bytes ≈ 4 KiB a page,
+ * while a million items stay at 250k records to write. (Format 2 used 16.)
  */
-export const ITEMS_PER_PAGE = 16;
+export const ITEMS_PER_PAGE = 4;
 
 export interface Manifest {
   readonly format: number;
@@ -44,6 +45,8 @@ export interface Manifest {
   readonly partition: { readonly lists: number; readonly dims: number; readonly trainedOn: number } | null;
   /** The collection size from which the index keeps a partition (null: never). */
   readonly partitionFrom: number | null;
+  /** Slots per vectors and meta page. */
+  readonly itemsPerPage: number;
 }
 
 export const MANIFEST_KEY = 'manifest';
@@ -179,30 +182,31 @@ export function decodeCodesPage(bytes: Uint8Array, page: number, words: number, 
   codes.set(view.subarray(bitmapWords, bitmapWords + count * words), first * words);
 }
 
-/** A vectors page as views: `scales[i]` and `vectors[i·dim…]` for slot page·ITEMS_PER_PAGE + i. */
+/** A vectors page as views: `scales[i]` and `vectors[i·dim…]` for slot page·perPage + i. */
 export interface VectorsPage {
   readonly scales: Float32Array;
   readonly vectors: Int8Array;
 }
 
-export function vectorsPageBytes(dim: number): number {
-  return ITEMS_PER_PAGE * 4 + ITEMS_PER_PAGE * dim;
+function vectorsPageBytes(dim: number, perPage: number): number {
+  return perPage * 4 + perPage * dim;
 }
 
-export function emptyVectorsPage(dim: number): Uint8Array {
-  return new Uint8Array(vectorsPageBytes(dim));
+export function emptyVectorsPage(dim: number, perPage: number): Uint8Array {
+  return new Uint8Array(vectorsPageBytes(dim, perPage));
 }
 
-export function vectorsPageView(bytes: Uint8Array, dim: number): VectorsPage {
+export function vectorsPageView(bytes: Uint8Array, dim: number, perPage: number): VectorsPage {
+  if (bytes.byteLength !== vectorsPageBytes(dim, perPage)) throw new Error('The index is damaged: a vectors page has the wrong size.');
   const copy = aligned(bytes, 4);
   return {
-    scales: new Float32Array(copy.buffer, copy.byteOffset, ITEMS_PER_PAGE),
-    vectors: new Int8Array(copy.buffer, copy.byteOffset + ITEMS_PER_PAGE * 4, ITEMS_PER_PAGE * dim),
+    scales: new Float32Array(copy.buffer, copy.byteOffset, perPage),
+    vectors: new Int8Array(copy.buffer, copy.byteOffset + perPage * 4, perPage * dim),
   };
 }
 
 export type MetaPage = (ItemMeta | null)[];
 
-export function emptyMetaPage(): MetaPage {
-  return new Array<ItemMeta | null>(ITEMS_PER_PAGE).fill(null);
+export function emptyMetaPage(perPage: number): MetaPage {
+  return new Array<ItemMeta | null>(perPage).fill(null);
 }
