@@ -168,27 +168,46 @@ export class InvertedLists {
   /**
    * The `keep` best slots by approximate score among the lists nearest the
    * query, scanning lists in order until at least `scan` sketches are seen.
+   * `isLive` says which slots still hold items (it is asked only once items
+   * have been removed since the last compaction).
    */
-  search(query: Float32Array, scan: number, keep: number, accept: SlotFilter): Scored {
+  search(query: Float32Array, scan: number, keep: number, isLive: SlotFilter): Scored {
     const q = this.partition.projectQuery(query);
-    const order = this.partition.rankLists(q);
     const size = (list: number) => this.listStart[list + 1]! - this.listStart[list]! + this.tailSizes[list]!;
+    // Rank only as many lists as the scan is likely to reach (twice the average-size estimate), all of them if that falls short.
+    const average = Math.max(1, this.used / this.lists);
+    let order = this.partition.rankLists(q, Math.min(this.lists, 2 * Math.ceil(scan / average) + 1));
     let total = 0;
     let listCount = 0;
-    while (listCount < order.length && total < scan) total += size(order[listCount++]!);
+    for (;;) {
+      while (listCount < order.length && total < scan) total += size(order[listCount++]!);
+      if (total >= scan || order.length === this.lists) break;
+      order = this.partition.rankLists(q, this.lists);
+      total = 0;
+      listCount = 0;
+    }
     const positions = new Uint32Array(total);
     let n = 0;
+    // Every filed item is live until one is removed (compaction then drops it): only then is each checked.
+    const check = this.removed > 0;
     for (let l = 0; l < listCount; l++) {
       const list = order[l]!;
-      for (let p = this.listStart[list]!, end = this.listStart[list + 1]!; p < end; p++) if (accept(this.slotAt[p]!)) positions[n++] = p;
       const tail = this.tail[list]!;
-      for (let t = 0; t < this.tailSizes[list]!; t++) if (accept(this.slotAt[tail[t]!]!)) positions[n++] = tail[t]!;
+      const end = this.listStart[list + 1]!;
+      if (check) {
+        for (let p = this.listStart[list]!; p < end; p++) if (isLive(this.slotAt[p]!)) positions[n++] = p;
+        for (let t = 0; t < this.tailSizes[list]!; t++) if (isLive(this.slotAt[tail[t]!]!)) positions[n++] = tail[t]!;
+      } else {
+        for (let p = this.listStart[list]!; p < end; p++) positions[n++] = p;
+        positions.set(tail.subarray(0, this.tailSizes[list]!), n);
+        n += this.tailSizes[list]!;
+      }
     }
     const scores = new Float32Array(n);
     const unit = this.arena.dots(q, positions, n, scores);
     for (let i = 0; i < n; i++) scores[i] = scores[i]! * unit * this.scaleAt[positions[i]!]!;
-    const slots = positions.subarray(0, n).map((p) => this.slotAt[p]!);
-    return { ...best(slots, scores, keep), scanned: n };
+    const kept = best(positions.subarray(0, n), scores, keep);
+    return { slots: kept.positions.map((p) => this.slotAt[p]!), scores: kept.scores, scanned: n };
   }
 
   private newPosition(slot: number, list: number): number {
@@ -223,15 +242,15 @@ export function quantiseSketch(y: Float32Array, out: Int8Array, outOffset: numbe
   return maxAbs / 127;
 }
 
-/** The `keep` highest scores with their slots, best first (ties by slot). */
-function best(slots: Uint32Array, scores: Float32Array, keep: number): { slots: Uint32Array; scores: Float32Array } {
+/** The `keep` highest scores with their positions, best first (ties by position). */
+function best(positions: Uint32Array, scores: Float32Array, keep: number): { positions: Uint32Array; scores: Float32Array } {
   // Only the order of the best `keep` matters: find the keep-th score, take what beats it (then ties), sort those.
   const threshold = scores.length > keep ? kthLargest(Float32Array.from(scores), keep) : -Infinity;
   const picked: number[] = [];
   for (let i = 0; i < scores.length; i++) if (scores[i]! > threshold) picked.push(i);
   for (let i = 0; i < scores.length && picked.length < keep; i++) if (scores[i] === threshold) picked.push(i);
-  picked.sort((a, b) => scores[b]! - scores[a]! || slots[a]! - slots[b]!);
-  return { slots: Uint32Array.from(picked, (i) => slots[i]!), scores: Float32Array.from(picked, (i) => scores[i]!) };
+  picked.sort((a, b) => scores[b]! - scores[a]! || positions[a]! - positions[b]!);
+  return { positions: Uint32Array.from(picked, (i) => positions[i]!), scores: Float32Array.from(picked, (i) => scores[i]!) };
 }
 
 /** The k-th largest value (1-based), by quickselect; reorders `values`. */

@@ -89,8 +89,8 @@ export class Partition {
     return nearestCentroid(this.params.centroids, this.params.lists, this.params.dims, projected, offset);
   }
 
-  /** List numbers, best first, for a projected query (by inner product with the centroid). */
-  rankLists(projectedQuery: Float32Array): Uint32Array {
+  /** The `count` best lists, best first, for a projected query (by inner product with their centroids; ties by number). */
+  rankLists(projectedQuery: Float32Array, count = this.params.lists): Uint32Array {
     const { centroids, lists, dims } = this.params;
     const scores = new Float64Array(lists);
     for (let c = 0; c < lists; c++) {
@@ -98,7 +98,12 @@ export class Partition {
       for (let j = 0, at = c * dims; j < dims; j++) s += projectedQuery[j]! * centroids[at + j]!;
       scores[c] = s;
     }
-    return Uint32Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b);
+    // Only the best `count` need sorting: pass over the scores for the ones at or above the count-th.
+    const threshold = count < lists ? Float64Array.from(scores).sort()[lists - count]! : -Infinity;
+    const picked: number[] = [];
+    for (let c = 0; c < lists; c++) if (scores[c]! >= threshold) picked.push(c);
+    picked.sort((a, b) => scores[b]! - scores[a]! || a - b);
+    return Uint32Array.from(picked.slice(0, count));
   }
 }
 
