@@ -75,6 +75,11 @@ export interface SearchOptions {
   readonly filter?: (meta: ItemMeta) => boolean;
   /** Return each result's stored embedding too (as `vector`; the re-rank has read it already). */
   readonly vectors?: boolean;
+  /**
+   * Partitioned indexes: re-rank every candidate. By default the re-rank reads the best
+   * RERANK_FIRST by sketch score first and stops there when the rest cannot reach the k-th best.
+   */
+  readonly exhaustive?: boolean;
 }
 
 export interface SearchResult {
@@ -94,6 +99,17 @@ interface StoredVector {
   readonly offset: number;
   readonly scale: number;
 }
+
+/** A re-ranked candidate: its cosine on the stored embedding. */
+interface Ranked {
+  readonly slot: number;
+  readonly score: number;
+  readonly hamming: number;
+  readonly stored: StoredVector;
+}
+
+/** Best cosine first; ties by Hamming distance, then slot. */
+const byRank = (a: Ranked, b: Ranked) => b.score - a.score || a.hamming - b.hamming || a.slot - b.slot;
 
 export interface MemoryUsage {
   readonly codes: number;
@@ -132,6 +148,8 @@ export const DEFAULT_PROBE_SHARE = 1 / 16;
 export const DEFAULT_PROBE_MIN = 20_000;
 /** Candidates re-ranked by cosine in a partitioned index, whose sketches rank better than asymmetric scores do. */
 export const DEFAULT_PARTITIONED_CANDIDATES = 100;
+/** A partitioned search re-ranks this many candidates first, and the rest only if they could still make the top k. */
+export const RERANK_FIRST = 40;
 
 export class ImageIndex {
   private manifest: Manifest;
@@ -391,15 +409,18 @@ export class ImageIndex {
       // Partitioned: the nearest lists' sketches → the best `candidates` → cosine on stored embeddings.
       // Otherwise: Hamming shortlist → the best `candidates` by asymmetric score → cosine on stored embeddings.
       let neighbours: Neighbours;
+      let ranked: Ranked[];
       if (lists) {
-        const { slots } = lists.search(vector, probe, candidates, accept);
+        const { slots, scores } = lists.search(vector, probe, candidates, accept);
         neighbours = { slots, distances: Uint16Array.from(slots, (slot) => hamming(code, 0, this.codes, slot * this.words, this.words)) };
+        // With a filter the k-th best that passes is unknown until the metadata is read: re-rank them all.
+        ranked = options.filter || options.exhaustive ? await this.rerank(vector, neighbours) : await this.rerankUntilSettled(vector, neighbours, scores, k);
       } else {
         const nearest = this.nearestCodes(code, shortlist);
         const set: CodeSet = { codes: this.codes, count: this.manifest.slotCount, words: this.words };
         neighbours = nearest.slots.length > candidates ? bestByAsymmetricScore(projection!, set, nearest, candidates) : nearest;
+        ranked = await this.rerank(vector, neighbours);
       }
-      const ranked = await this.rerank(vector, neighbours);
       const results: SearchResult[] = [];
       const metas = await this.metasOf(options.filter ? ranked.map((r) => r.slot) : ranked.slice(0, k).map((r) => r.slot));
       for (const [i, r] of ranked.entries()) {
@@ -702,7 +723,27 @@ export class ImageIndex {
     }, 0);
   }
 
-  private async rerank(query: Float32Array, neighbours: Neighbours): Promise<{ slot: number; score: number; hamming: number; stored: StoredVector }[]> {
+  /**
+   * Re-ranks candidates that come best sketch score first in two reads: the first
+   * RERANK_FIRST, then the rest only if any of them could still reach the k-th best
+   * cosine. A sketch score is the cosine less q·mean and an error; the reads show
+   * both, so the rest are skipped when their sketch scores, plus the median
+   * offset and twice the largest error seen, stay below the k-th best.
+   */
+  private async rerankUntilSettled(query: Float32Array, candidates: Neighbours, approximate: Float32Array, k: number): Promise<Ranked[]> {
+    const first = Math.max(RERANK_FIRST, 2 * k);
+    const part = (from: number, to?: number): Neighbours => ({ slots: candidates.slots.subarray(from, to), distances: candidates.distances.subarray(from, to) });
+    const ranked = await this.rerank(query, part(0, first));
+    if (candidates.slots.length <= first) return ranked;
+    const approximateOf = new Map(Array.from(candidates.slots.subarray(0, first), (slot, i) => [slot, approximate[i]!]));
+    const errors = ranked.map((r) => r.score - approximateOf.get(r.slot)!).sort((a, b) => a - b);
+    const offset = errors[errors.length >> 1]!;
+    const spread = Math.max(offset - errors[0]!, errors.at(-1)! - offset);
+    if (approximate[first]! + offset + 2 * spread < ranked[k - 1]!.score) return ranked;
+    return [...ranked, ...(await this.rerank(query, part(first)))].sort(byRank);
+  }
+
+  private async rerank(query: Float32Array, neighbours: Neighbours): Promise<Ranked[]> {
     const { dim, itemsPerPage: perPage } = this.manifest;
     const pageNumbers = pagesOf(Array.from(neighbours.slots), perPage);
     const loaded = await this.pages.getMany(pageNumbers.map(vectorsKey));
@@ -713,7 +754,7 @@ export class ImageIndex {
       const stored = { vectors: view.vectors, offset: offset * dim, scale: view.scales[offset]! };
       return { slot, hamming: neighbours.distances[i]!, stored, score: scoreInt8(query, stored.vectors, stored.offset, stored.scale) };
     });
-    return ranked.sort((a, b) => b.score - a.score || a.hamming - b.hamming || a.slot - b.slot);
+    return ranked.sort(byRank);
   }
 
   private async metasOf(slots: readonly number[]): Promise<(ItemMeta | null)[]> {
