@@ -345,7 +345,7 @@ async function main() {
     }
     if (!values['skip-probe']) {
       log('IndexedDB read costs …');
-      results.storageProbe = await session.call('storageProbe', { records: 4000, sizes: [4 + DIM, 64 * (4 + DIM)], reads: [1, 10, 100], reps: 30 });
+      results.storageProbe = await session.call('storageProbe', { records: 4000, sizes: [1, 4, 16, 64].map((items) => items * (4 + DIM)), reads: [1, 10, 100], reps: 30 });
     }
     await session.context.close();
     rmSync(mememoProfile, { recursive: true, force: true });
