@@ -1,7 +1,7 @@
 /**
- * The resident half of a partitioned index (see partition.ts): every slot's
- * list number and int8 sketch, and per list the slots filed under it. A search
- * scans the sketches of a few lists and keeps the best by approximate score.
+ * The resident half of a partitioned index (see partition.ts): every item's
+ * list and int8 sketch, in memory. A search scans the sketches of the lists
+ * nearest the query and keeps the best by approximate score.
  */
 import type { SlotFilter } from './mih.ts';
 import type { Partition } from './partition.ts';
