@@ -313,6 +313,11 @@ describe('ImageIndex', () => {
       await index.add(items.slice(0, 3500));
       await index.add(items.slice(3500));
       await index.remove(['item-5', 'item-3600']);
+      // Adding an id again replaces the item: a search finds it where its new embedding is, not where the old one was.
+      const moved = { meta: items[42]!.meta, vector: items[43]!.vector };
+      await index.add([moved]);
+      expect((await index.search(items[42]!.vector, { k: 3, probe: 4000 })).map((r) => r.id)).not.toContain('item-42');
+      expect((await index.search(items[43]!.vector, { k: 2 })).map((r) => r.id).sort()).toEqual(['item-42', 'item-43']);
       const pool = items.filter((item) => item.meta.id !== 'item-5' && item.meta.id !== 'item-3600');
       for (const i of [3700, 3999]) expect((await index.search(items[i]!.vector, { k: 1 }))[0]!.id).toBe(`item-${i}`);
       for (const i of [5, 3600]) expect((await index.search(items[i]!.vector, { k: 5, probe: 4000 })).map((r) => r.id)).not.toContain(`item-${i}`);

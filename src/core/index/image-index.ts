@@ -342,6 +342,7 @@ export class ImageIndex {
       for (const slot of replaced) this.live[slot] = 0;
       this.live.fill(1, first, end);
       for (let slot = first; slot < end; slot++) this.lists?.file(slot);
+      this.lists?.forget(replaced.length);
       this.compactLists();
       items.forEach((item, i) => slotsById.set(item.meta.id, first + i));
     });
