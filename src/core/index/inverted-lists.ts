@@ -48,6 +48,8 @@ export class InvertedLists {
   /** Sorted positions whose items have been removed since the last compaction. */
   private removed = 0;
   private readonly projected: Float32Array;
+  /** A search's scratch arrays, kept between searches: a million-item search fills ~60k of each, and fresh ones every time meant garbage collections in the middle of queries. */
+  private scratch = { positions: new Uint32Array(0), scores: new Float32Array(0), select: new Float32Array(0) };
 
   constructor(readonly partition: Partition, capacity: number, options: { readonly simd?: boolean } = {}) {
     const { dims, lists } = partition.params;
@@ -137,8 +139,10 @@ export class InvertedLists {
     for (let list = 0; list < lists; list++) filed(list, () => counts[list + 1]!++);
     for (let list = 0; list < lists; list++) counts[list + 1]! += counts[list]!;
     const total = counts[lists]!;
-    const arena = new SketchArray(dims, Math.max(total, this.slotAt.length), { simd: this.arena.simd });
-    const slotAt = new Uint32Array(Math.max(total, this.slotAt.length));
+    // Room for a sixteenth more before the next growth: the arena is most of a large index's memory.
+    const capacity = total + (total >> 4) + 1024;
+    const arena = new SketchArray(dims, capacity, { simd: this.arena.simd });
+    const slotAt = new Uint32Array(capacity);
     const scaleAt = new Float32Array(slotAt.length);
     const from = this.arena.bytes;
     const to = arena.bytes;
@@ -186,7 +190,11 @@ export class InvertedLists {
       total = 0;
       listCount = 0;
     }
-    const positions = new Uint32Array(total);
+    if (this.scratch.positions.length < total) {
+      const size = Math.ceil(total * 1.25);
+      this.scratch = { positions: new Uint32Array(size), scores: new Float32Array(size), select: new Float32Array(size) };
+    }
+    const { positions, scores, select } = this.scratch;
     let n = 0;
     // Every filed item is live until one is removed (compaction then drops it): only then is each checked.
     const check = this.removed > 0;
@@ -203,10 +211,9 @@ export class InvertedLists {
         n += this.tailSizes[list]!;
       }
     }
-    const scores = new Float32Array(n);
     const unit = this.arena.dots(q, positions, n, scores);
     for (let i = 0; i < n; i++) scores[i] = scores[i]! * unit * this.scaleAt[positions[i]!]!;
-    const kept = best(positions.subarray(0, n), scores, keep);
+    const kept = best(positions.subarray(0, n), scores.subarray(0, n), keep, select);
     return { slots: kept.positions.map((p) => this.slotAt[p]!), scores: kept.scores, scanned: n };
   }
 
@@ -242,10 +249,15 @@ export function quantiseSketch(y: Float32Array, out: Int8Array, outOffset: numbe
   return maxAbs / 127;
 }
 
-/** The `keep` highest scores with their positions, best first (ties by position). */
-function best(positions: Uint32Array, scores: Float32Array, keep: number): { positions: Uint32Array; scores: Float32Array } {
+/** The `keep` highest scores with their positions, best first (ties by position); `select` is scratch space of at least scores.length. */
+function best(positions: Uint32Array, scores: Float32Array, keep: number, select: Float32Array): { positions: Uint32Array; scores: Float32Array } {
   // Only the order of the best `keep` matters: find the keep-th score, take what beats it (then ties), sort those.
-  const threshold = scores.length > keep ? kthLargest(Float32Array.from(scores), keep) : -Infinity;
+  let threshold = -Infinity;
+  if (scores.length > keep) {
+    const copy = select.subarray(0, scores.length);
+    copy.set(scores);
+    threshold = kthLargest(copy, keep);
+  }
   const picked: number[] = [];
   for (let i = 0; i < scores.length; i++) if (scores[i]! > threshold) picked.push(i);
   for (let i = 0; i < scores.length && picked.length < keep; i++) if (scores[i] === threshold) picked.push(i);
