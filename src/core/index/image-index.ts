@@ -145,7 +145,7 @@ export const partitionLists = (sampleRows: number) => Math.max(1, Math.min(PARTI
 export const SKETCH_DIMS = 128;
 /** Sketches probed by default: this share of the collection, and at least DEFAULT_PROBE_MIN. */
 export const DEFAULT_PROBE_SHARE = 1 / 16;
-export const DEFAULT_PROBE_MIN = 20_000;
+export const DEFAULT_PROBE_MIN = 50_000;
 /** Candidates re-ranked by cosine in a partitioned index, whose sketches rank better than asymmetric scores do. */
 export const DEFAULT_PARTITIONED_CANDIDATES = 100;
 /** A partitioned search re-ranks this many candidates first, and the rest only if they could still make the top k. */
