@@ -9,15 +9,18 @@
  * A search takes the `shortlist` nearest codes by exact Hamming distance,
  * keeps the `candidates` best of them by asymmetric score (the query's real
  * projection against their bits: no storage reads), then re-ranks those by
- * cosine on the stored embeddings. From PARTITION_FROM items on, the index
- * also keeps a coarse partition and a 128-byte sketch of every item in memory
- * (partition.ts): a search then scans the sketches of the lists nearest the
- * query, instead of every code, and re-ranks the best of those by cosine.
- * (At a million items the Hamming shortlist costs a 25 ms scan, and its
- * 1000 nearest codes hold few of the true neighbours: see BENCHMARKS.md.) Every change (add, remove,
- * retrain) is an atomic commit to the store (an add that retrains the coder is
- * two: the retrain, then the add), so a tab or a process killed at any moment
- * reopens to the last finished change.
+ * cosine on the stored embeddings.
+ *
+ * From PARTITION_FROM items on, the index also keeps a coarse partition and a
+ * 128-byte sketch of every item in memory (partition.ts, inverted-lists.ts): a
+ * search then scans the sketches of the lists nearest the query, instead of
+ * every code, and re-ranks the best of those by cosine. (At a million items the
+ * Hamming shortlist costs a 25 ms scan, and its 1000 nearest codes hold few of
+ * the true neighbours: see BENCHMARKS.md.)
+ *
+ * Every change (add, remove, retrain) is an atomic commit to the store (an add
+ * that retrains the coder is two: the retrain, then the add), so a tab or a
+ * process killed at any moment reopens to the last finished change.
  */
 import { DEFAULT_BITS, hamming, wordsPerCode } from '../codes/bits.ts';
 import { Coder, trainCoder, type CoderKind, type CoderParams } from '../codes/coder.ts';
