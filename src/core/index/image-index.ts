@@ -1,9 +1,9 @@
 /**
  * The search index: embeddings in, `{id, score, hamming}` out.
  *
- * What stays in memory: every item's binary code and live flag, and the
- * multi-index hash tables over them (32 MiB + ~100 MiB at a million 256-bit
- * codes). What stays in storage, behind an LRU cache that fills the rest of the
+ * What stays in memory: every item's binary code and live flag, and either the
+ * multi-index hash tables over them or, in a partitioned index, every item's
+ * list and sketch (32 MiB + ~140 MiB at a million items). What stays in storage, behind an LRU cache that fills the rest of the
  * memory budget: the int8 embeddings used for re-ranking and the metadata.
  *
  * A search takes the `shortlist` nearest codes by exact Hamming distance,
