@@ -94,12 +94,29 @@ export class InvertedLists {
     this.scaleAt[position] = quantiseSketch(this.projected, this.arena.bytes, position * this.dims);
   }
 
-  /** Stores a sketch read from storage for `slot`; `file` makes it searchable. */
-  put(slot: number, list: number, scale: number, sketch: Int8Array): void {
-    if (list >= this.lists) throw new Error(`The index is damaged: slot ${slot} is filed under list ${list} of ${this.lists}.`);
-    const position = this.newPosition(slot, list);
-    this.scaleAt[position] = scale;
-    this.arena.bytes.set(sketch, position * this.dims);
+  /**
+   * Stores the sketches of slots first … first + count − 1 as read from storage
+   * (the live ones), in one copy when all are live. A `compact` files them.
+   */
+  putRun(first: number, count: number, listNumbers: Uint16Array, scales: Float32Array, sketches: Int8Array, isLive: SlotFilter): void {
+    for (let i = 0; i < count; i++) {
+      if (listNumbers[i]! >= this.lists) throw new Error(`The index is damaged: slot ${first + i} is filed under list ${listNumbers[i]} of ${this.lists}.`);
+    }
+    let allLive = true;
+    for (let i = 0; i < count && allLive; i++) allLive = isLive(first + i);
+    if (!allLive) {
+      for (let i = 0; i < count; i++) {
+        if (!isLive(first + i)) continue;
+        const position = this.newPosition(first + i, listNumbers[i]!);
+        this.scaleAt[position] = scales[i]!;
+        this.arena.bytes.set(sketches.subarray(i * this.dims, (i + 1) * this.dims), position * this.dims);
+      }
+      return;
+    }
+    const start = this.used;
+    for (let i = 0; i < count; i++) this.newPosition(first + i, listNumbers[i]!);
+    this.scaleAt.set(scales.subarray(0, count), start);
+    this.arena.bytes.set(sketches.subarray(0, count * this.dims), start * this.dims);
   }
 
   /** Slot's list, scale and sketch (a view), as stored; zeros for a slot never sketched. */
@@ -126,39 +143,40 @@ export class InvertedLists {
     this.removed += count;
   }
 
-  /** Re-lays the arena: the filed, live items grouped by list (in slot order within a list), nothing else. */
+  /**
+   * Re-lays the arena: every live slot that has a sketch, grouped by list and in
+   * slot order within a list (a counting sort over the slots); the tails empty.
+   */
   compact(isLive: SlotFilter): void {
     const { dims, lists } = this;
+    const slots = this.positionOf.length;
+    const kept = (slot: number) => this.positionOf[slot] !== NONE && isLive(slot);
     const counts = new Uint32Array(lists + 1);
-    const keep = (position: number) => isLive(this.slotAt[position]!);
-    const filed = (list: number, visit: (position: number) => void) => {
-      for (let p = this.listStart[list]!; p < this.listStart[list + 1]!; p++) if (keep(p)) visit(p);
-      const tail = this.tail[list]!;
-      for (let t = 0; t < this.tailSizes[list]!; t++) if (keep(tail[t]!)) visit(tail[t]!);
-    };
-    for (let list = 0; list < lists; list++) filed(list, () => counts[list + 1]!++);
+    for (let slot = 0; slot < slots; slot++) if (kept(slot)) counts[this.listOfSlot[slot]! + 1]!++;
     for (let list = 0; list < lists; list++) counts[list + 1]! += counts[list]!;
     const total = counts[lists]!;
     // Room for a sixteenth more before the next growth: the arena is most of a large index's memory.
     const capacity = total + (total >> 4) + 1024;
     const arena = new SketchArray(dims, capacity, { simd: this.arena.simd });
     const slotAt = new Uint32Array(capacity);
-    const scaleAt = new Float32Array(slotAt.length);
-    const from = this.arena.bytes;
-    const to = arena.bytes;
-    this.positionOf.fill(NONE);
-    for (let list = 0; list < lists; list++) {
-      const positions: number[] = [];
-      filed(list, (p) => positions.push(p));
-      positions.sort((a, b) => this.slotAt[a]! - this.slotAt[b]!);
-      let at = counts[list]!;
-      for (const p of positions) {
-        to.set(from.subarray(p * dims, (p + 1) * dims), at * dims);
-        slotAt[at] = this.slotAt[p]!;
-        scaleAt[at] = this.scaleAt[p]!;
-        this.positionOf[slotAt[at]!] = at;
-        at++;
+    const scaleAt = new Float32Array(capacity);
+    // Copied a 32-bit word at a time where sketches are whole words (the default 128 bytes are 32).
+    const unit = dims % 4 === 0 ? 4 : 1;
+    const words = dims / unit;
+    const from = unit === 4 ? new Int32Array(this.arena.bytes.buffer, 0, this.arena.bytes.length / 4) : this.arena.bytes;
+    const to = unit === 4 ? new Int32Array(arena.bytes.buffer, 0, arena.bytes.length / 4) : arena.bytes;
+    const next = counts.slice(0, lists);
+    for (let slot = 0; slot < slots; slot++) {
+      if (!kept(slot)) {
+        this.positionOf[slot] = NONE;
+        continue;
       }
+      const p = this.positionOf[slot]!;
+      const at = next[this.listOfSlot[slot]!]!++;
+      for (let w = 0, a = p * words, b = at * words; w < words; w++) to[b + w] = from[a + w]!;
+      slotAt[at] = slot;
+      scaleAt[at] = this.scaleAt[p]!;
+      this.positionOf[slot] = at;
     }
     this.arena = arena;
     this.slotAt = slotAt;

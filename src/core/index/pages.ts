@@ -144,7 +144,7 @@ export function encodeSketchesPage(page: number, source: SketchSource, slotCount
   return out;
 }
 
-/** Stores a sketches page's live slots in the resident lists and files them. */
+/** Stores a sketches page's live slots in the resident lists (a compaction after loading files them). */
 export function decodeSketchesPage(bytes: Uint8Array, page: number, lists: InvertedLists, live: Uint8Array, slotCount: number): void {
   const { dims } = lists;
   if (bytes.byteLength !== CODES_PER_PAGE * sketchSlotBytes(dims)) throw new Error(`The index is damaged: ${sketchesKey(page)} has the wrong size.`);
@@ -153,11 +153,7 @@ export function decodeSketchesPage(bytes: Uint8Array, page: number, lists: Inver
   const scales = new Float32Array(copy.buffer, copy.byteOffset + CODES_PER_PAGE * 2, CODES_PER_PAGE);
   const sketches = new Int8Array(copy.buffer, copy.byteOffset + CODES_PER_PAGE * 6, CODES_PER_PAGE * dims);
   const first = page * CODES_PER_PAGE;
-  for (let i = 0; i < Math.min(CODES_PER_PAGE, slotCount - first); i++) {
-    if (!live[first + i]) continue;
-    lists.put(first + i, listNumbers[i]!, scales[i]!, sketches.subarray(i * dims, (i + 1) * dims));
-    lists.file(first + i);
-  }
+  lists.putRun(first, Math.min(CODES_PER_PAGE, slotCount - first), listNumbers, scales, sketches, (slot) => live[slot] === 1);
 }
 
 /** A codes page: CODES_PER_PAGE live bits, then CODES_PER_PAGE codes. */
