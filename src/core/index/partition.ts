@@ -12,8 +12,9 @@
  *   does, without touching storage.
  * - **The lists**: k-means centroids c_1 … c_L of y (Lloyd's algorithm from a
  *   seeded k-means++ start); each item is filed under its nearest centroid. A
- *   query scans only the `probes` lists whose centroids score highest against
- *   P·q, the same inner product the sketches use.
+ *   query scans the lists whose centroids score highest against P·q (the
+ *   same inner product the sketches use), best first, until it has seen
+ *   enough items (the search's `probe`).
  *
  * Like the coder, the partition is trained on a sample and stored with the
  * index, so every item's list and sketch are reproducible anywhere.
