@@ -357,6 +357,23 @@ describe('ImageIndex', () => {
       expect(await copy.toPack()).toEqual(pack);
     }, 60_000);
 
+    it('keeps codes, sketches and cache within the memory budget, wide scans and compactions included', async () => {
+      const late = makeItems(1500, 31, 'late'); // enough to re-lay the sketches
+      const sizing = await ImageIndex.open(new MemoryPageStore(), PARTITIONED);
+      await sizing.add(items);
+      await sizing.add(late);
+      const { codes, tables } = sizing.memoryUsage();
+      const budget = codes + tables + 200_000; // room for some of the items' pages, not all
+      const index = await ImageIndex.open(new MemoryPageStore(), PARTITIONED, { memoryBudgetBytes: budget });
+      await index.add(items);
+      await index.add(late);
+      for (const q of queries) {
+        await index.search(q.vector, { probe: 6000, candidates: 200 });
+        expect(index.memoryUsage().total).toBeLessThanOrEqual(budget);
+      }
+      expect(index.memoryUsage().cache).toBeGreaterThan(100_000);
+    }, 60_000);
+
     it('is dropped by clear', async () => {
       const index = await ImageIndex.open(new MemoryPageStore(), PARTITIONED);
       await index.add(items);

@@ -415,7 +415,9 @@ export class ImageIndex {
       let neighbours: Neighbours;
       let ranked: Ranked[];
       if (lists) {
+        const tablesBefore = lists.byteLength;
         const { slots, scores } = lists.search(vector, probe, candidates, accept);
+        if (lists.byteLength !== tablesBefore) this.fitCache(); // a wider scan than any before grew its scratch space
         neighbours = { slots, distances: Uint16Array.from(slots, (slot) => hamming(code, 0, this.codes, slot * this.words, this.words)) };
         // With a filter the k-th best that passes is unknown until the metadata is read: re-rank them all.
         ranked = options.filter || options.exhaustive ? await this.rerank(vector, neighbours) : await this.rerankUntilSettled(vector, neighbours, scores, k);
@@ -712,7 +714,9 @@ export class ImageIndex {
 
   /** Re-lays the sketches by list once enough has been added or removed since the last time (a serialised task runs this). */
   private compactLists(): void {
-    if (this.lists?.needsCompaction) this.lists.compact((slot) => this.live[slot] === 1);
+    if (!this.lists?.needsCompaction) return;
+    this.lists.compact((slot) => this.live[slot] === 1);
+    this.fitCache(); // the new arena's size is what the budget must allow for now
   }
 
   /** Builds the hash tables after the current task, so that no query waits for them (~0.3 s at a million codes). */

@@ -14,6 +14,8 @@
 import { SKETCH_SCAN_WASM_BASE64 } from './sketch-scan-wasm.ts';
 
 const PAGE_BYTES = 65_536;
+/** Room kept after the sketches for a scan's query, slots and scores (a scan of 60 000 needs 0.5 MiB); larger scans grow the memory. */
+const SCRATCH_BYTES = 1 << 20;
 /** The query's int16 range: products with int8 sketches stay exact in int32 up to 1024 components. */
 const QUERY_MAX = 16_383;
 
@@ -65,7 +67,7 @@ export class SketchArray {
 
   reserve(capacity: number): void {
     if (capacity <= this.capacity) return;
-    this.ensure(capacity * this.dims);
+    this.ensure(capacity * this.dims + SCRATCH_BYTES);
     this.capacity = capacity;
     this.view = new Int8Array(this.memory.buffer, 0, capacity * this.dims);
   }
@@ -102,10 +104,10 @@ export class SketchArray {
     return maxAbs > 0 ? 1 / toInt : 0;
   }
 
-  /** Grows the memory to hold `bytes` (from address 0). */
+  /** Grows the memory to hold `bytes` (from address 0), by exactly what is missing: the caller sizes `capacity` with headroom. */
   private ensure(bytes: number): void {
     const missing = Math.ceil((bytes - this.memory.buffer.byteLength) / PAGE_BYTES);
-    if (missing > 0) this.memory.grow(Math.max(missing, Math.ceil(this.memory.buffer.byteLength / PAGE_BYTES / 4)));
+    if (missing > 0) this.memory.grow(missing);
   }
 }
 
