@@ -21,9 +21,10 @@ export const INDEX_FORMAT = 3; // 2: item pages of 16 slots (were 64); 3: the pa
 export const CODES_PER_PAGE = 4096;
 /**
  * Item pages of new indexes hold this many slots. Small, because re-ranking reads
- * the page of every candidate (100 random reads from IndexedDB measured 3.9 ms
- * for 1 KiB records and 75 ms for 64 KiB ones); 4 × 1027 bytes ≈ 4 KiB a page,
- * while a million items stay at 250k records to write. (Format 2 used 16.)
+ * the page of every candidate (100 random reads from IndexedDB measured 4.7 ms
+ * for 1 KiB records, 6.2 ms for 4 KiB, 9.4 ms for 16 KiB and 56 ms for 64 KiB);
+ * 4 × 1027 bytes ≈ 4 KiB a page, while a million items stay at 250k records to
+ * write. (Format 2 used 16.)
  */
 export const ITEMS_PER_PAGE = 4;
 
