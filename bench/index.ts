@@ -16,8 +16,12 @@
  *   real data), and the vector is L2-normalised. A plain Gaussian fit of the raw
  *   vectors, x = ReLU(μ + Σ √λ_j g_j u_j + residual), came out too uniform (mean
  *   pairwise cosine 0.57 vs 0.42 real, 20% zeros vs 14%). The real-vs-synthetic
- *   statistics are printed. Each collection is the 800 real vectors followed by
- *   synthetic ones, generated in the page in seeded chunks of 1024.
+ *   statistics are printed. The photos are one per class, so the copula describes
+ *   classes: `--class-share` s (default 0.5) of each synthetic vector's latent variance
+ *   comes from one of `--classes` shared class draws, so that class-mates resemble
+ *   each other as pictures of one kind do (s is an assumption; 0 turns classes off).
+ *   Each collection is the 800 real vectors followed by synthetic ones, generated in
+ *   the page in seeded chunks of 1024.
  * - Queries: `--queries` fresh synthetic draws (another seed; not in any
  *   collection) plus `--real-queries` of the real photos' vectors (which are in
  *   the collection, so their top-10 includes themselves).
@@ -29,9 +33,11 @@
  * - Cold: the browser is closed and relaunched on the same profile (IndexedDB on
  *   disk, the OS file cache warm), `--cold-runs` times; open = IdbPageStore.open +
  *   ImageIndex.open; first query = the first search after that.
- * - Search: the index's default (a Hamming shortlist of DEFAULT_SHORTLIST codes,
- *   the DEFAULT_CANDIDATES best of them by asymmetric score, re-ranked by cosine
- *   on the stored int8 vectors), and a `--sweep` of shortlist:candidates pairs.
+ * - Search: the index's default (below PARTITION_FROM items a Hamming shortlist of
+ *   DEFAULT_SHORTLIST codes, the DEFAULT_CANDIDATES best of them by asymmetric score,
+ *   re-ranked by cosine on the stored int8 vectors; from there on a scan of the
+ *   nearest lists' sketches, the best re-ranked by cosine), and a `--sweep` of
+ *   shortlist-or-probe:candidates pairs.
  * - Warm: in the last cold page, after 20 warm-up queries, every query once
  *   (first time each; at large N most candidate pages still come from IndexedDB).
  *   Hot: each query again straight after itself (its pages are cached).
