@@ -13,7 +13,7 @@ import { gaussianRandom, seededRandom } from '../../src/core/codes/random.ts';
 import { Coder, trainCoder, type CoderKind } from '../../src/core/codes/coder.ts';
 import { EMBEDDING_METHOD } from '../../src/core/embed/embedder.ts';
 import { bestByAsymmetricScore } from '../../src/core/index/asymmetric.ts';
-import { DEFAULT_CANDIDATES, DEFAULT_SHORTLIST, ImageIndex, LINEAR_SCAN_BELOW, type MemoryUsage, type NewItem, type SearchOptions } from '../../src/core/index/image-index.ts';
+import { DEFAULT_CANDIDATES, DEFAULT_SHORTLIST, ImageIndex, LINEAR_SCAN_BELOW, type IndexSettings, type MemoryUsage, type NewItem, type SearchOptions } from '../../src/core/index/image-index.ts';
 import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Neighbours } from '../../src/core/index/mih.ts';
 import { InvertedLists } from '../../src/core/index/inverted-lists.ts';
 import {
@@ -331,8 +331,9 @@ async function pageMemory(): Promise<PageMemory> {
   return { userAgentBytes, usedJSHeapSize: heap?.usedJSHeapSize ?? null, index: index?.memoryUsage() ?? null };
 }
 
-function settings(bits: number, coder: CoderKind, partitionFrom?: null) {
-  return { modelId: 'default', method: EMBEDDING_METHOD, dim: st().dim, bits, coder, seed: 1, ...(partitionFrom === null ? { partitionFrom } : {}) } as const;
+/** The bench's index settings; `partitioned: false` keeps an index on the Hamming path at any size. */
+function settings(bits: number, coder: CoderKind, partitioned = true): IndexSettings {
+  return { modelId: 'default', method: EMBEDDING_METHOD, dim: st().dim, bits, coder, seed: 1, ...(partitioned ? {} : { partitionFrom: null }) };
 }
 
 // ——— steps ———
@@ -551,7 +552,7 @@ const bench = {
     const { dim, queryCount, syntheticQueries } = st();
     const n = floats.length / dim;
     // Without a partition: this compares the codes, which only the Hamming search path uses.
-    const memoryIndex = await ImageIndex.open(new MemoryPageStore(), settings(256, 'itq', null), { memoryBudgetBytes: 2 ** 31 });
+    const memoryIndex = await ImageIndex.open(new MemoryPageStore(), settings(256, 'itq', false), { memoryBudgetBytes: 2 ** 31 });
     for (let first = 0; first < n; ) {
       const count = Math.min(first === 0 ? FIRST_BATCH : BATCH, n - first);
       await memoryIndex.add(Array.from({ length: count }, (_, i) => ({ meta: { id: String(first + i) }, vector: floats!.subarray((first + i) * dim, (first + i + 1) * dim) })));

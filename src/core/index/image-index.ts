@@ -253,13 +253,13 @@ export class ImageIndex {
     }
     const { partition } = pack;
     const dims = header.partition?.dims ?? 0;
-    const sketches: SketchSource = {
+    const sketches: SketchSource | undefined = partition && {
       dims,
-      stored: (slot) => ({ list: partition!.lists[slot]!, scale: partition!.scales[slot]!, sketch: partition!.sketches.subarray(slot * dims, (slot + 1) * dims) }),
+      stored: (slot) => ({ list: partition.lists[slot]!, scale: partition.scales[slot]!, sketch: partition.sketches.subarray(slot * dims, (slot + 1) * dims) }),
     };
     for (let page = 0; page * CODES_PER_PAGE < header.count; page++) {
       batch.set(codesKey(page), encodeCodesPage(page, pack.codes, words, (slot) => slot < header.count));
-      if (partition) batch.set(sketchesKey(page), encodeSketchesPage(page, sketches, header.count));
+      if (sketches) batch.set(sketchesKey(page), encodeSketchesPage(page, sketches, header.count));
       if (batch.size >= 64) await flush();
     }
     if (partition && header.partition) {

@@ -11,8 +11,6 @@ export interface Scored {
   readonly slots: Uint32Array;
   /** Approximate scores, best first: (P·q)·y, the item's cosine with the query less a constant. */
   readonly scores: Float32Array;
-  /** How many sketches were scanned. */
-  readonly scanned: number;
 }
 
 /** No position yet. */
@@ -44,6 +42,8 @@ export class InvertedLists {
   private listStart: Uint32Array;
   /** Per list, positions filed since the last compaction. */
   private readonly tail: Uint32Array[];
+  /** Their bytes, kept as they grow: `byteLength` is asked on every search. */
+  private tailBytes: number;
   private readonly tailSizes: Uint32Array;
   /** Sorted positions whose items have been removed since the last compaction. */
   private removed = 0;
@@ -62,13 +62,14 @@ export class InvertedLists {
     this.positionOf = new Uint32Array(capacity).fill(NONE);
     this.listStart = new Uint32Array(lists + 1);
     this.tail = Array.from({ length: lists }, () => new Uint32Array(4));
+    this.tailBytes = lists * 16;
     this.tailSizes = new Uint32Array(lists);
     this.projected = new Float32Array(dims);
   }
 
   get byteLength(): number {
     return this.arena.byteLength + this.slotAt.byteLength + this.scaleAt.byteLength + this.listOfSlot.byteLength + this.positionOf.byteLength
-      + this.listStart.byteLength + this.tail.reduce((sum, t) => sum + t.byteLength, 0);
+      + this.listStart.byteLength + this.tailBytes + 3 * this.scratch.positions.byteLength;
   }
 
   /** Whether a `compact` would pay: the unsorted tail or the removed items pass a quarter of the sorted part. */
@@ -133,6 +134,7 @@ export class InvertedLists {
     if (this.tailSizes[list] === tail.length) {
       const grown = new Uint32Array(tail.length * 2);
       grown.set(tail);
+      this.tailBytes += tail.byteLength;
       this.tail[list] = tail = grown;
     }
     tail[this.tailSizes[list]!++] = this.positionOf[slot]!;
@@ -232,7 +234,7 @@ export class InvertedLists {
     const unit = this.arena.dots(q, positions, n, scores);
     for (let i = 0; i < n; i++) scores[i] = scores[i]! * unit * this.scaleAt[positions[i]!]!;
     const kept = best(positions.subarray(0, n), scores.subarray(0, n), keep, select);
-    return { slots: kept.positions.map((p) => this.slotAt[p]!), scores: kept.scores, scanned: n };
+    return { slots: kept.positions.map((p) => this.slotAt[p]!), scores: kept.scores };
   }
 
   private newPosition(slot: number, list: number): number {
@@ -255,7 +257,7 @@ export class InvertedLists {
 }
 
 /** int8 of y with one scale (max |y| / 127), so that y ≈ scale · sketch; returns the scale. */
-export function quantiseSketch(y: Float32Array, out: Int8Array, outOffset: number): number {
+function quantiseSketch(y: Float32Array, out: Int8Array, outOffset: number): number {
   let maxAbs = 0;
   for (let j = 0; j < y.length; j++) maxAbs = Math.max(maxAbs, Math.abs(y[j]!));
   if (maxAbs === 0) {

@@ -106,11 +106,11 @@ export function encodePartition(params: PartitionParams): Uint8Array {
 }
 
 export function decodePartition(bytes: Uint8Array, manifest: Manifest): PartitionParams {
-  const { dim } = manifest;
+  const { dim, partition } = manifest;
   const copy = aligned(bytes, 4);
   const floats = new Float32Array(copy.buffer, copy.byteOffset, bytes.byteLength / 4);
-  const { lists, dims } = manifest.partition ?? { lists: 0, dims: 0 };
-  if (!manifest.partition || floats.length !== dim + dims * dim + lists * dims) throw new Error('The stored partition does not match the index settings.');
+  if (!partition || floats.length !== dim + partition.dims * dim + partition.lists * partition.dims) throw new Error('The stored partition does not match the index settings.');
+  const { lists, dims } = partition;
   return {
     dim, dims, lists,
     mean: floats.slice(0, dim),

@@ -21,6 +21,7 @@
  */
 import { covariance, principalDirections } from '../codes/linalg.ts';
 import { seededRandom } from '../codes/random.ts';
+import { MAX_LISTS } from '../pack/format.ts';
 
 export interface PartitionParams {
   /** Embedding size. */
@@ -41,9 +42,6 @@ export interface PartitionOptions {
   /** Lloyd iterations after the k-means++ start (default 10). */
   readonly iterations?: number;
 }
-
-/** The largest list count a sketch page can record (list numbers are stored as u16). */
-export const MAX_LISTS = 65_536;
 
 /** sample: n rows × dim, row-major (the caller subsamples). */
 export function trainPartition(sample: Float32Array, dim: number, options: PartitionOptions): PartitionParams {

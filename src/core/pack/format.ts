@@ -66,7 +66,7 @@ export const PARTITION_SECTIONS: readonly string[] = [
   SECTION.sketches,
 ];
 
-/** The most lists a partition may have (list numbers are u16). */
+/** The most lists a partition may have: list numbers are u16 here and in the index's sketch pages. */
 export const MAX_LISTS = 65536;
 
 export const REQUIRED_SECTIONS: readonly string[] = [
