@@ -44,7 +44,7 @@ const saturation: Step = (image, _w, _h, random) => image.modulate({ saturation:
 
 const WORDS = ['SALE', 'Holiday 2024', '© lookalike', 'Best price!', 'IMG_4031', 'Summer'];
 
-/** A caption in DejaVu Sans, a quarter to a third of the image high at most, at a random place. */
+/** A caption in DejaVu Sans, a tenth to a sixth of the image high, at a random place. */
 const text: Step = (image, width, height, random) => {
   const size = Math.round(height * (0.1 + random() * 0.06));
   const word = WORDS[Math.floor(random() * WORDS.length)]!;

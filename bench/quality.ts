@@ -36,7 +36,7 @@ import { dHash, pHash } from '../src/core/hash/perceptual.ts';
 import { toModelInput } from '../src/core/image/preprocess.ts';
 import { ImageIndex } from '../src/core/index/image-index.ts';
 import { MODELS } from '../src/core/models/registry.ts';
-import { COPY_SEARCH_DEPTH, originalFirst, SAME_PICTURE_DCT, searchOriginalFirst } from '../src/core/search/original-first.ts';
+import { COPY_SEARCH_DEPTH, originalFirst, SAME_PICTURE_DCT, samePicture } from '../src/core/search/original-first.ts';
 import { MemoryPageStore } from '../src/core/store/memory-store.ts';
 import { decodeImage } from '../src/node/decode.ts';
 import { orientedSize } from '../src/node/image-source.ts';
@@ -81,8 +81,8 @@ export interface Features {
   readonly sharpness: number;
   /**
    * Upright pixel size of the image file, as `lookalike index` records it. Read
-   * from the header on every run: older cache entries hold the decoded size,
-   * which `decodeImage` caps (a 2400×1600 photo and its 1/2 copy both decode to 768×512).
+   * from the header on every run, not taken from the decoded image, which
+   * `decodeImage` caps (a 2400×1600 photo and its 1/2 copy both decode to 768×512).
    */
   readonly width: number;
   readonly height: number;
@@ -348,8 +348,9 @@ for (const [j, o] of findOriginals.entries()) {
   const query = defaultMethod.vector(quarter[j]!);
   const found = await index.search(query, { k: COPY_SEARCH_DEPTH, vectors: true });
   if (found[0]?.id === String(o)) firstRaw++;
-  if ((await searchOriginalFirst(index, query, 10)).results[0]?.id === String(o)) firstOrdered++;
-  othersTakenForCopies += found.filter((r) => !sameContent(r.id, o) && dctCosine(query, r.vector!) >= SAME_PICTURE_DCT).length;
+  // The order searchOriginalFirst gives, from the same search (it asks for COPY_SEARCH_DEPTH with vectors too).
+  if (originalFirst(query, found).results[0]?.id === String(o)) firstOrdered++;
+  othersTakenForCopies += found.filter((r) => !sameContent(r.id, o) && samePicture(query, r.vector!)).length;
   // The statistics against the whole index in float, not just the top 10: the original, and the best of every other picture.
   const own = indexed.find((item) => item.id === String(o))!;
   originalScore.push(dot(query, own.vector));

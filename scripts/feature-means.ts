@@ -6,7 +6,7 @@
  * Float64 and rounded to 6 significant digits. The reference coder
  * (src/core/codes/reference-coder.ts) centres its hyperplanes on these means,
  * so rerunning this changes every reference code: commit the JSON, and only
- * regenerate it when a model changes.
+ * regenerate it when a model or EMBEDDING_METHOD changes.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -18,8 +18,7 @@ import { searchOriginalFirst } from '../core/search/original-first.ts';
 import { StorageFullError } from '../core/store/page-store.ts';
 import { commitAtomically, IdbPageStore, PAGE_STORE_DB_PREFIX } from './store/idb-store.ts';
 
-/** Database name prefixes: the index's (an IdbPageStore's) and the thumbnails'. */
-const INDEX_DB = PAGE_STORE_DB_PREFIX;
+/** The thumbnails' database name prefix (the index's is IdbPageStore's PAGE_STORE_DB_PREFIX). */
 const THUMBS_DB = 'lookalike-thumbs:';
 
 /** Longest side of a stored thumbnail, in pixels. */
@@ -95,7 +94,7 @@ export class Library {
   async open(modelId: string, dim: number, onWaiting: () => void): Promise<number> {
     const settings: IndexSettings = { modelId, method: EMBEDDING_METHOD, dim };
     const name = libraryName(settings);
-    const lock = INDEX_DB + name; // named after the index's database
+    const lock = PAGE_STORE_DB_PREFIX + name; // named after the index's database
     if (!(await holdLock(lock, { ifAvailable: true }))) {
       onWaiting();
       await holdLock(lock, {});
@@ -123,7 +122,7 @@ export class Library {
     const settings = this.settings!;
     const current = libraryName(settings);
     return (await indexedDB.databases()).flatMap(({ name = '' }) =>
-      [INDEX_DB, THUMBS_DB].some((prefix) => name.startsWith(`${prefix}library-${settings.modelId}-`) && name !== prefix + current) ? [name] : []);
+      [PAGE_STORE_DB_PREFIX, THUMBS_DB].some((prefix) => name.startsWith(prefix + libraryPrefix(settings.modelId)) && name !== prefix + current) ? [name] : []);
   }
 
   async deleteOutdatedDatabases(): Promise<void> {
@@ -335,8 +334,13 @@ export class Library {
 }
 
 /** The name a library's databases share after their prefixes: one per model, embedding method and embedding size. */
+/** Every library of a model starts so, whatever its method and size. */
+function libraryPrefix(modelId: string): string {
+  return `library-${modelId}-`;
+}
+
 function libraryName({ modelId, method, dim }: IndexSettings): string {
-  return `library-${modelId}-${method}-${dim}`;
+  return `${libraryPrefix(modelId)}${method}-${dim}`;
 }
 
 /** Requests the exclusive Web Lock `name` and keeps it until the worker ends; false if `ifAvailable` found it taken. */

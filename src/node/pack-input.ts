@@ -38,7 +38,8 @@ export async function withPack<T>(path: string, use: (reader: PackReader, spec: 
       }
       if (!(MODEL_IDS as readonly string[]).includes(modelId)) throw new Error(`it was made with model "${modelId}", which this version of Lookalike does not know. Update Lookalike.`);
       spec = modelSpec(modelId);
-      if (reader.header.dim !== embeddingLength(spec)) throw new Error(`it has ${reader.header.dim}-d embeddings but model "${modelId}" gives ${embeddingLength(spec)}-d ones.`);
+      const dim = embeddingLength(spec);
+      if (reader.header.dim !== dim) throw new Error(`it has ${reader.header.dim}-d embeddings but model "${modelId}" gives ${dim}-d ones.`);
     } catch (err) {
       throw new PackInputError(`${path}: ${(err as Error).message}`);
     }

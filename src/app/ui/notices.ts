@@ -1,7 +1,9 @@
 /**
  * Messages to the person using the app, in plain words with what to do: one
  * banner at a time at the top of the page (role="alert" for errors, "status"
- * otherwise), dismissible, replacing the previous one.
+ * otherwise), dismissible, replacing the previous one. (The offer to remove a
+ * library from an older version, library/old-library.ts, is a second banner of
+ * its own that stays until answered.)
  */
 import { byId, el } from './dom.ts';
 
@@ -42,7 +44,7 @@ export function describeError(err: unknown): string {
     case 'NotReadableError':
       return 'The camera is in use by another app. Close that app, then try again.';
     default:
-      return error?.message ?? String(err);
+      return reason(err);
   }
 }
 

@@ -10,7 +10,7 @@ import { DCT_WEIGHT, dctDescriptor, fuse, inputGrey } from './fused.ts';
 import { topLabels, type LabelScore } from './labels.ts';
 
 export interface Embedding {
-  /** Unit-length vector, `embeddingLength(spec)` long. */
+  /** Unit-length vector, `embeddingLength(spec)` long (`featureDims` long from `cnnFeatures`). */
   readonly embedding: Float32Array;
   /** Five most likely ImageNet classes, best first. */
   readonly labels: LabelScore[];

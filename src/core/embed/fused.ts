@@ -10,7 +10,7 @@ import type { ModelSpec } from '../models/registry.ts';
 
 /** Side of the grey thumbnail the DCT runs on, and of the block of lowest frequencies kept. */
 export const DCT_GRID = 32;
-export const DCT_KEEP = 16;
+const DCT_KEEP = 16;
 /** Frequencies kept (DC dropped: it is the image's mean brightness). */
 export const DCT_DIMS = DCT_KEEP * DCT_KEEP - 1;
 /** Share of the fused cosine given to the DCT part; chosen on bench:quality (see BENCHMARKS.md). */
@@ -39,7 +39,7 @@ export function inputGrey(input: Float32Array, inputSize: number): Float32Array 
 }
 
 /** Scale of horizontal frequency u, vertical v: natural images' spectra fall off as 1/f, and this evens them out. */
-export const radialFrequency = (u: number, v: number): number => Math.hypot(u, v);
+const radialFrequency = (u: number, v: number): number => Math.hypot(u, v);
 
 /**
  * The `keep`×`keep` lowest DCT frequencies of a 32×32 grey thumbnail, DC

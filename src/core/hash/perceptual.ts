@@ -7,17 +7,17 @@
  */
 import { resampleRgb, type RgbaImage } from '../image/preprocess.ts';
 
-export const PERCEPTUAL_HASH_BITS = 64;
+const PERCEPTUAL_HASH_BITS = 64;
 
 /** ITU-R BT.601 luma of HWC RGB values. */
-export function luma(rgb: Float32Array): Float32Array {
+function luma(rgb: Float32Array): Float32Array {
   const out = new Float32Array(rgb.length / 3);
   for (let i = 0; i < out.length; i++) out[i] = 0.299 * rgb[i * 3]! + 0.587 * rgb[i * 3 + 1]! + 0.114 * rgb[i * 3 + 2]!;
   return out;
 }
 
 /** The whole image as a `width`×`height` grey thumbnail (antialiased, alpha on white). */
-export function greyThumbnail(image: RgbaImage, width: number, height: number): Float32Array {
+function greyThumbnail(image: RgbaImage, width: number, height: number): Float32Array {
   return luma(resampleRgb(image, { x: 0, y: 0, width: image.width, height: image.height }, width, height));
 }
 

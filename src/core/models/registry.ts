@@ -18,7 +18,7 @@ export interface ModelSpec {
   readonly inputRange: readonly [min: number, max: number];
   /** Layer (layers models) or node (graph models) whose output is the pooled feature vector. */
   readonly embeddingNode: string;
-  /** Length of that feature vector; the embedding adds to it (`embeddingLength` in `embed/embedder.ts`). */
+  /** Length of that feature vector; the embedding adds to it (`embeddingLength` in `embed/fused.ts`). */
   readonly featureDims: number;
   /** Layer or node with the ImageNet class scores. */
   readonly classifierNode: string;

@@ -119,7 +119,7 @@ export async function indexCommand(options: IndexCommandOptions): Promise<IndexR
     await rm(partial, { recursive: true, force: true });
 
     const { coder } = contents.header;
-    const why = bits > embeddingLength(spec) ? `no more code bits than the embedding's ${embeddingLength(spec)} dimensions` : `more images than code bits: ${count} ≤ ${bits}`;
+    const why = bits > settings.dim ? `no more code bits than the embedding's ${settings.dim} dimensions` : `more images than code bits: ${count} ≤ ${bits}`;
     const note = options.coder === 'itq' && coder.kind === 'lsh' ? ` (ITQ needs ${why}; these are LSH codes)` : '';
     const size = (await stat(out)).size;
     const seconds = (performance.now() - started) / 1000;
