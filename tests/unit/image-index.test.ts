@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, PARTITION_FROM, partitionLists, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
-import { encodeJson, MANIFEST_KEY } from '../../src/core/index/pages.ts';
+import { encodeJson, encodePartition, MANIFEST_KEY, PARTITION_KEY } from '../../src/core/index/pages.ts';
+import { Partition } from '../../src/core/index/partition.ts';
+import { SketchArray, sketchBytes } from '../../src/core/index/sketch-kernel.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
 import { StorageFullError, type PageWrites } from '../../src/core/store/page-store.ts';
 import { syntheticItems } from '../index-data.ts';
@@ -285,7 +287,7 @@ describe('ImageIndex', () => {
       await index.add(items.slice(0, 2000));
       expect(index.settings.partition).toBeNull();
       await index.add(items.slice(2000));
-      expect(index.settings.partition).toEqual({ lists: partitionLists(4000), dims: Math.min(SKETCH_DIMS, DIM), trainedOn: 4000 });
+      expect(index.settings.partition).toEqual({ lists: partitionLists(4000), dims: Math.min(SKETCH_DIMS, DIM), sketch: 'int4', trainedOn: 4000 });
       // Probing every sketch and re-ranking enough candidates finds the exact top 10; fewer lists find fewer.
       expect(await recallOf(index, items, { probe: 4000, candidates: 200 })).toBeGreaterThan(0.97);
       const few = await recallOf(index, items, { probe: 200, candidates: 50 });
@@ -303,8 +305,8 @@ describe('ImageIndex', () => {
         settledReads += store.reads;
       }
       expect(same / (queries.length * 10)).toBeGreaterThan(0.98);
-      expect(settledReads).toBeLessThan(allReads * 0.8);
-      expect(index.memoryUsage().tables).toBeGreaterThan(4000 * Math.min(SKETCH_DIMS, DIM));
+      expect(settledReads).toBeLessThan(allReads * 0.9);
+      expect(index.memoryUsage().tables).toBeGreaterThan(4000 * sketchBytes(Math.min(SKETCH_DIMS, DIM), 'int4'));
     }, 60_000);
 
     it('files added items, drops removed ones, and reopens with the same answers', async () => {
@@ -380,6 +382,44 @@ describe('ImageIndex', () => {
       await index.clear();
       expect(index.settings.partition).toBeNull();
       expect(await index.search(items[0]!.vector)).toEqual([]);
+    }, 60_000);
+
+    it('imports a 1.1 pack and opens a format-3 store, whose sketches are int8, as they are', async () => {
+      const index = await ImageIndex.open(new MemoryPageStore(), PARTITIONED);
+      await index.add(items);
+      const pack = await index.toPack();
+      // The same partition with int8 sketches and no spread, as format 1.1 and storage format 3 had them.
+      const params = { ...index.partitionParams!, sketch: 'int8' as const, spread: new Float32Array(index.partitionParams!.dims).fill(1) };
+      const partition = new Partition(params);
+      const int8 = new SketchArray(params.dims, 'int8', items.length);
+      const projected = new Float32Array(params.dims);
+      const scales = Float32Array.from(pack.metas, (meta, i) => {
+        partition.projectCentred(items.find((item) => item.meta.id === meta.id)!.vector, projected);
+        return int8.encode(projected, i);
+      });
+      const oldPack = {
+        ...pack,
+        header: { ...pack.header, partition: { ...pack.header.partition!, sketch: 'int8' as const } },
+        partition: { ...pack.partition!, spread: params.spread, scales, sketches: int8.bytes.slice(0, items.length * params.dims) },
+      };
+      const store = new MemoryPageStore();
+      const imported = await ImageIndex.fromPack(store, oldPack);
+      expect(imported.settings.partition?.sketch).toBe('int8');
+      expect(await recallOf(imported, items, { probe: 4000, candidates: 200 })).toBeGreaterThan(0.97);
+      // Storage format 3: no "sketch" in the manifest's partition, no spread in the partition record.
+      const { sketch: _s, ...format3Partition } = imported.settings.partition!;
+      const record = encodePartition(params);
+      await store.commit(new Map([
+        [MANIFEST_KEY, encodeJson({ ...imported.settings, format: 3, partition: format3Partition })],
+        [PARTITION_KEY, record.subarray(0, record.byteLength - 4 * params.dims)],
+      ]));
+      const reopened = await ImageIndex.open(store, PARTITIONED);
+      expect(reopened.settings.partition).toEqual(imported.settings.partition);
+      for (const q of queries.slice(0, 10)) expect(await reopened.search(q.vector)).toEqual(await imported.search(q.vector));
+      // Its next commit writes the current format, which opens again.
+      await reopened.remove(['item-3']);
+      const again = await ImageIndex.open(store, PARTITIONED);
+      expect((await again.search(items[4]!.vector, { k: 1 }))[0]!.id).toBe('item-4');
     }, 60_000);
 
     it('opens an index of storage format 2 (no partition) as it is', async () => {

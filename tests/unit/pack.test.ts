@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
 import type { ItemMeta } from '../../src/core/items.ts';
+import { sketchBytes, type SketchEncoding } from '../../src/core/index/sketch-kernel.ts';
 import type { PackContents, PackHeader } from '../../src/core/pack/contents.ts';
 import { crc32 } from '../../src/core/pack/crc32.ts';
 import {
@@ -44,11 +45,12 @@ interface Options {
   bits?: number;
   seed?: number;
   thumbs?: 'none' | 'some' | 'all-null';
-  /** A partition of this many lists, with sketches of 4 components (format 1.1). */
+  /** A partition of this many lists, with sketches of 4 components (int8: format 1.1, int4: 1.2). */
   lists?: number;
+  sketch?: SketchEncoding;
 }
 
-function makeContents({ count = 5, dim = 12, bits = 64, seed = 1, thumbs = 'none', lists }: Options = {}): PackContents {
+function makeContents({ count = 5, dim = 12, bits = 64, seed = 1, thumbs = 'none', lists, sketch = 'int8' }: Options = {}): PackContents {
   const random = seededRandom(seed);
   const floats = (n: number) => Float32Array.from({ length: n }, () => random() * 2 - 1);
   const header: PackHeader = {
@@ -58,7 +60,7 @@ function makeContents({ count = 5, dim = 12, bits = 64, seed = 1, thumbs = 'none
     count,
     coder: { kind: 'itq', bits, seed: 42, trainedOn: count },
     vectors: 'int8',
-    ...(lists ? { partition: { lists, dims: 4, trainedOn: count } } : {}),
+    ...(lists ? { partition: { lists, dims: 4, sketch, trainedOn: count } } : {}),
   };
   const metas: ItemMeta[] = Array.from({ length: count }, (_, i) =>
     i % 3 === 0
@@ -87,9 +89,10 @@ function makeContents({ count = 5, dim = 12, bits = 64, seed = 1, thumbs = 'none
             mean: floats(dim),
             projection: floats(4 * dim),
             centroids: floats(lists * 4),
+            spread: sketch === 'int8' ? new Float32Array(4).fill(1) : Float32Array.from({ length: 4 }, () => 0.5 + random()),
             lists: Uint16Array.from({ length: count }, (_, i) => i % lists),
             scales: floats(count),
-            sketches: Int8Array.from({ length: count * 4 }, () => Math.floor(random() * 256) - 128),
+            sketches: Int8Array.from({ length: count * sketchBytes(4, sketch) }, () => Math.floor(random() * 256) - 128),
           },
         }
       : {}),
@@ -167,7 +170,8 @@ describe('pack round trip', () => {
     ['some thumbnails', { count: 9, thumbs: 'some' }],
     ['thumbnails that are all absent', { count: 4, thumbs: 'all-null' }],
     ['dim not a multiple of 4, 1024-bit codes', { count: 3, dim: 5, bits: 1024 }],
-    ['a partition and sketches (format 1.1)', { count: 11, dim: 7, lists: 3, thumbs: 'some' }],
+    ['a partition and int8 sketches (format 1.1)', { count: 11, dim: 7, lists: 3, thumbs: 'some' }],
+    ['a partition and int4 sketches (format 1.2)', { count: 11, dim: 7, lists: 3, sketch: 'int4' }],
   ];
   for (const [name, options] of cases) {
     it(`keeps ${name} exactly, through bytes and a Blob`, async () => {
@@ -180,7 +184,7 @@ describe('pack round trip', () => {
         expect(back).toEqual(expected);
         expect('thumbs' in back).toBe(options.thumbs === 'some');
         expect(reader.hasThumbs).toBe(options.thumbs === 'some');
-        expect(reader.version).toEqual({ major: 1, minor: options.lists ? 1 : 0 });
+        expect(reader.version).toEqual({ major: 1, minor: !options.lists ? 0 : options.sketch === 'int4' ? 2 : 1 });
         expect(await reader.readPartition()).toEqual(contents.partition ?? null);
         expect(reader.header).toEqual(contents.header);
         for (let i = 0; i < contents.header.count; i++) {
@@ -450,11 +454,11 @@ describe('versions', () => {
   });
 
   it('refuse a partitioned pack missing a partition section, or filing an item under a list it does not have', async () => {
-    const partitioned = makeContents({ count: 6, lists: 2 });
+    const partitioned = makeContents({ count: 6, lists: 2, sketch: 'int4' });
     const reader = await open(pack(partitioned));
     const all: SectionInput[] = await Promise.all(reader.sections.map(async (s) => ({ name: s.name, chunks: [(await reader.readSection(s.name))!] })));
     const json = new TextEncoder().encode(JSON.stringify(partitioned.header));
-    for (const name of [SECTION.sketches, SECTION.partitionCentroids]) {
+    for (const name of [SECTION.sketches, SECTION.partitionCentroids, SECTION.partitionSpread]) {
       const error = await packError(() => open(concat(assemblePack(json, all.filter((s) => s.name !== name)))));
       expect(error.message).toBe(`Pack is corrupt: required section "${name}" is missing. Copy or download it again.`);
     }
@@ -463,6 +467,16 @@ describe('versions', () => {
     expect(error.code).toBe('corrupt');
     expect(error.section).toBe(SECTION.sketchLists);
     expect(error.message).toMatch(/item 4 is filed under list 7 of 2/);
+  });
+
+  it('refuse sketches in an encoding it does not know as a newer version', async () => {
+    const partitioned = makeContents({ count: 6, lists: 2, sketch: 'int4' });
+    const reader = await open(pack(partitioned));
+    const all: SectionInput[] = await Promise.all(reader.sections.map(async (s) => ({ name: s.name, chunks: [(await reader.readSection(s.name))!] })));
+    const json = new TextEncoder().encode(JSON.stringify({ ...partitioned.header, partition: { ...partitioned.header.partition, sketch: 'int2' } }));
+    const error = await packError(() => open(concat(assemblePack(json, all))));
+    expect(error.code).toBe('version');
+    expect(error.message).toMatch(/sketches as "int2"/);
   });
 });
 
@@ -499,7 +513,9 @@ describe('encodePack validation', () => {
     ['a thumb that is not bytes', { ...base, thumbs: [null, 'x', null, null] as unknown as (Uint8Array | null)[] }, /thumbs\[1\] must be a Uint8Array/],
     ['a partition without its header', { ...base, partition: makeContents({ count: 4, dim: 6, lists: 2 }).partition! }, /partition and header.partition come together/],
     ['a sketch filed under a missing list', { ...makeContents({ count: 4, dim: 6, lists: 2 }), partition: { ...makeContents({ count: 4, dim: 6, lists: 2 }).partition!, lists: Uint16Array.of(0, 1, 2, 0) } }, /partition.lists\[2\] is 2, but there are 2 lists/],
-    ['a partition of 0 lists', { ...makeContents({ count: 4, dim: 6, lists: 2 }), header: { ...makeContents({ count: 4, dim: 6, lists: 2 }).header, partition: { lists: 0, dims: 4, trainedOn: 4 } } }, /"partition.lists"/],
+    ['a partition of 0 lists', { ...makeContents({ count: 4, dim: 6, lists: 2 }), header: { ...makeContents({ count: 4, dim: 6, lists: 2 }).header, partition: { lists: 0, dims: 4, sketch: 'int8', trainedOn: 4 } } }, /"partition.lists"/],
+    ['int8 sketches with a spread', { ...makeContents({ count: 4, dim: 6, lists: 2 }), partition: { ...makeContents({ count: 4, dim: 6, lists: 2 }).partition!, spread: Float32Array.of(1, 2, 1, 1) } }, /partition.spread must be all 1/],
+    ['int4 sketches of the int8 length', { ...makeContents({ count: 4, dim: 6, lists: 2, sketch: 'int4' }), partition: { ...makeContents({ count: 4, dim: 6, lists: 2, sketch: 'int4' }).partition!, sketches: new Int8Array(16) } }, /partition.sketches has 16 elements/],
   ];
   for (const [name, contents, message] of cases) {
     it(`rejects ${name}`, async () => {

@@ -38,6 +38,7 @@ import {
   MANIFEST_KEY, metaKey, PARTITION_KEY, sketchesKey, vectorsKey, vectorsPageView, type Manifest, type MetaPage, type SketchSource,
 } from './pages.ts';
 import { Partition, trainPartition, type PartitionParams } from './partition.ts';
+import { sketchBytes } from './sketch-kernel.ts';
 
 export interface IndexSettings {
   /** Model registry id the embeddings come from. */
@@ -145,7 +146,7 @@ export const PARTITION_FROM = 16_384;
 /** Lists in a partition: at most this many, and at least 8 sample rows to place each centroid. */
 export const PARTITION_LISTS = 1024;
 export const partitionLists = (sampleRows: number) => Math.max(1, Math.min(PARTITION_LISTS, Math.floor(sampleRows / 8)));
-export const SKETCH_DIMS = 128;
+export const SKETCH_DIMS = 256;
 /** Sketches probed by default: this share of the collection, and at least DEFAULT_PROBE_MIN. */
 export const DEFAULT_PROBE_SHARE = 1 / 16;
 export const DEFAULT_PROBE_MIN = 50_000;
@@ -199,8 +200,7 @@ export class ImageIndex {
       return new ImageIndex(store, manifest, null, null, budget);
     }
     const storedManifest = decodeJson<Manifest>(stored);
-    // Format 2 is format 3 without a partition: it opens as is, and its next commit writes format 3.
-    const manifest: Manifest = storedManifest.format === 2 ? { ...storedManifest, format: INDEX_FORMAT, partition: null, partitionFrom: PARTITION_FROM, itemsPerPage: 16 } : storedManifest;
+    const manifest = upgradedManifest(storedManifest);
     if (manifest.format !== INDEX_FORMAT) throw new IndexMismatchError(`This index uses storage format ${manifest.format}; this version of Lookalike reads format ${INDEX_FORMAT}.`);
     for (const key of ['modelId', 'method', 'dim'] as const) {
       if (manifest[key] !== settings[key]) {
@@ -252,10 +252,10 @@ export class ImageIndex {
       if (batch.size >= 512) await flush();
     }
     const { partition } = pack;
-    const dims = header.partition?.dims ?? 0;
+    const bytesPerSketch = header.partition ? sketchBytes(header.partition.dims, header.partition.sketch) : 0;
     const sketches: SketchSource | undefined = partition && {
-      dims,
-      stored: (slot) => ({ list: partition.lists[slot]!, scale: partition.scales[slot]!, sketch: partition.sketches.subarray(slot * dims, (slot + 1) * dims) }),
+      sketchBytes: bytesPerSketch,
+      stored: (slot) => ({ list: partition.lists[slot]!, scale: partition.scales[slot]!, sketch: partition.sketches.subarray(slot * bytesPerSketch, (slot + 1) * bytesPerSketch) }),
     };
     for (let page = 0; page * CODES_PER_PAGE < header.count; page++) {
       batch.set(codesKey(page), encodeCodesPage(page, pack.codes, words, (slot) => slot < header.count));
@@ -263,8 +263,8 @@ export class ImageIndex {
       if (batch.size >= 64) await flush();
     }
     if (partition && header.partition) {
-      const { lists } = header.partition;
-      batch.set(PARTITION_KEY, encodePartition({ dim: header.dim, dims, lists, mean: partition.mean, projection: partition.projection, centroids: partition.centroids }));
+      const { lists, dims, sketch } = header.partition;
+      batch.set(PARTITION_KEY, encodePartition({ dim: header.dim, dims, lists, sketch, mean: partition.mean, projection: partition.projection, spread: partition.spread, centroids: partition.centroids }));
     }
     batch.set(CODER_KEY, encodeCoder(coder));
     await flush();
@@ -278,6 +278,7 @@ export class ImageIndex {
   get count(): number { return this.manifest.liveCount; }
   get settings(): Manifest { return this.manifest; }
   get coderParams(): CoderParams | null { return this.coder?.params ?? null; }
+  get partitionParams(): PartitionParams | null { return this.lists?.partition.params ?? null; }
 
   memoryUsage(): MemoryUsage {
     const codes = this.codes.byteLength + this.live.byteLength;
@@ -465,14 +466,15 @@ export class ImageIndex {
     const metas: ItemMeta[] = [];
     const thumbList: (Uint8Array | null)[] = [];
     const lists = this.lists;
-    const dims = lists?.dims ?? 0;
+    const bytesPerSketch = lists?.sketchBytes ?? 0;
     const partition: PackPartition | null = lists && {
       mean: lists.partition.params.mean,
       projection: lists.partition.params.projection,
       centroids: lists.partition.params.centroids,
+      spread: lists.partition.params.spread,
       lists: new Uint16Array(liveCount),
       scales: new Float32Array(liveCount),
-      sketches: new Int8Array(liveCount * dims),
+      sketches: new Int8Array(liveCount * bytesPerSketch),
     };
     for await (const { slot, meta, stored } of this.scan({ metas: true, vectors: true })) {
       const n = metas.length;
@@ -483,7 +485,7 @@ export class ImageIndex {
         const sketch = lists!.stored(slot);
         partition.lists[n] = sketch.list;
         partition.scales[n] = sketch.scale;
-        partition.sketches.set(sketch.sketch!, n * dims);
+        partition.sketches.set(sketch.sketch!, n * bytesPerSketch);
       }
       metas.push(meta!);
       if (thumbs) thumbList.push(await thumbs(meta!.id));
@@ -642,7 +644,7 @@ export class ImageIndex {
     const params = train.coder ? this.train(trained, n, kind, bits) : this.coder!.params;
     const coder = train.coder ? new Coder(params) : this.coder!;
     const { partitionFrom } = this.manifest;
-    const partition = partitionFrom !== null && total >= partitionFrom ? trainPartition(trained, dim, { dims: Math.min(SKETCH_DIMS, dim), lists: partitionLists(n), seed }) : null;
+    const partition = partitionFrom !== null && total >= partitionFrom ? trainPartition(trained, dim, { dims: Math.min(SKETCH_DIMS, dim), lists: partitionLists(n), sketch: 'int4', seed }) : null;
     const codes = train.coder ? new Uint32Array(this.live.length * words) : this.codes;
     const lists = partition ? new InvertedLists(new Partition(partition), this.live.length) : null;
     if (train.coder || lists) {
@@ -653,7 +655,7 @@ export class ImageIndex {
       }
     }
     const coderState = train.coder ? { kind: params.kind, trainedOn: params.trainedOn, trainedAtCount: total } : this.manifest.coder;
-    const partitionState = partition ? { lists: partition.lists, dims: partition.dims, trainedOn: n } : null;
+    const partitionState = partition ? { lists: partition.lists, dims: partition.dims, sketch: partition.sketch, trainedOn: n } : null;
     const manifest: Manifest = { ...this.manifest, bits, coderKind: kind, coder: coderState, partition: partitionState };
     const writes = new Map<string, Uint8Array | null>([[MANIFEST_KEY, encodeJson(manifest)], [PARTITION_KEY, partition ? encodePartition(partition) : null]]);
     if (train.coder) writes.set(CODER_KEY, encodeCoder(params));
@@ -778,6 +780,17 @@ export class ImageIndex {
     const { codes, tables } = this.memoryUsage();
     this.pages.setBudget(this.budget - codes - tables);
   }
+}
+
+/**
+ * Older formats open as they are, and their next commit writes the current one:
+ * format 2 is format 3 without a partition, and format 3's partitions are int8
+ * (their stored record lacks the spread, which decodePartition fills in).
+ */
+function upgradedManifest(stored: Manifest): Manifest {
+  if (stored.format === 2) return { ...stored, format: INDEX_FORMAT, partition: null, partitionFrom: PARTITION_FROM, itemsPerPage: 16 };
+  if (stored.format === 3) return { ...stored, format: INDEX_FORMAT, partition: stored.partition && { ...stored.partition, sketch: 'int8' } };
+  return stored;
 }
 
 function newManifest(settings: IndexSettings): Manifest {

@@ -1,6 +1,6 @@
 /**
  * The resident half of a partitioned index (see partition.ts): every item's
- * list and int8 sketch, in memory. A search scans the sketches of the lists
+ * list and sketch, in memory. A search scans the sketches of the lists
  * nearest the query and keeps the best by approximate score.
  */
 import type { SlotFilter } from './mih.ts';
@@ -29,6 +29,8 @@ const NONE = 0xffffffff;
 export class InvertedLists {
   readonly dims: number;
   private readonly lists: number;
+  /** Per sketch component, the spread it was divided by before quantising (its query weight). */
+  private readonly spread: Float32Array;
   private arena: SketchArray;
   /** Per position: its slot and sketch scale. */
   private slotAt: Uint32Array;
@@ -48,14 +50,16 @@ export class InvertedLists {
   /** Sorted positions whose items have been removed since the last compaction. */
   private removed = 0;
   private readonly projected: Float32Array;
+  private readonly weighted: Float32Array;
   /** A search's scratch arrays, kept between searches: a million-item search fills ~60k of each, and fresh ones every time meant garbage collections in the middle of queries. */
   private scratch = { positions: new Uint32Array(0), scores: new Float32Array(0), select: new Float32Array(0) };
 
   constructor(readonly partition: Partition, capacity: number, options: { readonly simd?: boolean } = {}) {
-    const { dims, lists } = partition.params;
+    const { dims, lists, sketch, spread } = partition.params;
     this.dims = dims;
     this.lists = lists;
-    this.arena = new SketchArray(dims, capacity, options);
+    this.spread = spread;
+    this.arena = new SketchArray(dims, sketch, capacity, options);
     this.slotAt = new Uint32Array(capacity);
     this.scaleAt = new Float32Array(capacity);
     this.listOfSlot = new Uint16Array(capacity);
@@ -65,6 +69,12 @@ export class InvertedLists {
     this.tailBytes = lists * 16;
     this.tailSizes = new Uint32Array(lists);
     this.projected = new Float32Array(dims);
+    this.weighted = new Float32Array(dims);
+  }
+
+  /** Bytes per sketch. */
+  get sketchBytes(): number {
+    return this.arena.sketchBytes;
   }
 
   get byteLength(): number {
@@ -90,9 +100,11 @@ export class InvertedLists {
 
   /** Writes the list, scale and sketch of `vector` (an embedding) for `slot`; `file` makes it searchable. */
   sketch(slot: number, vector: Float32Array): void {
-    this.partition.projectCentred(vector, this.projected);
-    const position = this.newPosition(slot, this.partition.listOf(this.projected));
-    this.scaleAt[position] = quantiseSketch(this.projected, this.arena.bytes, position * this.dims);
+    const y = this.projected;
+    this.partition.projectCentred(vector, y);
+    const position = this.newPosition(slot, this.partition.listOf(y));
+    for (let j = 0; j < this.dims; j++) y[j] = y[j]! / this.spread[j]!;
+    this.scaleAt[position] = this.arena.encode(y, position);
   }
 
   /**
@@ -110,21 +122,21 @@ export class InvertedLists {
         if (!isLive(first + i)) continue;
         const position = this.newPosition(first + i, listNumbers[i]!);
         this.scaleAt[position] = scales[i]!;
-        this.arena.bytes.set(sketches.subarray(i * this.dims, (i + 1) * this.dims), position * this.dims);
+        this.arena.bytes.set(sketches.subarray(i * this.sketchBytes, (i + 1) * this.sketchBytes), position * this.sketchBytes);
       }
       return;
     }
     const start = this.used;
     for (let i = 0; i < count; i++) this.newPosition(first + i, listNumbers[i]!);
     this.scaleAt.set(scales.subarray(0, count), start);
-    this.arena.bytes.set(sketches.subarray(0, count * this.dims), start * this.dims);
+    this.arena.bytes.set(sketches.subarray(0, count * this.sketchBytes), start * this.sketchBytes);
   }
 
   /** Slot's list, scale and sketch (a view), as stored; zeros for a slot never sketched. */
   stored(slot: number): { list: number; scale: number; sketch: Int8Array | null } {
     const position = slot < this.positionOf.length ? this.positionOf[slot]! : NONE;
     if (position === NONE) return { list: 0, scale: 0, sketch: null };
-    return { list: this.listOfSlot[slot]!, scale: this.scaleAt[position]!, sketch: this.arena.bytes.subarray(position * this.dims, (position + 1) * this.dims) };
+    return { list: this.listOfSlot[slot]!, scale: this.scaleAt[position]!, sketch: this.arena.bytes.subarray(position * this.sketchBytes, (position + 1) * this.sketchBytes) };
   }
 
   /** Files a sketched slot under its list. */
@@ -150,7 +162,7 @@ export class InvertedLists {
    * slot order within a list (a counting sort over the slots); the tails empty.
    */
   compact(isLive: SlotFilter): void {
-    const { dims, lists } = this;
+    const { dims, lists, sketchBytes } = this;
     const slots = this.positionOf.length;
     const kept = (slot: number) => this.positionOf[slot] !== NONE && isLive(slot);
     const counts = new Uint32Array(lists + 1);
@@ -159,12 +171,12 @@ export class InvertedLists {
     const total = counts[lists]!;
     // Room for a sixteenth more before the next growth: the arena is most of a large index's memory.
     const capacity = total + (total >> 4) + 1024;
-    const arena = new SketchArray(dims, capacity, { simd: this.arena.simd });
+    const arena = new SketchArray(dims, this.arena.encoding, capacity, { simd: this.arena.simd });
     const slotAt = new Uint32Array(capacity);
     const scaleAt = new Float32Array(capacity);
     // Copied a 32-bit word at a time where sketches are whole words (the default 128 bytes are 32).
-    const unit = dims % 4 === 0 ? 4 : 1;
-    const words = dims / unit;
+    const unit = sketchBytes % 4 === 0 ? 4 : 1;
+    const words = sketchBytes / unit;
     const from = unit === 4 ? new Int32Array(this.arena.bytes.buffer, 0, this.arena.bytes.length / 4) : this.arena.bytes;
     const to = unit === 4 ? new Int32Array(arena.bytes.buffer, 0, arena.bytes.length / 4) : arena.bytes;
     const next = counts.slice(0, lists);
@@ -231,7 +243,9 @@ export class InvertedLists {
         n += this.tailSizes[list]!;
       }
     }
-    const unit = this.arena.dots(q, positions, n, scores);
+    const weighted = this.weighted;
+    for (let j = 0; j < this.dims; j++) weighted[j] = q[j]! * this.spread[j]!;
+    const unit = this.arena.dots(weighted, positions, n, scores);
     for (let i = 0; i < n; i++) scores[i] = scores[i]! * unit * this.scaleAt[positions[i]!]!;
     const kept = best(positions.subarray(0, n), scores.subarray(0, n), keep, select);
     return { slots: kept.positions.map((p) => this.slotAt[p]!), scores: kept.scores };
@@ -254,19 +268,6 @@ export class InvertedLists {
     this.positionOf[slot] = position;
     return position;
   }
-}
-
-/** int8 of y with one scale (max |y| / 127), so that y ≈ scale · sketch; returns the scale. */
-function quantiseSketch(y: Float32Array, out: Int8Array, outOffset: number): number {
-  let maxAbs = 0;
-  for (let j = 0; j < y.length; j++) maxAbs = Math.max(maxAbs, Math.abs(y[j]!));
-  if (maxAbs === 0) {
-    out.fill(0, outOffset, outOffset + y.length);
-    return 0;
-  }
-  const toInt = 127 / maxAbs;
-  for (let j = 0; j < y.length; j++) out[outOffset + j] = Math.round(y[j]! * toInt);
-  return maxAbs / 127;
 }
 
 /** The `keep` highest scores with their positions, best first (ties by position); `select` is scratch space of at least scores.length. */

@@ -6,8 +6,8 @@
  *   manifest        JSON: settings and counts (written in every commit, last word on what exists)
  *   coder           f32 mean[dim], f32 projection[bits × dim]
  *   codes/<p>       slots p·CODES_PER_PAGE…: a live-bit per slot, then the codes (loaded whole on open)
- *   partition       f32 mean[dim], f32 projection[dims × dim], f32 centroids[lists × dims] (large indexes)
- *   sketches/<p>    slots p·CODES_PER_PAGE…: u16 list, f32 scale, int8 sketch[dims] per slot (loaded whole on open)
+ *   partition       f32 mean[dim], f32 projection[dims × dim], f32 centroids[lists × dims], f32 spread[dims] (large indexes; format 3 has no spread)
+ *   sketches/<p>    slots p·CODES_PER_PAGE…: u16 list, f32 scale, sketch per slot (int4 or int8; loaded whole on open)
  *   vectors/<p>     slots p·itemsPerPage…: f32 scale per slot, then int8 embeddings (read for re-ranking)
  *   meta/<p>        slots p·itemsPerPage…: JSON array of ItemMeta, null for an empty or removed slot
  */
@@ -15,8 +15,10 @@ import type { CoderKind, CoderParams } from '../codes/coder.ts';
 import type { ItemMeta } from '../items.ts';
 import type { InvertedLists } from './inverted-lists.ts';
 import type { PartitionParams } from './partition.ts';
+import type { SketchEncoding } from './sketch-kernel.ts';
 
-export const INDEX_FORMAT = 3; // 2: item pages of 16 slots (were 64); 3: the partition and sketches, item pages of `itemsPerPage`
+/** 2: item pages of 16 slots (were 64); 3: the partition and int8 sketches, item pages of `itemsPerPage`; 4: int4 sketches and the partition's spread. */
+export const INDEX_FORMAT = 4;
 /** 4096 codes of 256 bits = 128 KiB a page: a million items is 245 pages to read on open. */
 export const CODES_PER_PAGE = 4096;
 /**
@@ -42,8 +44,8 @@ export interface Manifest {
   readonly liveCount: number;
   /** The coder in use: its kind, the sample rows it was trained on, and the collection size then. */
   readonly coder: { readonly kind: CoderKind; readonly trainedOn: number; readonly trainedAtCount: number } | null;
-  /** The partition in use (large indexes only): its size, and the sample rows it was trained on. */
-  readonly partition: { readonly lists: number; readonly dims: number; readonly trainedOn: number } | null;
+  /** The partition in use (large indexes only): its size, sketch encoding, and the sample rows it was trained on. */
+  readonly partition: { readonly lists: number; readonly dims: number; readonly sketch: SketchEncoding; readonly trainedOn: number } | null;
   /** The collection size from which the index keeps a partition (null: never). */
   readonly partitionFrom: number | null;
   /** Slots per vectors and meta page. */
@@ -98,61 +100,67 @@ export function decodeCoder(bytes: Uint8Array, manifest: Manifest): CoderParams 
 }
 
 export function encodePartition(params: PartitionParams): Uint8Array {
-  const out = new Float32Array(params.mean.length + params.projection.length + params.centroids.length);
-  out.set(params.mean, 0);
-  out.set(params.projection, params.mean.length);
-  out.set(params.centroids, params.mean.length + params.projection.length);
+  const { mean, projection, centroids, spread } = params;
+  const out = new Float32Array(mean.length + projection.length + centroids.length + spread.length);
+  out.set(mean, 0);
+  out.set(projection, mean.length);
+  out.set(centroids, mean.length + projection.length);
+  out.set(spread, mean.length + projection.length + centroids.length);
   return new Uint8Array(out.buffer);
 }
 
+/** The partition record; format 3 wrote int8 partitions without the spread, which is all 1 there. */
 export function decodePartition(bytes: Uint8Array, manifest: Manifest): PartitionParams {
   const { dim, partition } = manifest;
   const copy = aligned(bytes, 4);
   const floats = new Float32Array(copy.buffer, copy.byteOffset, bytes.byteLength / 4);
-  if (!partition || floats.length !== dim + partition.dims * dim + partition.lists * partition.dims) throw new Error('The stored partition does not match the index settings.');
-  const { lists, dims } = partition;
+  const centroidsEnd = partition ? dim + partition.dims * dim + partition.lists * partition.dims : 0;
+  const withoutSpread = partition?.sketch === 'int8' && floats.length === centroidsEnd;
+  if (!partition || (floats.length !== centroidsEnd + partition.dims && !withoutSpread)) throw new Error('The stored partition does not match the index settings.');
+  const { lists, dims, sketch } = partition;
   return {
-    dim, dims, lists,
+    dim, dims, lists, sketch,
     mean: floats.slice(0, dim),
     projection: floats.slice(dim, dim + dims * dim),
-    centroids: floats.slice(dim + dims * dim),
+    centroids: floats.slice(dim + dims * dim, centroidsEnd),
+    spread: withoutSpread ? new Float32Array(dims).fill(1) : floats.slice(centroidsEnd),
   };
 }
 
-/** Bytes per slot in a sketches page: u16 list, f32 scale, int8 sketch. */
-const sketchSlotBytes = (dims: number) => 2 + 4 + dims;
+/** Bytes per slot in a sketches page: u16 list, f32 scale, sketch. */
+const sketchSlotBytes = (sketchBytes: number) => 2 + 4 + sketchBytes;
 
 /** Where a sketches page's contents come from: the resident lists, or a pack being imported. */
 export interface SketchSource {
-  readonly dims: number;
+  readonly sketchBytes: number;
   stored(slot: number): { readonly list: number; readonly scale: number; readonly sketch: Int8Array | null };
 }
 
-/** A sketches page: CODES_PER_PAGE list numbers (u16), then scales (f32), then sketches (int8 × dims). */
+/** A sketches page: CODES_PER_PAGE list numbers (u16), then scales (f32), then sketches (sketchBytes each). */
 export function encodeSketchesPage(page: number, source: SketchSource, slotCount: number): Uint8Array {
-  const { dims } = source;
-  const out = new Uint8Array(CODES_PER_PAGE * sketchSlotBytes(dims));
+  const { sketchBytes } = source;
+  const out = new Uint8Array(CODES_PER_PAGE * sketchSlotBytes(sketchBytes));
   const listNumbers = new Uint16Array(out.buffer, 0, CODES_PER_PAGE);
   const scales = new Float32Array(out.buffer, CODES_PER_PAGE * 2, CODES_PER_PAGE);
-  const sketches = new Int8Array(out.buffer, CODES_PER_PAGE * 6, CODES_PER_PAGE * dims);
+  const sketches = new Int8Array(out.buffer, CODES_PER_PAGE * 6, CODES_PER_PAGE * sketchBytes);
   const first = page * CODES_PER_PAGE;
   for (let i = 0; i < Math.min(CODES_PER_PAGE, slotCount - first); i++) {
     const { list, scale, sketch } = source.stored(first + i);
     listNumbers[i] = list;
     scales[i] = scale;
-    if (sketch) sketches.set(sketch, i * dims);
+    if (sketch) sketches.set(sketch, i * sketchBytes);
   }
   return out;
 }
 
 /** Stores a sketches page's live slots in the resident lists (a compaction after loading files them). */
 export function decodeSketchesPage(bytes: Uint8Array, page: number, lists: InvertedLists, live: Uint8Array, slotCount: number): void {
-  const { dims } = lists;
-  if (bytes.byteLength !== CODES_PER_PAGE * sketchSlotBytes(dims)) throw new Error(`The index is damaged: ${sketchesKey(page)} has the wrong size.`);
+  const { sketchBytes } = lists;
+  if (bytes.byteLength !== CODES_PER_PAGE * sketchSlotBytes(sketchBytes)) throw new Error(`The index is damaged: ${sketchesKey(page)} has the wrong size.`);
   const copy = aligned(bytes, 4);
   const listNumbers = new Uint16Array(copy.buffer, copy.byteOffset, CODES_PER_PAGE);
   const scales = new Float32Array(copy.buffer, copy.byteOffset + CODES_PER_PAGE * 2, CODES_PER_PAGE);
-  const sketches = new Int8Array(copy.buffer, copy.byteOffset + CODES_PER_PAGE * 6, CODES_PER_PAGE * dims);
+  const sketches = new Int8Array(copy.buffer, copy.byteOffset + CODES_PER_PAGE * 6, CODES_PER_PAGE * sketchBytes);
   const first = page * CODES_PER_PAGE;
   lists.putRun(first, Math.min(CODES_PER_PAGE, slotCount - first), listNumbers, scales, sketches, (slot) => live[slot] === 1);
 }

@@ -6,10 +6,14 @@
  * Each item's embedding x is projected onto the top `dims` principal directions
  * P of the collection: y = P·(x − mean). That projection serves twice:
  *
- * - **The sketch**: y quantised to int8 with one scale per item (`dims` bytes,
- *   128 at the default), kept in memory. For a unit query q, q·x = q·mean +
- *   q·(x − mean) ≈ q·mean + (P·q)·y, so `(P·q)·y` ranks items nearly as cosine
- *   does, without touching storage.
+ * - **The sketch**: y, each component divided by its spread s (its standard
+ *   deviation in the sample), quantised with one scale per item
+ *   (sketch-kernel.ts: 256 int4 components, 128 bytes, at the default), kept in
+ *   memory. For a unit query q, q·x = q·mean + q·(x − mean) ≈ q·mean + (P·q)·y,
+ *   and (P·q)·y = ((P·q)⊙s)·(y⊘s), so the sketch ranks items nearly as cosine
+ *   does, without touching storage. Dividing by the spread gives every
+ *   component the same resolution, where one scale for raw y would leave the
+ *   weak components mostly zeros.
  * - **The lists**: k-means centroids c_1 … c_L of y (Lloyd's algorithm from a
  *   seeded k-means++ start); each item is filed under its nearest centroid. A
  *   query scans the lists whose centroids score highest against P·q (the
@@ -22,6 +26,7 @@
 import { covariance, principalDirections } from '../codes/linalg.ts';
 import { seededRandom } from '../codes/random.ts';
 import { MAX_LISTS } from '../pack/format.ts';
+import type { SketchEncoding } from './sketch-kernel.ts';
 
 export interface PartitionParams {
   /** Embedding size. */
@@ -30,14 +35,19 @@ export interface PartitionParams {
   readonly dims: number;
   /** Number of lists (centroids). */
   readonly lists: number;
+  /** How sketch components are stored. */
+  readonly sketch: SketchEncoding;
   readonly mean: Float32Array; // dim
   readonly projection: Float32Array; // dims × dim, row-major
+  /** Per projected component, what it is divided by before quantising (all 1 in int8 partitions, which predate it). */
+  readonly spread: Float32Array; // dims
   readonly centroids: Float32Array; // lists × dims, row-major
 }
 
 export interface PartitionOptions {
   readonly dims: number;
   readonly lists: number;
+  readonly sketch: SketchEncoding;
   readonly seed: number;
   /** Lloyd iterations after the k-means++ start (default 10). */
   readonly iterations?: number;
@@ -45,7 +55,7 @@ export interface PartitionOptions {
 
 /** sample: n rows × dim, row-major (the caller subsamples). */
 export function trainPartition(sample: Float32Array, dim: number, options: PartitionOptions): PartitionParams {
-  const { dims, lists, seed } = options;
+  const { dims, lists, seed, sketch } = options;
   const n = sample.length / dim;
   if (!Number.isInteger(n) || n < 2) throw new RangeError(`A partition needs at least 2 whole sample rows of ${dim} values.`);
   if (!Number.isInteger(dims) || dims < 1 || dims > dim) throw new RangeError(`Sketch dimensions must be 1 … ${dim}, not ${dims}.`);
@@ -57,14 +67,18 @@ export function trainPartition(sample: Float32Array, dim: number, options: Parti
   const projection = new Float32Array(principalDirections(covariance(sample, n, dim, mean64), dim, dims));
   const projected = new Float32Array(n * dims);
   for (let i = 0; i < n; i++) project(projection, mean, dims, dim, sample, i * dim, projected, i * dims);
+  const variance = new Float64Array(dims);
+  for (let i = 0; i < n; i++) for (let j = 0; j < dims; j++) variance[j] = variance[j]! + projected[i * dims + j]! ** 2 / n;
+  // A component without variance in the sample keeps spread 1 (it is ~0 anyway).
+  const spread = Float32Array.from(variance, (v) => (v > 0 ? Math.sqrt(v) : 1));
   const centroids = kMeans(projected, n, dims, lists, seed, options.iterations ?? 10);
-  return { dim, dims, lists, mean, projection, centroids };
+  return { dim, dims, lists, sketch, mean, projection, spread, centroids };
 }
 
 export class Partition {
   constructor(readonly params: PartitionParams) {
-    const { dim, dims, lists, mean, projection, centroids } = params;
-    if (mean.length !== dim || projection.length !== dims * dim || centroids.length !== lists * dims) {
+    const { dim, dims, lists, mean, projection, spread, centroids } = params;
+    if (mean.length !== dim || projection.length !== dims * dim || spread.length !== dims || centroids.length !== lists * dims || !spread.every((s) => s > 0)) {
       throw new RangeError('The partition parameters do not fit together.');
     }
   }

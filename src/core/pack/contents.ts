@@ -1,5 +1,6 @@
 /** A whole index as the pack format carries it; see docs/pack-format.md. */
 import type { CoderKind } from '../codes/coder.ts';
+import type { SketchEncoding } from '../index/sketch-kernel.ts';
 import type { ItemMeta } from '../items.ts';
 
 export interface PackHeader {
@@ -20,8 +21,8 @@ export interface PackHeader {
   };
   /** Encoding of the stored embeddings used for re-ranking. */
   readonly vectors: 'int8';
-  /** A large index's partition (format 1.1): list count, sketch length, and the sample rows it was trained on. */
-  readonly partition?: { readonly lists: number; readonly dims: number; readonly trainedOn: number };
+  /** A large index's partition (format 1.1; int4 sketches 1.2): list count, sketch length and encoding, and the sample rows it was trained on. */
+  readonly partition?: { readonly lists: number; readonly dims: number; readonly sketch: SketchEncoding; readonly trainedOn: number };
 }
 
 /** The partition and every item's sketch (src/core/index/partition.ts), so an importer need not retrain them. */
@@ -29,7 +30,9 @@ export interface PackPartition {
   readonly mean: Float32Array; // dim
   readonly projection: Float32Array; // dims × dim, row-major
   readonly centroids: Float32Array; // lists × dims, row-major
-  /** Per item: its list, sketch scale and int8 sketch (count × dims). */
+  /** What each projected component is divided by before quantising (dims; all 1 for int8 sketches). */
+  readonly spread: Float32Array;
+  /** Per item: its list, sketch scale and sketch (count × sketchBytes, as in index/sketch-kernel.ts). */
   readonly lists: Uint16Array;
   readonly scales: Float32Array;
   readonly sketches: Int8Array;

@@ -12,6 +12,7 @@
 import { wordsPerCode } from '../codes/bits.ts';
 import type { CoderKind } from '../codes/coder.ts';
 import type { ItemMeta } from '../items.ts';
+import { sketchBytes } from '../index/sketch-kernel.ts';
 import type { PackHeader } from './contents.ts';
 import { crc32 } from './crc32.ts';
 
@@ -20,7 +21,7 @@ export const PACK_SIGNATURE: Uint8Array = Uint8Array.of(0x89, 0x4c, 0x4b, 0x50, 
 /** Incompatible layout changes bump the major version; readers refuse other majors. */
 export const FORMAT_MAJOR = 1;
 /** Compatible additions (new sections, new header keys) bump the minor version; readers accept any minor. */
-export const FORMAT_MINOR = 1; // 1: the optional partition (header key and six sections)
+export const FORMAT_MINOR = 2; // 1: the optional partition (header key and six sections); 2: int4 sketches and partition.spread
 
 export const PREAMBLE_BYTES = 32;
 export const SECTION_NAME_BYTES = 24;
@@ -54,17 +55,21 @@ export const SECTION = {
   sketchLists: 'sketch.lists',
   sketchScales: 'sketch.scales',
   sketches: 'sketches',
+  partitionSpread: 'partition.spread',
 } as const;
 
-/** The sections a pack whose header has `partition` must have. */
-export const PARTITION_SECTIONS: readonly string[] = [
-  SECTION.partitionMean,
-  SECTION.partitionProjection,
-  SECTION.partitionCentroids,
-  SECTION.sketchLists,
-  SECTION.sketchScales,
-  SECTION.sketches,
-];
+/** The sections a pack whose header has `partition` must have (int4 sketches come with their spread, 1.2). */
+export function partitionSections(partition: NonNullable<PackHeader['partition']>): readonly string[] {
+  return [
+    SECTION.partitionMean,
+    SECTION.partitionProjection,
+    SECTION.partitionCentroids,
+    SECTION.sketchLists,
+    SECTION.sketchScales,
+    SECTION.sketches,
+    ...(partition.sketch === 'int4' ? [SECTION.partitionSpread] : []),
+  ];
+}
 
 /** The most lists a partition may have: list numbers are u16 here and in the index's sketch pages. */
 export const MAX_LISTS = 65536;
@@ -315,7 +320,7 @@ export function encodeHeader(header: PackHeader): Uint8Array {
     `"dim":${header.dim},"count":${header.count},` +
     `"coder":{"kind":${JSON.stringify(coder.kind)},"bits":${coder.bits},"seed":${coder.seed},"trainedOn":${coder.trainedOn}},` +
     `"vectors":${JSON.stringify(header.vectors)}` +
-    (header.partition ? `,"partition":{"lists":${header.partition.lists},"dims":${header.partition.dims},"trainedOn":${header.partition.trainedOn}}` : '') +
+    (header.partition ? `,"partition":{"lists":${header.partition.lists},"dims":${header.partition.dims},"trainedOn":${header.partition.trainedOn}${header.partition.sketch === 'int8' ? '' : `,"sketch":"${header.partition.sketch}"`}}` : '') +
     '}';
   return new TextEncoder().encode(json);
 }
@@ -332,7 +337,7 @@ export function decodeHeader(bytes: Uint8Array): PackHeader {
   const { modelId, method, dim, count, coder, vectors, partition } = value;
   const { kind, bits, seed, trainedOn } = coder;
   const header: PackHeader = { modelId, method, dim, count, coder: { kind, bits, seed, trainedOn }, vectors };
-  return partition ? { ...header, partition: { lists: partition.lists, dims: partition.dims, trainedOn: partition.trainedOn } } : header;
+  return partition ? { ...header, partition: { lists: partition.lists, dims: partition.dims, sketch: partition.sketch ?? 'int8', trainedOn: partition.trainedOn } } : header;
 }
 
 /** Throws PackError(`code`) unless `h` is a valid header. */
@@ -375,6 +380,11 @@ export function checkHeader(h: unknown, code: 'invalid' | 'corrupt'): asserts h 
     if (!isInt(p.lists, 1, MAX_LISTS)) fail(`field "partition.lists" must be an integer from 1 to ${MAX_LISTS}`);
     if (!isInt(p.dims, 1, h.dim as number)) fail('field "partition.dims" must be an integer from 1 to "dim"');
     if (!isInt(p.trainedOn, 0, Number.MAX_SAFE_INTEGER)) fail('field "partition.trainedOn" must be a non-negative integer');
+    // Absent in 1.1 packs, whose sketches are all int8.
+    if (code === 'corrupt' && p.sketch !== undefined && p.sketch !== 'int8' && p.sketch !== 'int4') {
+      throw new PackError('version', `This pack stores its sketches as "${String(p.sketch)}", which this version of Lookalike cannot read. Update Lookalike.`);
+    }
+    if (code === 'invalid' && p.sketch !== 'int8' && p.sketch !== 'int4') fail('field "partition.sketch" must be "int8" or "int4"');
   }
 }
 
@@ -407,7 +417,8 @@ export function expectedSectionLength(name: string, header: PackHeader): number 
     case SECTION.partitionCentroids: return partition.lists * partition.dims * 4;
     case SECTION.sketchLists: return count * 2;
     case SECTION.sketchScales: return count * 4;
-    case SECTION.sketches: return count * partition.dims;
+    case SECTION.sketches: return count * sketchBytes(partition.dims, partition.sketch);
+    case SECTION.partitionSpread: return partition.dims * 4;
     default: return undefined;
   }
 }

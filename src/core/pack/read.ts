@@ -4,7 +4,7 @@ import type { PackContents, PackHeader, PackPartition } from './contents.ts';
 import { crc32 } from './crc32.ts';
 import {
   OPEN_READ_BYTES,
-  PARTITION_SECTIONS,
+  partitionSections,
   PREAMBLE_BYTES,
   REQUIRED_SECTIONS,
   SECTION,
@@ -87,7 +87,7 @@ export async function openPack(source: RangeSource): Promise<PackReader> {
   if (size > fileLength) throw corruptError(`it should be ${fileLength} bytes but the file has ${size} (extra bytes at the end)`);
 
   const byName = new Map(sections.map((s) => [s.name, s]));
-  for (const name of [...REQUIRED_SECTIONS, ...(header.partition ? PARTITION_SECTIONS : [])]) {
+  for (const name of [...REQUIRED_SECTIONS, ...(header.partition ? partitionSections(header.partition) : [])]) {
     if (!byName.has(name)) throw corruptError(`required section "${name}" is missing`, name);
   }
   const hasThumbs = byName.has(SECTION.thumbs);
@@ -178,7 +178,7 @@ class Reader implements PackReader {
   async readPartition(): Promise<PackPartition | null> {
     const { partition } = this.header;
     if (!partition) return null;
-    const [mean, projection, centroids, lists, scales, sketches] = await Promise.all(PARTITION_SECTIONS.map((name) => this.required(name)));
+    const [mean, projection, centroids, lists, scales, sketches, spread] = await Promise.all(partitionSections(partition).map((name) => this.required(name)));
     const listNumbers = u16Array(lists!);
     for (let i = 0; i < listNumbers.length; i++) {
       if (listNumbers[i]! >= partition.lists) throw corruptError(`item ${i} is filed under list ${listNumbers[i]} of ${partition.lists}`, SECTION.sketchLists);
@@ -187,6 +187,7 @@ class Reader implements PackReader {
       mean: f32Array(mean!),
       projection: f32Array(projection!),
       centroids: f32Array(centroids!),
+      spread: spread ? f32Array(spread) : new Float32Array(partition.dims).fill(1),
       lists: listNumbers,
       scales: f32Array(scales!),
       sketches: new Int8Array(sketches!.buffer, sketches!.byteOffset, sketches!.byteLength),

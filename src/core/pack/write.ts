@@ -1,5 +1,6 @@
 /** Writes a pack: validates PackContents and lays it out as docs/pack-format.md describes. */
 import { wordsPerCode } from '../codes/bits.ts';
+import { sketchBytes } from '../index/sketch-kernel.ts';
 import type { PackContents } from './contents.ts';
 import { crc32 } from './crc32.ts';
 import {
@@ -65,14 +66,18 @@ export function encodePack(contents: PackContents): Uint8Array<ArrayBuffer>[] {
   if (!Array.isArray(metas) || metas.length !== count) invalid(`metas must be an array of ${count} items (the header's count)`);
   if ((partition === undefined) !== (header.partition === undefined)) invalid('partition and header.partition come together');
   if (partition && header.partition) {
-    const { lists, dims } = header.partition;
+    const { lists, dims, sketch } = header.partition;
     checkArray('partition.mean', partition.mean, 'Float32Array', dim);
     checkArray('partition.projection', partition.projection, 'Float32Array', dims * dim);
     checkArray('partition.centroids', partition.centroids, 'Float32Array', lists * dims);
+    checkArray('partition.spread', partition.spread, 'Float32Array', dims);
     checkArray('partition.lists', partition.lists, 'Uint16Array', count);
     checkArray('partition.scales', partition.scales, 'Float32Array', count);
-    checkArray('partition.sketches', partition.sketches, 'Int8Array', count * dims);
-    for (const name of ['mean', 'projection', 'centroids', 'scales'] as const) checkFinite(`partition.${name}`, partition[name]);
+    checkArray('partition.sketches', partition.sketches, 'Int8Array', count * sketchBytes(dims, sketch));
+    for (const name of ['mean', 'projection', 'centroids', 'spread', 'scales'] as const) checkFinite(`partition.${name}`, partition[name]);
+    // int8 sketches (1.1) have no spread section: theirs is all 1.
+    if (sketch === 'int8' && partition.spread.some((s) => s !== 1)) invalid('int8 sketches are quantised without a spread, so partition.spread must be all 1');
+    if (!partition.spread.every((s) => s > 0)) invalid('partition.spread must be positive');
     partition.lists.forEach((list, i) => {
       if (list >= lists) invalid(`partition.lists[${i}] is ${list}, but there are ${lists} lists`);
     });
@@ -120,6 +125,7 @@ export function encodePack(contents: PackContents): Uint8Array<ArrayBuffer>[] {
       { name: SECTION.sketchLists, chunks: [storedBytes(partition.lists, 2)] },
       { name: SECTION.sketchScales, chunks: [storedBytes(partition.scales, 4)] },
       { name: SECTION.sketches, chunks: [storedBytes(partition.sketches, 1)] },
+      ...(header.partition?.sketch === 'int4' ? [{ name: SECTION.partitionSpread, chunks: [storedBytes(partition.spread, 4)] }] : []),
     );
   }
 
@@ -139,8 +145,8 @@ export function encodePack(contents: PackContents): Uint8Array<ArrayBuffer>[] {
     }
     sections.push({ name: SECTION.thumbs, chunks: thumbChunks }, { name: SECTION.thumbsIndex, chunks: [storedBytes(thumbIndex, 4)] });
   }
-  // A pack with nothing of 1.1 in it is written as 1.0, byte for byte as before.
-  return assemblePack(headerJson, sections, partition ? FORMAT_MINOR : 0);
+  // Each pack is written as the oldest version that holds it: 1.0 (byte for byte as before) without a partition, 1.1 with int8 sketches.
+  return assemblePack(headerJson, sections, !header.partition ? 0 : header.partition.sketch === 'int8' ? 1 : FORMAT_MINOR);
 }
 
 /**
