@@ -32,7 +32,6 @@ import { Coder, trainCoder, type CoderKind } from '../src/core/codes/coder.ts';
 import { seededRandom } from '../src/core/codes/random.ts';
 import { DCT_GRID, dctCosine, inputGrey } from '../src/core/embed/fused.ts';
 import { dot } from '../src/core/embed/vector.ts';
-import { dHash, pHash } from '../src/core/hash/perceptual.ts';
 import { toModelInput } from '../src/core/image/preprocess.ts';
 import { ImageIndex } from '../src/core/index/image-index.ts';
 import { MODELS } from '../src/core/models/registry.ts';
@@ -43,6 +42,7 @@ import { orientedSize } from '../src/node/image-source.ts';
 import { NodeEngine } from '../src/node/engine.ts';
 import { PROJECT_ROOT } from '../src/node/provision.ts';
 import { loadPhotos } from '../tests/photos.ts';
+import { dHash, pHash } from './perceptual.ts';
 import { applyTransform, cropDistractor, FAMILIES, lowRes, mosaicDistractor, TRANSFORMS, type Family } from './quality-transforms.ts';
 import { inputSharpness, METHODS, type Method } from './quality-methods.ts';
 

@@ -5,7 +5,7 @@
  * the low frequencies survive; the fused vector's cosine is
  * (1 − w)·cos_cnn + w·cos_dct for DCT weight w.
  */
-import { lowDct } from '../hash/perceptual.ts';
+import { lowDct } from '../image/dct.ts';
 import type { ModelSpec } from '../models/registry.ts';
 
 /** Side of the grey thumbnail the DCT runs on, and of the block of lowest frequencies kept. */
