@@ -3,7 +3,7 @@
  *
  * Retrieval quality on edited copies, Copydays-style. From the 800 shared
  * photos, `--queries` originals (seeded choice) are each edited every way in
- * `quality-transforms.ts`; the index holds all 800 photos plus `--distractors`
+ * `tests/edited-copies.ts`; the index holds all 800 photos plus `--distractors`
  * images that are no query's original (random quarters of the other photos,
  * colour-shifted, and 2×2 mosaics of them). Each copy is a query; its original
  * is the one relevant item, so AP = 1/rank and mAP is the mean reciprocal rank.
@@ -41,9 +41,9 @@ import { decodeImage } from '../src/node/decode.ts';
 import { orientedSize } from '../src/node/image-source.ts';
 import { NodeEngine } from '../src/node/engine.ts';
 import { PROJECT_ROOT } from '../src/node/provision.ts';
+import { applyTransform, cropDistractor, FAMILIES, lowRes, mosaicDistractor, TRANSFORMS, type Family } from '../tests/edited-copies.ts';
 import { loadPhotos } from '../tests/photos.ts';
 import { dHash, pHash } from './perceptual.ts';
-import { applyTransform, cropDistractor, FAMILIES, lowRes, mosaicDistractor, TRANSFORMS, type Family } from './quality-transforms.ts';
 import { inputSharpness, METHODS, type Method } from './quality-methods.ts';
 
 // `--json` takes an optional file; parseArgs cannot express that, so it is taken out first.
