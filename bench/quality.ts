@@ -44,7 +44,7 @@ import { PROJECT_ROOT } from '../src/node/provision.ts';
 import { applyTransform, cropDistractor, FAMILIES, lowRes, mosaicDistractor, TRANSFORMS, type Family } from '../tests/edited-copies.ts';
 import { loadPhotos } from '../tests/photos.ts';
 import { dHash, pHash } from './perceptual.ts';
-import { inputSharpness, METHODS, type Method } from './quality-methods.ts';
+import { inputSharpness, METHODS, type Method, type MethodInput } from './quality-methods.ts';
 
 // `--json` takes an optional file; parseArgs cannot express that, so it is taken out first.
 const argv = process.argv.slice(2);
@@ -70,15 +70,9 @@ const spec = MODELS.default;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** What one image gives, computed once and cached. */
-export interface Features {
-  /** The CNN's L2-normalised pooled features. */
-  readonly cnn: Float32Array;
-  /** The model input's 32×32 grey thumbnail. */
-  readonly grey: Float32Array;
+interface Features extends MethodInput {
   readonly pHash: Uint32Array;
   readonly dHash: Uint32Array;
-  /** `inputSharpness` of the model input. */
-  readonly sharpness: number;
   /**
    * Upright pixel size of the image file, as `lookalike index` records it. Read
    * from the header on every run, not taken from the decoded image, which
