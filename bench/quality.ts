@@ -70,9 +70,12 @@ const spec = MODELS.default;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** What one image gives, computed once and cached. */
-interface Features extends MethodInput {
+interface CachedFeatures extends MethodInput {
   readonly pHash: Uint32Array;
   readonly dHash: Uint32Array;
+}
+
+interface Features extends CachedFeatures {
   /**
    * Upright pixel size of the image file, as `lookalike index` records it. Read
    * from the header on every run, not taken from the decoded image, which
@@ -82,32 +85,30 @@ interface Features extends MethodInput {
   readonly height: number;
 }
 
-const CACHE_DIR = join(PROJECT_ROOT, 'bench/results/quality-cache', `${spec.id}-v3`);
+const CACHE_DIR = join(PROJECT_ROOT, 'bench/results/quality-cache', `${spec.id}-v4`);
 mkdirSync(CACHE_DIR, { recursive: true });
 const D = spec.featureDims;
-const CACHE_FLOATS = D + DCT_GRID * DCT_GRID + 4 + 3;
+const CACHE_FLOATS = D + DCT_GRID * DCT_GRID + 4 + 1;
 const G = D + DCT_GRID * DCT_GRID;
 
-function fromCache(hash: string): Features | undefined {
+function fromCache(hash: string): CachedFeatures | undefined {
   const path = join(CACHE_DIR, `${hash}.bin`);
   if (!existsSync(path)) return undefined;
   const buffer = readFileSync(path);
   const f = new Float32Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.length));
   const u = new Uint32Array(f.buffer);
   if (f.length !== CACHE_FLOATS) return undefined;
-  return { cnn: f.slice(0, D), grey: f.slice(D, G), pHash: u.slice(G, G + 2), dHash: u.slice(G + 2, G + 4), width: f[G + 4]!, height: f[G + 5]!, sharpness: f[G + 6]! };
+  return { cnn: f.slice(0, D), grey: f.slice(D, G), pHash: u.slice(G, G + 2), dHash: u.slice(G + 2, G + 4), sharpness: f[G + 4]! };
 }
 
-function toCache(hash: string, x: Features): void {
+function toCache(hash: string, x: CachedFeatures): void {
   const f = new Float32Array(CACHE_FLOATS);
   const u = new Uint32Array(f.buffer);
   f.set(x.cnn, 0);
   f.set(x.grey, D);
   u.set(x.pHash, G);
   u.set(x.dHash, G + 2);
-  f[G + 4] = x.width;
-  f[G + 5] = x.height;
-  f[G + 6] = x.sharpness;
+  f[G + 4] = x.sharpness;
   writeFileSync(join(CACHE_DIR, `${hash}.bin`), f);
 }
 
@@ -119,7 +120,7 @@ let modelSeconds = 0;
 async function featuresOf(images: readonly Uint8Array[]): Promise<Features[]> {
   const hashes = images.map((bytes) => createHash('sha1').update(bytes).digest('hex'));
   const sizes = await Promise.all(images.map(orientedSize));
-  const out: (Features | undefined)[] = hashes.map(fromCache);
+  const out: (CachedFeatures | undefined)[] = hashes.map(fromCache);
   const missing = out.flatMap((f, i) => (f ? [] : [i]));
   for (let b = 0; b < missing.length; b += 16) {
     engine ??= await NodeEngine.create(spec);
@@ -131,13 +132,12 @@ async function featuresOf(images: readonly Uint8Array[]): Promise<Features[]> {
     modelSeconds += (performance.now() - started) / 1000;
     batch.forEach((i, j) => {
       const image = decoded[j]!;
-      const features: Features = {
+      const features: CachedFeatures = {
         cnn: cnn[j]!.embedding,
         grey: inputGrey(inputs[j]!, spec.inputSize),
         sharpness: inputSharpness(inputs[j]!, spec.inputSize),
         pHash: pHash(image),
         dHash: dHash(image),
-        ...sizes[i]!,
       };
       toCache(hashes[i]!, features);
       out[i] = features;
