@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../src/node/provision.ts';
+import { parseWholeNumber } from '../src/node/whole-number.ts';
 import { addImages, fakeCameraArgs, openApp, results, searchFile, searchTiming, y4mFrame } from '../tests/harness/app.ts';
 import { launchChromium } from '../tests/harness/chromium.ts';
 import { startHarnessServer } from '../tests/harness/server.ts';
@@ -56,8 +57,8 @@ interface Run { size: number; source: 'camera' | 'file'; searches: Timing[]; med
 
 /** `text` as a whole number of at least `min`; anything else (empty, NaN, a fraction) ends the run, naming the option. */
 function wholeNumber(option: string, text: string, min: number): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n < min) {
+  const n = parseWholeNumber(text, min);
+  if (n === undefined) {
     process.stderr.write(`--${option} takes whole numbers of at least ${min}${option === 'sizes' ? ', separated by commas' : ''}; got "${text}".\n`);
     process.exit(2);
   }

@@ -5,12 +5,21 @@
  */
 import { EMBEDDING_METHOD } from '../src/core/embed/embedder.ts';
 import { dctDescriptor, DCT_WEIGHT, fuse } from '../src/core/embed/fused.ts';
-import type { Features } from './quality.ts';
+
+/** What a method builds an image's vector from; bench:quality computes and caches it. */
+export interface MethodInput {
+  /** The CNN's L2-normalised pooled features. */
+  readonly cnn: Float32Array;
+  /** The model input's 32×32 grey thumbnail. */
+  readonly grey: Float32Array;
+  /** `inputSharpness` of the model input. */
+  readonly sharpness: number;
+}
 
 export interface Method {
   readonly id: string;
   readonly isDefault?: boolean;
-  readonly vector: (f: Features) => Float32Array;
+  readonly vector: (f: MethodInput) => Float32Array;
 }
 
 const flat = () => 1;
@@ -47,13 +56,13 @@ function sharpnessWeight(sharpness: number, sharp: number, blurred: number): num
 /** Rounds of experiments, in the order they were run (BENCHMARKS.md has the figures); the last entry is the default. */
 export const METHODS: readonly Method[] = [
   { id: 'gap', vector: (f) => f.cnn },
-  ...[0.1, 0.15, 0.2, 0.25, 0.3].map((w) => ({ id: `gap+dct8x8-${w}`, vector: (f: Features) => fuse(f.cnn, dctDescriptor(f.grey, 8, flat), w) })),
-  ...[0.15, 0.2, 0.25].map((w) => ({ id: `gap+dctr8x8-${w}`, vector: (f: Features) => fuse(f.cnn, dctDescriptor(f.grey, 8), w) })),
-  ...[12, 16].flatMap((keep) => [0.2, 0.25, 0.3].map((w) => ({ id: `gap+dctr${keep}x${keep}-${w}`, vector: (f: Features) => fuse(f.cnn, dctDescriptor(f.grey, keep), w) }))),
-  ...[12, 16].flatMap((keep) => [0.2, 0.3].map((w) => ({ id: `gap+dct${keep}x${keep}-${w}`, vector: (f: Features) => fuse(f.cnn, dctDescriptor(f.grey, keep, flat), w) }))),
+  ...[0.1, 0.15, 0.2, 0.25, 0.3].map((w) => ({ id: `gap+dct8x8-${w}`, vector: (f: MethodInput) => fuse(f.cnn, dctDescriptor(f.grey, 8, flat), w) })),
+  ...[0.15, 0.2, 0.25].map((w) => ({ id: `gap+dctr8x8-${w}`, vector: (f: MethodInput) => fuse(f.cnn, dctDescriptor(f.grey, 8), w) })),
+  ...[12, 16].flatMap((keep) => [0.2, 0.25, 0.3].map((w) => ({ id: `gap+dctr${keep}x${keep}-${w}`, vector: (f: MethodInput) => fuse(f.cnn, dctDescriptor(f.grey, keep), w) }))),
+  ...[12, 16].flatMap((keep) => [0.2, 0.3].map((w) => ({ id: `gap+dct${keep}x${keep}-${w}`, vector: (f: MethodInput) => fuse(f.cnn, dctDescriptor(f.grey, keep, flat), w) }))),
   ...[12, 16].flatMap((keep) => ([[0.15, 0.4], [0.2, 0.4], [0.15, 0.5], [0.2, 0.5]] as const).map(([sharp, blurred]) => ({
     id: `gap+dctr${keep}x${keep}-adaptive${sharp}-${blurred}`,
-    vector: (f: Features) => fuse(f.cnn, dctDescriptor(f.grey, keep), sharpnessWeight(f.sharpness, sharp, blurred)),
+    vector: (f: MethodInput) => fuse(f.cnn, dctDescriptor(f.grey, keep), sharpnessWeight(f.sharpness, sharp, blurred)),
   }))),
-  { id: EMBEDDING_METHOD, isDefault: true, vector: (f: Features) => fuse(f.cnn, dctDescriptor(f.grey), DCT_WEIGHT) },
+  { id: EMBEDDING_METHOD, isDefault: true, vector: (f: MethodInput) => fuse(f.cnn, dctDescriptor(f.grey), DCT_WEIGHT) },
 ];

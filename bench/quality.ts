@@ -3,7 +3,7 @@
  *
  * Retrieval quality on edited copies, Copydays-style. From the 800 shared
  * photos, `--queries` originals (seeded choice) are each edited every way in
- * `quality-transforms.ts`; the index holds all 800 photos plus `--distractors`
+ * `tests/edited-copies.ts`; the index holds all 800 photos plus `--distractors`
  * images that are no query's original (random quarters of the other photos,
  * colour-shifted, and 2×2 mosaics of them). Each copy is a query; its original
  * is the one relevant item, so AP = 1/rank and mAP is the mean reciprocal rank.
@@ -32,7 +32,6 @@ import { Coder, trainCoder, type CoderKind } from '../src/core/codes/coder.ts';
 import { seededRandom } from '../src/core/codes/random.ts';
 import { DCT_GRID, dctCosine, inputGrey } from '../src/core/embed/fused.ts';
 import { dot } from '../src/core/embed/vector.ts';
-import { dHash, pHash } from '../src/core/hash/perceptual.ts';
 import { toModelInput } from '../src/core/image/preprocess.ts';
 import { ImageIndex } from '../src/core/index/image-index.ts';
 import { MODELS } from '../src/core/models/registry.ts';
@@ -42,9 +41,10 @@ import { decodeImage } from '../src/node/decode.ts';
 import { orientedSize } from '../src/node/image-source.ts';
 import { NodeEngine } from '../src/node/engine.ts';
 import { PROJECT_ROOT } from '../src/node/provision.ts';
+import { applyTransform, cropDistractor, FAMILIES, lowRes, mosaicDistractor, TRANSFORMS, type Family } from '../tests/edited-copies.ts';
 import { loadPhotos } from '../tests/photos.ts';
-import { applyTransform, cropDistractor, FAMILIES, lowRes, mosaicDistractor, TRANSFORMS, type Family } from './quality-transforms.ts';
-import { inputSharpness, METHODS, type Method } from './quality-methods.ts';
+import { dHash, pHash } from './perceptual.ts';
+import { inputSharpness, METHODS, type Method, type MethodInput } from './quality-methods.ts';
 
 // `--json` takes an optional file; parseArgs cannot express that, so it is taken out first.
 const argv = process.argv.slice(2);
@@ -70,15 +70,12 @@ const spec = MODELS.default;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** What one image gives, computed once and cached. */
-export interface Features {
-  /** The CNN's L2-normalised pooled features. */
-  readonly cnn: Float32Array;
-  /** The model input's 32×32 grey thumbnail. */
-  readonly grey: Float32Array;
+interface CachedFeatures extends MethodInput {
   readonly pHash: Uint32Array;
   readonly dHash: Uint32Array;
-  /** `inputSharpness` of the model input. */
-  readonly sharpness: number;
+}
+
+interface Features extends CachedFeatures {
   /**
    * Upright pixel size of the image file, as `lookalike index` records it. Read
    * from the header on every run, not taken from the decoded image, which
@@ -88,32 +85,30 @@ export interface Features {
   readonly height: number;
 }
 
-const CACHE_DIR = join(PROJECT_ROOT, 'bench/results/quality-cache', `${spec.id}-v3`);
+const CACHE_DIR = join(PROJECT_ROOT, 'bench/results/quality-cache', `${spec.id}-v4`);
 mkdirSync(CACHE_DIR, { recursive: true });
 const D = spec.featureDims;
-const CACHE_FLOATS = D + DCT_GRID * DCT_GRID + 4 + 3;
+const CACHE_FLOATS = D + DCT_GRID * DCT_GRID + 4 + 1;
 const G = D + DCT_GRID * DCT_GRID;
 
-function fromCache(hash: string): Features | undefined {
+function fromCache(hash: string): CachedFeatures | undefined {
   const path = join(CACHE_DIR, `${hash}.bin`);
   if (!existsSync(path)) return undefined;
   const buffer = readFileSync(path);
   const f = new Float32Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.length));
   const u = new Uint32Array(f.buffer);
   if (f.length !== CACHE_FLOATS) return undefined;
-  return { cnn: f.slice(0, D), grey: f.slice(D, G), pHash: u.slice(G, G + 2), dHash: u.slice(G + 2, G + 4), width: f[G + 4]!, height: f[G + 5]!, sharpness: f[G + 6]! };
+  return { cnn: f.slice(0, D), grey: f.slice(D, G), pHash: u.slice(G, G + 2), dHash: u.slice(G + 2, G + 4), sharpness: f[G + 4]! };
 }
 
-function toCache(hash: string, x: Features): void {
+function toCache(hash: string, x: CachedFeatures): void {
   const f = new Float32Array(CACHE_FLOATS);
   const u = new Uint32Array(f.buffer);
   f.set(x.cnn, 0);
   f.set(x.grey, D);
   u.set(x.pHash, G);
   u.set(x.dHash, G + 2);
-  f[G + 4] = x.width;
-  f[G + 5] = x.height;
-  f[G + 6] = x.sharpness;
+  f[G + 4] = x.sharpness;
   writeFileSync(join(CACHE_DIR, `${hash}.bin`), f);
 }
 
@@ -125,7 +120,7 @@ let modelSeconds = 0;
 async function featuresOf(images: readonly Uint8Array[]): Promise<Features[]> {
   const hashes = images.map((bytes) => createHash('sha1').update(bytes).digest('hex'));
   const sizes = await Promise.all(images.map(orientedSize));
-  const out: (Features | undefined)[] = hashes.map(fromCache);
+  const out: (CachedFeatures | undefined)[] = hashes.map(fromCache);
   const missing = out.flatMap((f, i) => (f ? [] : [i]));
   for (let b = 0; b < missing.length; b += 16) {
     engine ??= await NodeEngine.create(spec);
@@ -137,13 +132,12 @@ async function featuresOf(images: readonly Uint8Array[]): Promise<Features[]> {
     modelSeconds += (performance.now() - started) / 1000;
     batch.forEach((i, j) => {
       const image = decoded[j]!;
-      const features: Features = {
+      const features: CachedFeatures = {
         cnn: cnn[j]!.embedding,
         grey: inputGrey(inputs[j]!, spec.inputSize),
         sharpness: inputSharpness(inputs[j]!, spec.inputSize),
         pHash: pHash(image),
         dHash: dHash(image),
-        ...sizes[i]!,
       };
       toCache(hashes[i]!, features);
       out[i] = features;

@@ -11,6 +11,7 @@ import { indexCommand } from './commands/index.ts';
 import { searchCommand } from './commands/search.ts';
 import { MetadataError, readItemMetadata } from './item-metadata.ts';
 import { provisionModels } from './provision.ts';
+import { parseWholeNumber } from './whole-number.ts';
 
 const USAGE = `Usage: lookalike <command> [options]
 
@@ -184,8 +185,8 @@ function model(id: string): ModelSpec {
 }
 
 function positiveInteger(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive integer.`);
+  const n = parseWholeNumber(value, 1);
+  if (n === undefined) throw new UsageError(`${name} must be a positive integer.`);
   return n;
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EMBEDDING_METHOD } from '../../src/core/embed/embedder.ts';
-import { unit } from '../../src/core/embed/fused.ts';
+import { unit } from '../../src/core/embed/vector.ts';
 import { seededRandom } from '../../src/core/codes/random.ts';
 import { ImageIndex } from '../../src/core/index/image-index.ts';
 import { encodePack } from '../../src/core/pack/write.ts';

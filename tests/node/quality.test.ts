@@ -5,7 +5,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyTransform, TRANSFORMS } from '../../bench/quality-transforms.ts';
 import { seededRandom } from '../../src/core/codes/random.ts';
 import { EMBEDDING_METHOD } from '../../src/core/embed/embedder.ts';
 import { embeddingLength } from '../../src/core/embed/fused.ts';
@@ -13,6 +12,7 @@ import { ImageIndex } from '../../src/core/index/image-index.ts';
 import { MODELS } from '../../src/core/models/registry.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
 import { NodeEngine } from '../../src/node/engine.ts';
+import { applyTransform, TRANSFORMS } from '../edited-copies.ts';
 import { loadPhotos } from '../photos.ts';
 
 const spec = MODELS.default;

@@ -1,4 +1,4 @@
-/** The CLI's helpers: --meta parsing, the progress bar, reading images from files and URLs. */
+/** The CLI's helpers: --meta parsing, whole-number options, the progress bar, reading images from files and URLs. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ItemMetadata, MetadataError, mergeMeta, parseCsv, parseCsvRows, parseJsonl, readItemMetadata } from '../../src/node/item-metadata.ts';
 import { readImage } from '../../src/node/image-source.ts';
 import { formatDuration, Progress } from '../../src/node/progress.ts';
+import { parseWholeNumber } from '../../src/node/whole-number.ts';
 
 describe('CSV (RFC 4180)', () => {
   it('reads quoted fields with commas, doubled quotes and line breaks, CRLF or LF, and skips blank lines', () => {
@@ -55,6 +56,15 @@ describe('--meta files', () => {
     expect((await readItemMetadata(join(dir, 'm.csv'))).rows).toEqual([{ id: 'a.jpg', title: 'A' }]);
     await expect(readItemMetadata(join(dir, 'm.json'))).rejects.toThrow('--meta takes a .csv or .jsonl file.');
     await expect(readItemMetadata(join(dir, 'missing.jsonl'))).rejects.toBeInstanceOf(MetadataError);
+  });
+});
+
+describe('parseWholeNumber', () => {
+  it('takes whole numbers from the minimum up, and nothing else', () => {
+    expect(parseWholeNumber('16', 1)).toBe(16);
+    expect(parseWholeNumber('0', 0)).toBe(0);
+    for (const text of ['0', '-3', '2.5', 'abc', '']) expect(parseWholeNumber(text, 1), text).toBeUndefined();
+    expect(parseWholeNumber(' ', 0)).toBeUndefined();
   });
 });
 

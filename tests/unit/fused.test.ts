@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dctCosine, dctDescriptor, DCT_DIMS, fuse, inputGrey, unit } from '../../src/core/embed/fused.ts';
-import { dot } from '../../src/core/embed/vector.ts';
+import { dctCosine, dctDescriptor, DCT_DIMS, fuse, inputGrey } from '../../src/core/embed/fused.ts';
+import { dot, unit } from '../../src/core/embed/vector.ts';
 import { seededRandom } from '../../src/core/codes/random.ts';
 
 const random = seededRandom(3);
@@ -47,5 +47,7 @@ describe('fused embedding pieces', () => {
     expect(dctCosine(fuse(a, da, 0.25), fuse(b, da, 0.4))).toBeCloseTo(1, 5);
     expect(dctCosine(fuse(a, da, 0.25), fuse(a, db, 0.25))).toBeCloseTo(dot(da, db), 5);
     expect(() => dctCosine(fuse(a, da, 0.25), da)).toThrow(/one length/);
+    // A zero DCT part has no direction: cosine 0, not NaN.
+    expect(dctCosine(fuse(a, da, 0.25), fuse(b, new Float32Array(DCT_DIMS), 0.25))).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
-import { DCT_DIMS, fuse, unit } from '../../src/core/embed/fused.ts';
+import { DCT_DIMS, fuse } from '../../src/core/embed/fused.ts';
+import { unit } from '../../src/core/embed/vector.ts';
 import { ImageIndex } from '../../src/core/index/image-index.ts';
 import { COPY_SEARCH_DEPTH, originalFirst, SAME_PICTURE_DCT, samePicture, searchOriginalFirst } from '../../src/core/search/original-first.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { dHash, pHash } from '../../bench/perceptual.ts';
 import { hamming } from '../../src/core/codes/bits.ts';
-import { dHash, lowDct, pHash } from '../../src/core/hash/perceptual.ts';
 import type { RgbaImage } from '../../src/core/image/preprocess.ts';
 
 /** A scene drawn at any resolution from continuous coordinates (u, v in 0..1). */
@@ -53,15 +53,4 @@ describe('perceptual hashes', () => {
     for (const j of [1, 3, 5, 7]) expect(bit(j)).toBe(0);
   });
 
-  it('lowDct puts a cosine of horizontal frequency u at index u and of vertical frequency v at 8v', () => {
-    const n = 32;
-    const wave = (f: number, vertical: boolean) => {
-      const grey = new Float32Array(n * n);
-      for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) grey[y * n + x] = Math.cos(((2 * (vertical ? y : x) + 1) * f * Math.PI) / (2 * n));
-      return lowDct(grey, n, 8);
-    };
-    const strongest = (c: Float32Array) => c.reduce((best, v, i) => (Math.abs(v) > Math.abs(c[best]!) ? i : best), 0);
-    expect(strongest(wave(3, false))).toBe(3);
-    expect(strongest(wave(5, true))).toBe(40);
-  });
 });

@@ -42,14 +42,14 @@ export class Embedder {
   static async load(spec: ModelSpec, source: string | tf.io.IOHandler, labelNames: readonly string[]): Promise<Embedder> {
     if (spec.format === 'layers') {
       const full = await tf.loadLayersModel(source);
-      const embedding = full.getLayer(spec.embeddingNode).output as tf.SymbolicTensor;
+      const features = full.getLayer(spec.featureNode).output as tf.SymbolicTensor;
       const scores = full.getLayer(spec.classifierNode).output as tf.SymbolicTensor;
       // One forward pass yields both the features and the class scores.
-      const model = tf.model({ inputs: full.inputs, outputs: [embedding, scores] });
+      const model = tf.model({ inputs: full.inputs, outputs: [features, scores] });
       return new Embedder(spec, (x) => model.predict(x) as [tf.Tensor, tf.Tensor], full, labelNames);
     }
     const graph = await tf.loadGraphModel(source);
-    const run = (x: tf.Tensor4D) => graph.execute(x, [spec.embeddingNode, spec.classifierNode]) as [tf.Tensor, tf.Tensor];
+    const run = (x: tf.Tensor4D) => graph.execute(x, [spec.featureNode, spec.classifierNode]) as [tf.Tensor, tf.Tensor];
     return new Embedder(spec, run, graph, labelNames);
   }
 

@@ -5,8 +5,9 @@
  * the low frequencies survive; the fused vector's cosine is
  * (1 − w)·cos_cnn + w·cos_dct for DCT weight w.
  */
-import { lowDct } from '../hash/perceptual.ts';
+import { lowDct } from '../image/dct.ts';
 import type { ModelSpec } from '../models/registry.ts';
+import { cosine, unit } from './vector.ts';
 
 /** Side of the grey thumbnail the DCT runs on, and of the block of lowest frequencies kept. */
 export const DCT_GRID = 32;
@@ -70,18 +71,5 @@ export function fuse(cnn: Float32Array, dct: Float32Array, dctWeight: number): F
  */
 export function dctCosine(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length || a.length < DCT_DIMS) throw new RangeError(`Expected two fused embeddings of one length, not ${a.length} and ${b.length}.`);
-  let dot = 0, aa = 0, bb = 0;
-  for (let i = a.length - DCT_DIMS; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return aa > 0 && bb > 0 ? dot / Math.sqrt(aa * bb) : 0;
-}
-
-export function unit(v: Float32Array): Float32Array {
-  let sum = 0;
-  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
-  const scale = 1 / Math.max(Math.sqrt(sum), 1e-12);
-  return v.map((x) => x * scale);
+  return cosine(a.subarray(a.length - DCT_DIMS), b.subarray(b.length - DCT_DIMS));
 }

@@ -1,4 +1,4 @@
-/** Vector similarity, used to compare embeddings (tests today; search re-ranking next). */
+/** Vector maths on embeddings: similarity and scaling to unit length. */
 
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`Vector lengths differ: ${a.length} vs ${b.length}.`);
@@ -7,7 +7,16 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return sum;
 }
 
-/** Cosine similarity; equals `dot` for unit vectors. */
+/** Cosine similarity; equals `dot` for unit vectors, and is 0 when either vector is zero. */
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  return dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b));
+  const norms = dot(a, a) * dot(b, b);
+  return norms > 0 ? dot(a, b) / Math.sqrt(norms) : 0;
+}
+
+/** `v` scaled to unit length; a zero vector (a black model input in [0, 1] has a zero DCT part) stays zero rather than NaN. */
+export function unit(v: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
+  const scale = 1 / Math.max(Math.sqrt(sum), 1e-12);
+  return v.map((x) => x * scale);
 }

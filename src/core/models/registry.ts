@@ -17,7 +17,7 @@ export interface ModelSpec {
   /** Pixel values 0..255 are mapped linearly onto this range. */
   readonly inputRange: readonly [min: number, max: number];
   /** Layer (layers models) or node (graph models) whose output is the pooled feature vector. */
-  readonly embeddingNode: string;
+  readonly featureNode: string;
   /** Length of that feature vector; the embedding adds to it (`embeddingLength` in `embed/fused.ts`). */
   readonly featureDims: number;
   /** Layer or node with the ImageNet class scores. */
@@ -39,7 +39,7 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
     format: 'layers',
     inputSize: 224,
     inputRange: [-1, 1],
-    embeddingNode: 'global_average_pooling2d_1',
+    featureNode: 'global_average_pooling2d_1',
     featureDims: 768,
     classifierNode: 'reshape_2',
     classifierActivation: 'softmax',
@@ -52,7 +52,7 @@ export const MODELS: Readonly<Record<ModelId, ModelSpec>> = {
     format: 'graph',
     inputSize: 224,
     inputRange: [0, 1],
-    embeddingNode: 'module_apply_default/MobilenetV1/Logits/global_pool',
+    featureNode: 'module_apply_default/MobilenetV1/Logits/global_pool',
     featureDims: 256,
     classifierNode: 'module_apply_default/MobilenetV1/Logits/SpatialSqueeze',
     classifierActivation: 'logits',

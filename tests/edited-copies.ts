@@ -1,7 +1,9 @@
 /**
- * The edits of `bench:quality`, Copydays-style: each turns an original's bytes
- * into a JPEG copy with sharp, deterministically from a seeded random source.
- * Also the distractors (images that are no query's original).
+ * Copydays-style edits of a photo: each turns an original's bytes into a JPEG
+ * copy with sharp, deterministically from a seeded random source. Also the
+ * distractors (images that are no query's original). bench:quality makes every
+ * kind; a Node test makes two, which is why this is a test helper (as
+ * `photos.ts` is) and not part of the bench.
  */
 import sharp, { type Sharp } from 'sharp';
 
