@@ -454,5 +454,6 @@ describe('ImageIndex', () => {
     await expect(index.add([{ meta: { id: 'a' }, vector: new Float32Array(DIM).fill(NaN) }])).rejects.toThrow(/non-finite/);
     expect(await index.search(new Float32Array(DIM).fill(1))).toEqual([]);
     expect(index.count).toBe(0);
+    await expect(index.search(new Float32Array(DIM))).rejects.toThrow(/zero embedding/);
   });
 });

@@ -24,6 +24,7 @@
  */
 import { DEFAULT_BITS, hamming, wordsPerCode } from '../codes/bits.ts';
 import { Coder, trainCoder, type CoderKind, type CoderParams } from '../codes/coder.ts';
+import { unit } from '../embed/vector.ts';
 import type { ItemMeta } from '../items.ts';
 import type { PackContents, PackPartition } from '../pack/contents.ts';
 import { LruPageCache } from '../store/lru-cache.ts';
@@ -401,7 +402,9 @@ export class ImageIndex {
   async search(query: Float32Array, options: SearchOptions = {}): Promise<SearchResult[]> {
     const k = options.k ?? 10;
     if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, not ${k}.`);
-    const vector = normalised(this.checkVector(query));
+    const checked = this.checkVector(query);
+    if (checked.every((v) => v === 0)) throw new RangeError('Cannot search with a zero embedding.');
+    const vector = unit(checked);
     const code = this.encode(vector);
     if (!code || this.manifest.liveCount === 0) return [];
     const lists = this.lists;
@@ -819,14 +822,6 @@ function newManifest(settings: IndexSettings): Manifest {
     partitionFrom: settings.partitionFrom === undefined ? PARTITION_FROM : settings.partitionFrom,
     itemsPerPage: settings.itemsPerPage ?? ITEMS_PER_PAGE,
   };
-}
-
-function normalised(vector: Float32Array): Float32Array {
-  let sumSquares = 0;
-  for (const v of vector) sumSquares += v * v;
-  if (sumSquares === 0) throw new RangeError('Cannot search with a zero embedding.');
-  const scale = 1 / Math.sqrt(sumSquares);
-  return vector.map((v) => v * scale);
 }
 
 function range(from: number, to: number): number[] {
