@@ -43,9 +43,10 @@ started.then(
   async (info) => {
     status.textContent = `Ready · ${info.model} model on ${info.backend}`;
     status.dataset.ready = 'true';
+    // Not awaited: a shared image is searched whatever becomes of the offer.
+    void offerToRemoveOldLibrary();
     await reloadLibrary();
     if (waitedForOtherTab) notify('The other tab or window has closed, so your library is open here now.');
-    await offerToRemoveOldLibrary();
     // Opened by "share → Lookalike" on a phone: search with what was shared.
     const shared = await sharedImageFromLaunch();
     if (shared) {

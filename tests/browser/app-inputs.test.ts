@@ -213,6 +213,23 @@ it('says the library could not be opened, not that the model did not load, when 
   });
 });
 
+it('searches with a shared image even when it cannot look for a library from an older version', async () => {
+  await withoutServiceWorker(async (context) => {
+    await patchLibraryWorker(context, "IDBFactory.prototype.databases = () => Promise.reject(new DOMException('Listing databases failed.', 'UnknownError'));");
+    await routePhotos(context, baseUrl);
+    const page = await openApp(context, baseUrl);
+    await addImages(page, [library[0]!.path, reference.path], 2);
+    // What the service worker does with a share (src/app/pwa/share-target.ts): parks the image in its cache and opens the app with ?shared.
+    await page.evaluate(async (name) => {
+      const image = await (await fetch(`/photos/${name}`)).blob();
+      await (await caches.open('lookalike-shared-image')).put('/shared-image', new Response(image, { headers: { 'Content-Type': image.type } }));
+    }, reference.file);
+    await page.goto(`${baseUrl}?shared`);
+    await hasText(results(page).first(), reference.file);
+    expect(await page.locator('#old-library').isHidden()).toBe(true);
+  });
+});
+
 // Both writes of an add can meet a full disk: the thumbnails (object store `thumbs`) and the index commit after them (`pages`).
 it.each(['thumbs', 'pages'])('says the device is out of storage when adding (%s full), and keeps what was already stored', async (storeName) => {
   await withoutServiceWorker(async (context) => {
