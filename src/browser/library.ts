@@ -334,12 +334,12 @@ export class Library {
   }
 }
 
-/** The name a library's databases share after their prefixes: one per model, embedding method and embedding size. */
 /** Every library of a model starts so, whatever its method and size. */
 function libraryPrefix(modelId: string): string {
   return `library-${modelId}-`;
 }
 
+/** The name a library's databases share after their prefixes: one per model, embedding method and embedding size. */
 function libraryName({ modelId, method, dim }: IndexSettings): string {
   return `${libraryPrefix(modelId)}${method}-${dim}`;
 }
