@@ -28,19 +28,27 @@ export class StartError extends Error {
   }
 }
 
-let heldElsewhere = false;
-let reportHeldElsewhere: () => void;
-/** Settles if another tab or window holds the library when this one opens it (`started` then waits for it to close). */
-export const libraryHeldElsewhere = new Promise<void>((resolve) => { reportHeldElsewhere = resolve; });
+/**
+ * Another tab or window and the library, this module's to track: 'holding'
+ * while it holds the library and `started` waits for it to close, 'closed' once
+ * it has (this one then has the library), 'none' if none held it.
+ */
+type OtherTab = 'none' | 'holding' | 'closed';
+let otherTab: OtherTab = 'none';
+const otherTabListeners: ((state: OtherTab) => void)[] = [];
+
+/** Calls `listener` each time `OtherTab` changes (never before the model has loaded, so a listener set up at start misses nothing). */
+export function onOtherTab(listener: (state: OtherTab) => void): void { otherTabListeners.push(listener); }
+
+function setOtherTab(state: OtherTab): void {
+  otherTab = state;
+  for (const listener of otherTabListeners) listener(state);
+}
 
 export const started: Promise<EngineInfo> = embedder.ready().then(
   async (info) => {
-    const waiting = proxy(() => {
-      heldElsewhere = true;
-      reportHeldElsewhere();
-    });
-    await library.open(info.model, info.dims, waiting).catch((err: unknown) => { throw new StartError('library', libraryFailed(err)); });
-    heldElsewhere = false;
+    await library.open(info.model, info.dims, proxy(() => setOtherTab('holding'))).catch((err: unknown) => { throw new StartError('library', libraryFailed(err)); });
+    if (otherTab === 'holding') setOtherTab('closed');
     return info;
   },
   (err: unknown) => { throw new StartError('model', modelFailed(err)); },
@@ -49,5 +57,5 @@ started.catch(() => {}); // each caller shows the failure its own way
 
 /** `started`, for an operation on the library: refused at once while another tab holds it, rather than waiting for that tab to close. */
 export function ready(): Promise<EngineInfo> {
-  return heldElsewhere ? Promise.reject(new Error(LIBRARY_ELSEWHERE)) : started;
+  return otherTab === 'holding' ? Promise.reject(new Error(LIBRARY_ELSEWHERE)) : started;
 }

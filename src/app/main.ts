@@ -1,7 +1,7 @@
 /** App entry: wires the views together and reports the model's state. */
 import { setUpCamera } from './camera/camera.ts';
 import { setUpDuplicatesView } from './duplicates/duplicates-view.ts';
-import { libraryHeldElsewhere, started, StartError } from './engine.ts';
+import { onOtherTab, started, StartError } from './engine.ts';
 import { addImages, setUpAdding } from './library/add.ts';
 import { reloadLibrary } from './library/library-state.ts';
 import { offerToRemoveOldLibrary, setUpOldLibrary } from './library/old-library.ts';
@@ -33,19 +33,21 @@ setUpDropAndPaste({
 });
 
 const status = byId('engine-status');
-let waitedForOtherTab = false;
-void libraryHeldElsewhere.then(() => {
-  waitedForOtherTab = true;
-  status.textContent = 'Waiting for Lookalike in the other tab or window to close.';
-  notify(LIBRARY_ELSEWHERE, 'error');
+onOtherTab((state) => {
+  if (state === 'holding') {
+    status.textContent = 'Waiting for Lookalike in the other tab or window to close.';
+    notify(LIBRARY_ELSEWHERE, 'error');
+  } else {
+    notify('The other tab or window has closed, so your library is open here now.');
+  }
 });
 started.then(
   async (info) => {
     status.textContent = `Ready · ${info.model} model on ${info.backend}`;
     status.dataset.ready = 'true';
+    // Not awaited: a shared image is searched whatever becomes of the offer.
+    void offerToRemoveOldLibrary();
     await reloadLibrary();
-    if (waitedForOtherTab) notify('The other tab or window has closed, so your library is open here now.');
-    await offerToRemoveOldLibrary();
     // Opened by "share → Lookalike" on a phone: search with what was shared.
     const shared = await sharedImageFromLaunch();
     if (shared) {

@@ -16,7 +16,8 @@ import { blobSource } from '../core/pack/range-source.ts';
 import { encodePack } from '../core/pack/write.ts';
 import { searchOriginalFirst } from '../core/search/original-first.ts';
 import { StorageFullError } from '../core/store/page-store.ts';
-import { commitAtomically, IdbPageStore, PAGE_STORE_DB_PREFIX } from './store/idb-store.ts';
+import { commitAtomically } from './idb.ts';
+import { IdbPageStore, PAGE_STORE_DB_PREFIX } from './store/idb-store.ts';
 
 /** The thumbnails' database name prefix (the index's is IdbPageStore's PAGE_STORE_DB_PREFIX). */
 const THUMBS_DB = 'lookalike-thumbs:';
@@ -316,14 +317,14 @@ export class Library {
   }
 
   /**
-   * After a failed index commit: deletes the thumbnails just stored for `ids`,
-   * except those whose items the index holds (stored by another add or import,
-   * which must keep them). Best effort: the next open drops any left over.
+   * After a failed index commit: deletes the thumbnails just stored for `ids`.
+   * None of them has an item: each id was new when checked, and no other add or
+   * import can have stored it since (the page runs one change at a time,
+   * `exclusively`, and one tab at a time holds the library). Best effort: the
+   * next open drops any left over.
    */
   private async dropThumbsWithoutItems(ids: readonly string[]): Promise<void> {
-    const unindexed: string[] = [];
-    for (const id of ids) if (!(await this.db().has(id))) unindexed.push(id);
-    await this.deleteThumbs(unindexed).catch(() => {});
+    await this.deleteThumbs(ids).catch(() => {});
   }
 
   private async deleteThumbs(ids: readonly string[]): Promise<void> {
@@ -333,12 +334,12 @@ export class Library {
   }
 }
 
-/** The name a library's databases share after their prefixes: one per model, embedding method and embedding size. */
 /** Every library of a model starts so, whatever its method and size. */
 function libraryPrefix(modelId: string): string {
   return `library-${modelId}-`;
 }
 
+/** The name a library's databases share after their prefixes: one per model, embedding method and embedding size. */
 function libraryName({ modelId, method, dim }: IndexSettings): string {
   return `${libraryPrefix(modelId)}${method}-${dim}`;
 }

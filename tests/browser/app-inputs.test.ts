@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { addImages, hasCount, hasText, libraryTiles, notice, openApp, results, searchFile } from '../harness/app.ts';
-import { launchChromium, routePhotos } from '../harness/chromium.ts';
+import { addImages, hasCount, hasText, libraryTiles, notice, openApp, reloadApp, results, searchFile } from '../harness/app.ts';
+import { launchChromium, routePhotos, withContext } from '../harness/chromium.ts';
 import { loadPhotos } from '../photos.ts';
 
 const baseUrl = inject('baseUrl');
@@ -168,13 +168,8 @@ it('says when there is no camera at all', async () => {
  * Runs `test` in a fresh context without a service worker (it could answer the
  * app's scripts and the model from its precache instead of the routes `test` sets up).
  */
-async function withoutServiceWorker(test: (context: BrowserContext) => Promise<void>): Promise<void> {
-  const context = await browser.newContext({ serviceWorkers: 'block' });
-  try {
-    await test(context);
-  } finally {
-    await context.close();
-  }
+function withoutServiceWorker(test: (context: BrowserContext) => Promise<void>): Promise<void> {
+  return withContext(browser, test, { serviceWorkers: 'block' });
 }
 
 /** Serves the library worker with `prelude` run before it: a stand-in for how a browser's storage misbehaves. */
@@ -213,6 +208,23 @@ it('says the library could not be opened, not that the model did not load, when 
   });
 });
 
+it('searches with a shared image even when it cannot look for a library from an older version', async () => {
+  await withoutServiceWorker(async (context) => {
+    await patchLibraryWorker(context, "IDBFactory.prototype.databases = () => Promise.reject(new DOMException('Listing databases failed.', 'UnknownError'));");
+    await routePhotos(context, baseUrl);
+    const page = await openApp(context, baseUrl);
+    await addImages(page, [library[0]!.path, reference.path], 2);
+    // What the service worker does with a share (src/app/pwa/share-target.ts): parks the image in its cache and opens the app with ?shared.
+    await page.evaluate(async (name) => {
+      const image = await (await fetch(`/photos/${name}`)).blob();
+      await (await caches.open('lookalike-shared-image')).put('/shared-image', new Response(image, { headers: { 'Content-Type': image.type } }));
+    }, reference.file);
+    await page.goto(`${baseUrl}?shared`);
+    await hasText(results(page).first(), reference.file);
+    expect(await page.locator('#old-library').isHidden()).toBe(true);
+  });
+});
+
 // Both writes of an add can meet a full disk: the thumbnails (object store `thumbs`) and the index commit after them (`pages`).
 it.each(['thumbs', 'pages'])('says the device is out of storage when adding (%s full), and keeps what was already stored', async (storeName) => {
   await withoutServiceWorker(async (context) => {
@@ -233,8 +245,7 @@ IDBObjectStore.prototype.put = function (...args) {
     await hasText(alert(page), 'Your device is out of storage for this app, so the last images were not added (nothing already in your library was lost).');
     await hasCount(libraryTiles(page), 2);
 
-    await page.reload();
-    await page.locator('#engine-status[data-ready]').waitFor({ timeout: 90_000 });
+    await reloadApp(page);
     await hasText(page.locator('#library-stats'), /^2 images/);
     await searchFile(page, stored[1]!.path);
     await hasText(results(page), stored[1]!.file);
@@ -242,8 +253,7 @@ IDBObjectStore.prototype.put = function (...args) {
 });
 
 it('offers to remove a library made by an older version, and removes it only when asked', async () => {
-  const context = await browser.newContext();
-  try {
+  await withContext(browser, async (context) => {
     const page = await openApp(context, baseUrl);
     const databases = () => page.evaluate(async () => (await indexedDB.databases()).map((db) => db.name!).sort());
     const current = await databases();
@@ -253,8 +263,7 @@ it('offers to remove a library made by an older version, and removes it only whe
     await page.evaluate((names) => Promise.all(names.map((name) => new Promise((resolve, reject) => {
       Object.assign(indexedDB.open(name), { onsuccess(this: IDBOpenDBRequest) { this.result.close(); resolve(null); }, onerror: reject });
     }))), [...older, otherModel]);
-    await page.reload();
-    await page.locator('#engine-status[data-ready]').waitFor({ timeout: 90_000 });
+    await reloadApp(page);
     const offer = page.getByRole('region', { name: /library made by an older version/ });
     await hasText(offer, 'add them again');
     await hasText(offer, 'keeps only thumbnails, not your original pictures');
@@ -264,10 +273,7 @@ it('offers to remove a library made by an older version, and removes it only whe
     await hasText(notice(page), 'The old library was removed');
     await offer.waitFor({ state: 'hidden' });
     expect(await databases()).toEqual([...current, otherModel].sort());
-    await page.reload();
-    await page.locator('#engine-status[data-ready]').waitFor({ timeout: 90_000 });
+    await reloadApp(page);
     expect(await offer.isVisible()).toBe(false);
-  } finally {
-    await context.close();
-  }
+  });
 });

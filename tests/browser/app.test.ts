@@ -11,8 +11,8 @@ import sharp from 'sharp';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/node/provision.ts';
-import { addImages, fakeCameraArgs, hasCount, hasText, libraryTiles, notice, openApp, results, searchFile, searchTiming, y4mFrame } from '../harness/app.ts';
-import { launchChromium } from '../harness/chromium.ts';
+import { addImages, appReady, fakeCameraArgs, hasCount, hasText, libraryTiles, notice, openApp, reloadApp, results, searchFile, searchTiming, y4mFrame } from '../harness/app.ts';
+import { launchChromium, withContext } from '../harness/chromium.ts';
 import { loadPhotos, type Photo } from '../photos.ts';
 
 const baseUrl = inject('baseUrl');
@@ -121,8 +121,7 @@ describe('the app', () => {
   });
 
   it('keeps the library across a reload', async () => {
-    await page.reload();
-    await page.locator('#engine-status[data-ready]').waitFor({ timeout: 90_000 });
+    await reloadApp(page);
     await hasCount(libraryTiles(page), 50);
     await searchFile(page, queryPath);
     await hasText(results(page).first(), cropped.file);
@@ -212,44 +211,42 @@ describe('the app', () => {
 });
 
 it('a page killed while adding reopens consistent, and adding the same files continues', async () => {
-  const context = await browser.newContext();
-  const page = await openApp(context, baseUrl);
-  await page.getByRole('tab', { name: 'Library' }).click();
-  await page.getByLabel('Add images', { exact: true }).setInputFiles(paths);
-  await page.waitForFunction(() => document.querySelectorAll('#library-grid > li').length >= 16, undefined, { polling: 20, timeout: 120_000 });
-  const cdp = await context.newCDPSession(page);
-  const crashed = new Promise((resolve) => page.on('crash', resolve));
-  void cdp.send('Page.crash').catch(() => {}); // the renderer dies mid-add; this call never answers
-  await crashed;
+  await withContext(browser, async (context) => {
+    const page = await openApp(context, baseUrl);
+    await page.getByRole('tab', { name: 'Library' }).click();
+    await page.getByLabel('Add images', { exact: true }).setInputFiles(paths);
+    await page.waitForFunction(() => document.querySelectorAll('#library-grid > li').length >= 16, undefined, { polling: 20, timeout: 120_000 });
+    const cdp = await context.newCDPSession(page);
+    const crashed = new Promise((resolve) => page.on('crash', resolve));
+    void cdp.send('Page.crash').catch(() => {}); // the renderer dies mid-add; this call never answers
+    await crashed;
 
-  const reopened = await openApp(context, baseUrl);
-  await reopened.getByRole('tab', { name: 'Library' }).click();
-  await hasText(reopened.locator('#library-stats'), /^\d+ images/);
-  const kept = await libraryTiles(reopened).count();
-  expect(kept).toBeGreaterThanOrEqual(16);
-  expect(kept).toBeLessThan(50);
-  expect(kept % 16).toBe(0); // whole chunks only
-  // Every item kept has its thumbnail, and no thumbnail is left without an item.
-  await reopened.locator('#library-grid img[src^="blob:"]').nth(kept - 1).waitFor();
-  expect(await storedThumbs(reopened)).toBe(kept);
-  // Whether the kill fell between a chunk's two writes is luck, so leave a thumbnail without an item
-  // as such a kill would: the next open must drop it.
-  expect(await storedThumbs(reopened, 'orphan')).toBe(kept + 1);
-  await reopened.reload();
-  await reopened.locator('#engine-status[data-ready]').waitFor({ timeout: 90_000 });
-  await reopened.getByRole('tab', { name: 'Library' }).click();
-  await hasCount(libraryTiles(reopened), kept);
-  expect(await storedThumbs(reopened)).toBe(kept);
+    const reopened = await openApp(context, baseUrl);
+    await reopened.getByRole('tab', { name: 'Library' }).click();
+    await hasText(reopened.locator('#library-stats'), /^\d+ images/);
+    const kept = await libraryTiles(reopened).count();
+    expect(kept).toBeGreaterThanOrEqual(16);
+    expect(kept).toBeLessThan(50);
+    expect(kept % 16).toBe(0); // whole chunks only
+    // Every item kept has its thumbnail, and no thumbnail is left without an item.
+    await reopened.locator('#library-grid img[src^="blob:"]').nth(kept - 1).waitFor();
+    expect(await storedThumbs(reopened)).toBe(kept);
+    // Whether the kill fell between a chunk's two writes is luck, so leave a thumbnail without an item
+    // as such a kill would: the next open must drop it.
+    expect(await storedThumbs(reopened, 'orphan')).toBe(kept + 1);
+    await reloadApp(reopened);
+    await reopened.getByRole('tab', { name: 'Library' }).click();
+    await hasCount(libraryTiles(reopened), kept);
+    expect(await storedThumbs(reopened)).toBe(kept);
 
-  await reopened.getByLabel('Add images', { exact: true }).setInputFiles(paths);
-  await hasText(notice(reopened), `Added ${50 - kept} images, ${kept} already in the library.`, 120_000);
-  await hasCount(libraryTiles(reopened), 50);
-  await context.close();
+    await reopened.getByLabel('Add images', { exact: true }).setInputFiles(paths);
+    await hasText(notice(reopened), `Added ${50 - kept} images, ${kept} already in the library.`, 120_000);
+    await hasCount(libraryTiles(reopened), 50);
+  });
 });
 
 it('refuses to remove, clear or import while adding, Cancel stops adding, keeps the whole chunks stored, and adding the same files again finishes the job', async () => {
-  const context = await browser.newContext();
-  try {
+  await withContext(browser, async (context) => {
     const page = await openApp(context, baseUrl);
     await page.getByRole('tab', { name: 'Library' }).click();
     await page.getByLabel('Add images', { exact: true }).setInputFiles(paths);
@@ -278,20 +275,17 @@ it('refuses to remove, clear or import while adding, Cancel stops adding, keeps 
     await page.getByLabel('Add images', { exact: true }).setInputFiles(paths);
     await hasText(notice(page), `Added ${50 - kept} images, ${kept} already in the library.`, 120_000);
     await hasCount(libraryTiles(page), 50);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 it('keeps a notice with details until it is dismissed (a cancelled add that skipped a file)', async () => {
   const notes = join(work, 'shopping list.jpg');
   writeFileSync(notes, 'eggs, milk');
-  const context = await browser.newContext();
-  try {
+  await withContext(browser, async (context) => {
     const page = await context.newPage();
     await page.clock.install(); // time runs as usual until fast-forwarded past the 10 s that news stays up
     await page.goto(baseUrl);
-    await page.locator('#engine-status[data-ready]').waitFor({ timeout: 90_000 });
+    await appReady(page);
     await page.getByRole('tab', { name: 'Library' }).click();
     await page.getByLabel('Add images', { exact: true }).setInputFiles([notes, ...paths]);
     await page.waitForFunction(() => document.querySelectorAll('#library-grid > li').length >= 15, undefined, { polling: 20, timeout: 120_000 });
@@ -301,14 +295,11 @@ it('keeps a notice with details until it is dismissed (a cancelled add that skip
     await hasText(notice(page).getByRole('group'), 'shopping list.jpg: skipped, not a picture');
     await notice(page).getByRole('button', { name: 'Dismiss' }).click();
     await hasCount(notice(page), 0);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 it('a second tab waits while the first holds the library, refuses to add, and takes over when the first closes', async () => {
-  const context = await browser.newContext();
-  try {
+  await withContext(browser, async (context) => {
     const first = await openApp(context, baseUrl);
     await addImages(first, paths.slice(0, 2), 2);
     const second = await context.newPage();
@@ -321,15 +312,13 @@ it('a second tab waits while the first holds the library, refuses to add, and ta
     await hasCount(libraryTiles(second), 0);
 
     await first.close();
-    await second.locator('#engine-status[data-ready]').waitFor();
+    await appReady(second);
     await hasText(notice(second), 'your library is open here now');
     await hasCount(libraryTiles(second), 2);
     await second.getByLabel('Add images', { exact: true }).setInputFiles(paths.slice(2, 4));
     await hasText(notice(second), 'Added 2 images.');
     await hasCount(libraryTiles(second), 4);
-  } finally {
-    await context.close();
-  }
+  });
 });
 
 /** How many thumbnails the app's thumbnail database holds, after storing one under `orphanId` if given. */

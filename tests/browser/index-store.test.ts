@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ImageIndex } from '../../src/core/index/image-index.ts';
 import { openPack } from '../../src/core/pack/read.ts';
@@ -7,7 +7,7 @@ import { bytesSource } from '../../src/core/pack/range-source.ts';
 import { encodePack } from '../../src/core/pack/write.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
 import { INDEX_SETTINGS, type BuildPlan } from '../harness/index-harness.ts';
-import { launchChromium } from '../harness/chromium.ts';
+import { harnessPage, launchChromium, withContext } from '../harness/chromium.ts';
 import { syntheticItems } from '../index-data.ts';
 
 const baseUrl = inject('baseUrl');
@@ -18,69 +18,61 @@ beforeAll(async () => {
 });
 afterAll(() => browser?.close());
 
-/** A page of the harness in `context`: pages of one context share IndexedDB, as tabs of one profile do. */
-async function openPage(context: BrowserContext): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${baseUrl}tests/harness/index.html`);
-  await page.waitForFunction(() => 'harness' in window);
-  return page;
-}
-
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 describe('index engine on IndexedDB in Chromium', () => {
   it('a tab killed mid-build reopens to a consistent index, and the build resumes where it stopped', async () => {
-    const context = await browser.newContext();
-    // The build crosses partitionFrom, so the finished index also searches through its partition and sketches.
-    const plan: BuildPlan = { count: 3000, seed: 21, batch: 50, coder: 'lsh', partitionFrom: 1000 };
-    const builder = await openPage(context);
-    void builder.evaluate((p) => window.harness.index.build('killed', p), plan).catch(() => {});
-    await builder.waitForFunction(() => window.harness.index.committedBatches() >= 8, undefined, { timeout: 120_000 });
-    const cdp = await context.newCDPSession(builder);
-    const crashed = new Promise((resolve) => builder.on('crash', resolve));
-    void cdp.send('Page.crash').catch(() => {}); // the renderer dies mid-transaction; this call never answers
-    await crashed;
+    await withContext(browser, async (context) => {
+      // The build crosses partitionFrom, so the finished index also searches through its partition and sketches.
+      const plan: BuildPlan = { count: 3000, seed: 21, batch: 50, coder: 'lsh', partitionFrom: 1000 };
+      const builder = await harnessPage(context, baseUrl);
+      void builder.evaluate((p) => window.harness.index.build('killed', p), plan).catch(() => {});
+      await builder.waitForFunction(() => window.harness.index.committedBatches() >= 8, undefined, { timeout: 120_000 });
+      const cdp = await context.newCDPSession(builder);
+      const crashed = new Promise((resolve) => builder.on('crash', resolve));
+      void cdp.send('Page.crash').catch(() => {}); // the renderer dies mid-transaction; this call never answers
+      await crashed;
 
-    const page = await openPage(context);
-    const after = await page.evaluate((p) => window.harness.index.inspect('killed', p), plan);
-    expect(after.count).toBeGreaterThanOrEqual(8 * plan.batch);
-    expect(after.count).toBeLessThan(plan.count);
-    expect(after.count % plan.batch).toBe(0); // whole batches only
-    expect(after.ids).toEqual(Array.from({ length: after.count }, (_, i) => `item-${i}`));
-    expect(after.selfFound).toBe(Math.ceil(after.count / 25));
+      const page = await harnessPage(context, baseUrl);
+      const after = await page.evaluate((p) => window.harness.index.inspect('killed', p), plan);
+      expect(after.count).toBeGreaterThanOrEqual(8 * plan.batch);
+      expect(after.count).toBeLessThan(plan.count);
+      expect(after.count % plan.batch).toBe(0); // whole batches only
+      expect(after.ids).toEqual(Array.from({ length: after.count }, (_, i) => `item-${i}`));
+      expect(after.selfFound).toBe(Math.ceil(after.count / 25));
 
-    expect(await page.evaluate((p) => window.harness.index.build('killed', p), plan)).toBe(plan.count);
-    const done = await page.evaluate((p) => window.harness.index.inspect('killed', p), plan);
-    expect(new Set(done.ids).size).toBe(plan.count);
-    expect(done.selfFound).toBe(plan.count / 25);
-    expect(done.partitioned).toBe(true);
-    await context.close();
+      expect(await page.evaluate((p) => window.harness.index.build('killed', p), plan)).toBe(plan.count);
+      const done = await page.evaluate((p) => window.harness.index.inspect('killed', p), plan);
+      expect(new Set(done.ids).size).toBe(plan.count);
+      expect(done.selfFound).toBe(plan.count / 25);
+      expect(done.partitioned).toBe(true);
+    });
   }, 240_000);
 
   it('packs written in the browser and in Node are byte-identical and read on the other side', async () => {
     const plan: BuildPlan = { count: 600, seed: 24, batch: 150 };
-    const context = await browser.newContext();
-    const page = await openPage(context);
-    await page.evaluate((p) => window.harness.index.build('pack', p), plan);
-    const browserPack = Buffer.from(await page.evaluate(() => window.harness.index.exportPack('pack')), 'base64');
+    await withContext(browser, async (context) => {
+      const page = await harnessPage(context, baseUrl);
+      await page.evaluate((p) => window.harness.index.build('pack', p), plan);
+      const browserPack = Buffer.from(await page.evaluate(() => window.harness.index.exportPack('pack')), 'base64');
 
-    const node = await ImageIndex.open(new MemoryPageStore(), INDEX_SETTINGS);
-    const items = syntheticItems(plan.count, plan.seed, INDEX_SETTINGS.dim);
-    for (let i = 0; i < items.length; i += plan.batch) await node.add(items.slice(i, i + plan.batch));
-    const nodePack = Buffer.concat(encodePack(await node.toPack()));
-    expect(browserPack.length).toBe(nodePack.length);
-    expect(sha256(browserPack)).toBe(sha256(nodePack));
+      const node = await ImageIndex.open(new MemoryPageStore(), INDEX_SETTINGS);
+      const items = syntheticItems(plan.count, plan.seed, INDEX_SETTINGS.dim);
+      for (let i = 0; i < items.length; i += plan.batch) await node.add(items.slice(i, i + plan.batch));
+      const nodePack = Buffer.concat(encodePack(await node.toPack()));
+      expect(browserPack.length).toBe(nodePack.length);
+      expect(sha256(browserPack)).toBe(sha256(nodePack));
 
-    // Node reads the browser's pack; the browser imports Node's.
-    const contents = await (await openPack(bytesSource(browserPack))).readContents();
-    expect(contents.header).toMatchObject({ count: 600, dim: 768, coder: { kind: 'itq', bits: 256 } });
-    const imported = await page.evaluate(([pack, p]) => window.harness.index.importPack('imported', pack, p, 123), [nodePack.toString('base64'), plan] as const);
-    expect(imported.count).toBe(600);
-    expect(imported.top[0]).toBe('item-123');
+      // Node reads the browser's pack; the browser imports Node's.
+      const contents = await (await openPack(bytesSource(browserPack))).readContents();
+      expect(contents.header).toMatchObject({ count: 600, dim: 768, coder: { kind: 'itq', bits: 256 } });
+      const imported = await page.evaluate(([pack, p]) => window.harness.index.importPack('imported', pack, p, 123), [nodePack.toString('base64'), plan] as const);
+      expect(imported.count).toBe(600);
+      expect(imported.top[0]).toBe('item-123');
 
-    const damaged = Buffer.from(nodePack);
-    damaged[damaged.length - 10]! ^= 0xff;
-    expect(await page.evaluate((b64) => window.harness.index.readPackError(b64), damaged.toString('base64'))).toMatch(/PackError: .*corrupt/i);
-    await context.close();
+      const damaged = Buffer.from(nodePack);
+      damaged[damaged.length - 10]! ^= 0xff;
+      expect(await page.evaluate((b64) => window.harness.index.readPackError(b64), damaged.toString('base64'))).toMatch(/PackError: .*corrupt/i);
+    });
   }, 240_000);
 });

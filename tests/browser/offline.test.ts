@@ -13,8 +13,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/node/provision.ts';
-import { addImages, hasText, results } from '../harness/app.ts';
-import { launchChromium } from '../harness/chromium.ts';
+import { addImages, hasText, reloadApp, results } from '../harness/app.ts';
+import { launchChromium, withContext } from '../harness/chromium.ts';
 import { freePort, startHarnessServer } from '../harness/server.ts';
 import { loadPhotos } from '../photos.ts';
 
@@ -38,13 +38,13 @@ async function openInstalled(context: BrowserContext, baseUrl: string): Promise<
  */
 async function withInstalledLibrary(test: (page: Page, context: BrowserContext, server: ChildProcess) => Promise<void>): Promise<void> {
   const server = await startHarnessServer();
-  const context = await browser.newContext();
   try {
-    const page = await openInstalled(context, server.baseUrl);
-    await addImages(page, photos.map((p) => p.path), photos.length);
-    await test(page, context, server.process);
+    await withContext(browser, async (context) => {
+      const page = await openInstalled(context, server.baseUrl);
+      await addImages(page, photos.map((p) => p.path), photos.length);
+      await test(page, context, server.process);
+    });
   } finally {
-    await context.close();
     server.process.kill();
   }
 }
@@ -80,7 +80,7 @@ describe('install and offline', () => {
       server.kill();
       await new Promise((resolve) => server.once('exit', resolve));
       await context.setOffline(true);
-      await page.reload();
+      await reloadApp(page);
 
       await hasText(page.locator('#library-stats'), new RegExp(`^${photos.length} images`));
       await page.getByLabel('Search by image', { exact: true }).setInputFiles(photos[3]!.path);
@@ -112,27 +112,27 @@ describe('install and offline', () => {
     const root = mkdtempSync(join(tmpdir(), 'lookalike-update-'));
     cpSync(join(PROJECT_ROOT, 'dist-harness'), root, { recursive: true });
     const server = await preview({ root: PROJECT_ROOT, mode: 'harness', logLevel: 'silent', build: { outDir: root }, preview: { port: await freePort(), strictPort: true } });
-    const context = await browser.newContext();
     try {
-      const page = await openInstalled(context, server.resolvedUrls!.local[0]!);
-      await page.evaluate(() => { (window as { notReloaded?: boolean }).notReloaded = true; });
-      await appendFile(join(root, 'sw.js'), '\n// the next version\n');
-      await page.evaluate(async () => { await (await navigator.serviceWorker.getRegistration())!.update(); });
+      await withContext(browser, async (context) => {
+        const page = await openInstalled(context, server.resolvedUrls!.local[0]!);
+        await page.evaluate(() => { (window as { notReloaded?: boolean }).notReloaded = true; });
+        await appendFile(join(root, 'sw.js'), '\n// the next version\n');
+        await page.evaluate(async () => { await (await navigator.serviceWorker.getRegistration())!.update(); });
 
-      const prompt = page.getByRole('status').filter({ hasText: 'A new version of Lookalike is ready.' });
-      await expect.poll(() => prompt.isVisible(), { timeout: 30_000 }).toBe(true);
-      expect(await page.evaluate(() => (window as { notReloaded?: boolean }).notReloaded), 'no reload before the person asks').toBe(true);
-      await Promise.all([page.waitForEvent('load'), prompt.getByRole('button', { name: 'Reload' }).click()]);
+        const prompt = page.getByRole('status').filter({ hasText: 'A new version of Lookalike is ready.' });
+        await expect.poll(() => prompt.isVisible(), { timeout: 30_000 }).toBe(true);
+        expect(await page.evaluate(() => (window as { notReloaded?: boolean }).notReloaded), 'no reload before the person asks').toBe(true);
+        await Promise.all([page.waitForEvent('load'), prompt.getByRole('button', { name: 'Reload' }).click()]);
 
-      expect(await page.evaluate(() => (window as { notReloaded?: boolean }).notReloaded)).toBeUndefined();
-      expect(await prompt.count()).toBe(0);
-      const after = await page.evaluate(async () => {
-        const registration = await navigator.serviceWorker.getRegistration();
-        return { waiting: registration?.waiting !== null, controlled: navigator.serviceWorker.controller !== null };
+        expect(await page.evaluate(() => (window as { notReloaded?: boolean }).notReloaded)).toBeUndefined();
+        expect(await prompt.count()).toBe(0);
+        const after = await page.evaluate(async () => {
+          const registration = await navigator.serviceWorker.getRegistration();
+          return { waiting: registration?.waiting !== null, controlled: navigator.serviceWorker.controller !== null };
+        });
+        expect(after).toEqual({ waiting: false, controlled: true });
       });
-      expect(after).toEqual({ waiting: false, controlled: true });
     } finally {
-      await context.close();
       await server.close();
       rmSync(root, { recursive: true, force: true });
     }

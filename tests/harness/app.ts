@@ -8,8 +8,19 @@ export async function openApp(context: BrowserContext, baseUrl: string, errors: 
   const page = await context.newPage();
   page.on('pageerror', (err) => errors.push(err.message));
   await page.goto(baseUrl);
-  await page.locator('#engine-status[data-ready]').waitFor({ timeout: 90_000 });
+  await appReady(page);
   return page;
+}
+
+/** Waits until the app says its model has loaded and its library is open. */
+export async function appReady(page: Page): Promise<void> {
+  await page.locator('#engine-status[data-ready]').waitFor({ timeout: 90_000 });
+}
+
+/** Reloads the app and waits until it is ready again. */
+export async function reloadApp(page: Page): Promise<void> {
+  await page.reload();
+  await appReady(page);
 }
 
 /** Waits until the first element of `locator` contains `expected` (vitest's expect has no Playwright matchers). */

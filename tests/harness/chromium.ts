@@ -1,6 +1,6 @@
 /** Launches Debian's Chromium through playwright-core, headless, with a fresh profile. */
 import { basename, join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { PHOTOS_DIR } from '../photos.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -34,15 +34,30 @@ export async function routePhotos(context: BrowserContext, baseUrl: string, dirs
   });
 }
 
-/** Opens the engine harness page and collects the page's errors for assertions. */
+/** Runs `run` in a fresh context of `browser` (a profile of its own: storage, service workers), closed afterwards whatever happens. */
+export async function withContext<T>(browser: Browser, run: (context: BrowserContext) => Promise<T>, options: BrowserContextOptions = {}): Promise<T> {
+  const context = await browser.newContext(options);
+  try {
+    return await run(context);
+  } finally {
+    await context.close();
+  }
+}
+
+/** Opens the engine harness page in a fresh context with the photos routed, and collects the page's errors for assertions. */
 export async function openHarness(browser: Browser, baseUrl: string, photoDirs?: readonly string[]): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.newContext();
   await routePhotos(context, baseUrl, photoDirs);
-  const page = await context.newPage();
   const errors: string[] = [];
+  return { page: await harnessPage(context, baseUrl, errors), errors };
+}
+
+/** Opens the engine harness page in `context` (pages of one context share IndexedDB, as tabs of one profile do); its errors are pushed to `errors`. */
+export async function harnessPage(context: BrowserContext, baseUrl: string, errors: string[] = []): Promise<Page> {
+  const page = await context.newPage();
   page.on('pageerror', (err) => errors.push(err.message));
   page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
   await page.goto(`${baseUrl}tests/harness/index.html`);
   await page.waitForFunction(() => 'harness' in window);
-  return { page, errors };
+  return page;
 }

@@ -43,7 +43,7 @@ async function open(): Promise<void> {
   try {
     opened = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: facing }, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
   } catch (err) {
-    if (opening === generation) notify(describeError(err), 'error');
+    if (opening === generation) notify(cameraFailed(err), 'error');
     return;
   }
   if (opening !== generation) {
@@ -74,6 +74,22 @@ async function capture(): Promise<void> {
   ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
   const frame = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.92));
   if (frame) await searchWith(frame, 'camera', startedAt);
+}
+
+/** getUserMedia's failures in plain words: its DOMException names mean camera problems only here, so describeError does not map them. */
+function cameraFailed(err: unknown): string {
+  switch ((err as Error)?.name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return 'The camera is blocked for this page. Allow camera access in your browser’s site settings (the icon next to the address), then try again.';
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return 'No camera was found. Connect a camera, or search with a picture instead.';
+    case 'NotReadableError':
+      return 'The camera is in use by another app. Close that app, then try again.';
+    default:
+      return describeError(err);
+  }
 }
 
 function stopStream(): void {

@@ -15,9 +15,17 @@ export function setUpOldLibrary(): void {
   byId('old-library-remove').addEventListener('click', () => void removeOldLibrary());
 }
 
-/** Shows the offer if the open library has older siblings. */
+/**
+ * Shows the offer if the open library has older siblings. Never rejects: when
+ * they cannot be listed (indexedDB.databases() failing), there is nothing to
+ * offer and nothing the person asked for went wrong, so it is only logged.
+ */
 export async function offerToRemoveOldLibrary(): Promise<void> {
-  offer.hidden = (await library.outdatedDatabases()).length === 0;
+  try {
+    offer.hidden = (await library.outdatedDatabases()).length === 0;
+  } catch (err) {
+    console.warn('Could not look for a library from an older version.', err);
+  }
 }
 
 async function removeOldLibrary(): Promise<void> {

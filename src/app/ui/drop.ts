@@ -3,7 +3,7 @@
  * handed to the current view's handler, with an overlay saying what a drop will do.
  */
 import { byId } from './dom.ts';
-import { notify } from './notices.ts';
+import { describeError, notify } from './notices.ts';
 
 export interface DropTarget {
   /** What the overlay says, e.g. "Drop to search". */
@@ -30,8 +30,7 @@ export function setUpDropAndPaste(target: DropTarget): void {
     overlay.hidden = true;
     filesOf(event.dataTransfer!).then(
       (files) => { if (files.length) target.accept(files); },
-      // The file system's own words: describeError would read its NotFoundError as a missing camera.
-      (err: unknown) => notify(`Lookalike could not read what was dropped (a file may have been moved, or the folder is not readable). Choose the files with a button on the page instead. (${(err as Error).message})`, 'error'),
+      (err: unknown) => notify(`Lookalike could not read what was dropped (a file may have been moved, or the folder is not readable). Choose the files with a button on the page instead. (${describeError(err)})`, 'error'),
     );
   });
   window.addEventListener('paste', (event) => {

@@ -35,14 +35,6 @@ export function describeError(err: unknown): string {
       return 'Your device is out of storage for this app, so the last images were not added (nothing already in your library was lost). Remove some images or free space on the device, then try again.';
     case 'AbortError':
       return 'Cancelled.';
-    case 'NotAllowedError':
-    case 'SecurityError':
-      return 'The camera is blocked for this page. Allow camera access in your browser’s site settings (the icon next to the address), then try again.';
-    case 'NotFoundError':
-    case 'OverconstrainedError':
-      return 'No camera was found. Connect a camera, or search with a picture instead.';
-    case 'NotReadableError':
-      return 'The camera is in use by another app. Close that app, then try again.';
     default:
       return reason(err);
   }

@@ -1,6 +1,7 @@
 /** PageStore on IndexedDB (through `idb`): one object store of pages, one transaction per commit. */
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import { StorageFullError, type PageStore, type PageWrites } from '../../core/store/page-store.ts';
+import type { PageStore, PageWrites } from '../../core/store/page-store.ts';
+import { commitAtomically } from '../idb.ts';
 
 interface PagesSchema extends DBSchema {
   pages: { key: string; value: ArrayBuffer };
@@ -68,31 +69,4 @@ function databaseName(name: string): string {
 function ownBuffer(view: Uint8Array): ArrayBuffer {
   if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) return view.buffer;
   return view.slice().buffer as ArrayBuffer;
-}
-
-/**
- * Runs `queue` (which queues the transaction's requests; their failures arrive
- * with `tx.done`) and waits for the commit. Any failure, a synchronous throw
- * included, aborts the transaction, so it keeps nothing; a full disk becomes
- * StorageFullError.
- */
-export async function commitAtomically(tx: { readonly done: Promise<void>; readonly error: DOMException | null; abort(): void }, queue: () => void): Promise<void> {
-  const done = tx.done;
-  try {
-    queue();
-    await done;
-  } catch (err) {
-    done.catch(() => {});
-    try {
-      tx.abort();
-    } catch {
-      // already aborted or finished
-    }
-    if (isQuotaError(err) || isQuotaError(tx.error)) throw new StorageFullError(err);
-    throw err;
-  }
-}
-
-function isQuotaError(err: unknown): boolean {
-  return err instanceof DOMException && err.name === 'QuotaExceededError';
 }
