@@ -618,12 +618,10 @@ const bench = {
 
   /**
    * After WARM_UP other queries: every query once (`warm`: first time each, the
-   * steady state), then each again straight after itself (`hot`: its pages are
-   * cached), then the sweep of shortlist and candidates, then `warm` again
-   * (`warmAgain`: after a large build, the browser's storage engine compacts
-   * its files for minutes, and the first pass meets that).
+   * steady state), then, when asked, each again straight after itself (`hot`:
+   * its pages are cached) and the sweep of shortlist and candidates.
    */
-  async queries(args: { readonly sweep: readonly { readonly shortlist: number; readonly probe: number; readonly candidates: number }[] }) {
+  async queries(args: { readonly hot: boolean; readonly sweep: readonly { readonly shortlist: number; readonly probe: number; readonly candidates: number }[] }) {
     if (!index) throw new Error('open first');
     const { queryCount, syntheticQueries, warmUp, dim } = st();
     for (let i = 0; i < WARM_UP; i++) await index.search(warmUp.subarray(i * dim, (i + 1) * dim), { k: K });
@@ -643,17 +641,15 @@ const bench = {
     };
     const warm = await run({}, false);
     log(`warm p50 ${warm.latency.p50.toFixed(2)} ms p99 ${warm.latency.p99.toFixed(2)} ms recall ${warm.recall.all.toFixed(3)}`);
-    const hot = await run({}, true);
+    const hot = args.hot ? await run({}, true) : null;
     const sweep = [];
     for (const setting of args.sweep) {
       const r = await run(setting, false);
       sweep.push({ ...setting, ...r });
       log(`shortlist/probe ${setting.shortlist}, candidates ${setting.candidates}: p50 ${r.latency.p50.toFixed(2)} ms p99 ${r.latency.p99.toFixed(2)} ms recall ${r.recall.all.toFixed(3)}`);
     }
-    const warmAgain = await run({}, false);
-    log(`warm again p50 ${warmAgain.latency.p50.toFixed(2)} ms p99 ${warmAgain.latency.p99.toFixed(2)} ms recall ${warmAgain.recall.all.toFixed(3)}`);
     const memory = await pageMemory();
-    return { warm, hot, sweep, warmAgain, memory };
+    return { warm, hot, sweep, memory };
   },
 
   /**

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
 import { SKETCH_SCAN_WASM_BASE64 } from '../../src/core/index/sketch-scan-wasm.ts';
 import { SketchArray, type SketchEncoding } from '../../src/core/index/sketch-kernel.ts';
-import { assembleSketchScan } from '../../scripts/build-wasm.ts';
+import { assemble } from '../../scripts/build-wasm.ts';
 
 const LEVELS = { int8: 127, int4: 7 };
 
 describe('SketchArray', () => {
   it('runs the module assembled from sketch-scan.wat (npm run wasm after editing it)', async () => {
-    expect(Buffer.from(await assembleSketchScan()).toString('base64')).toBe(SKETCH_SCAN_WASM_BASE64);
+    expect(Buffer.from(await assemble('sketch-scan')).toString('base64')).toBe(SKETCH_SCAN_WASM_BASE64);
   });
 
   const cases: [SketchEncoding, number][] = [['int8', 16], ['int8', 96], ['int8', 128], ['int4', 32], ['int4', 96], ['int4', 256]];

@@ -78,7 +78,7 @@ export class InvertedLists {
   }
 
   get byteLength(): number {
-    return this.arena.byteLength + this.slotAt.byteLength + this.scaleAt.byteLength + this.listOfSlot.byteLength + this.positionOf.byteLength
+    return this.partition.byteLength + this.arena.byteLength + this.slotAt.byteLength + this.scaleAt.byteLength + this.listOfSlot.byteLength + this.positionOf.byteLength
       + this.listStart.byteLength + this.tailBytes + 3 * this.scratch.positions.byteLength;
   }
 

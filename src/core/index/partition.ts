@@ -26,6 +26,7 @@
 import { covariance, principalDirections } from '../codes/linalg.ts';
 import { seededRandom } from '../codes/random.ts';
 import { MAX_LISTS } from '../pack/format.ts';
+import { MatrixKernel } from './matrix-kernel.ts';
 import type { SketchEncoding } from './sketch-kernel.ts';
 
 export interface PartitionParams {
@@ -66,53 +67,58 @@ export function trainPartition(sample: Float32Array, dim: number, options: Parti
   const mean = new Float32Array(mean64);
   const projection = new Float32Array(principalDirections(covariance(sample, n, dim, mean64), dim, dims));
   const projected = new Float32Array(n * dims);
-  for (let i = 0; i < n; i++) project(projection, mean, dims, dim, sample, i * dim, projected, i * dims);
+  const projector = new Projector(projection, mean, dims, dim);
+  for (let i = 0; i < n; i++) projector.centred(sample.subarray(i * dim, (i + 1) * dim), projected, i * dims);
   const variance = new Float64Array(dims);
   for (let i = 0; i < n; i++) for (let j = 0; j < dims; j++) variance[j] = variance[j]! + projected[i * dims + j]! ** 2 / n;
-  // A component without variance in the sample keeps spread 1 (it is ~0 anyway).
-  const spread = Float32Array.from(variance, (v) => (v > 0 ? Math.sqrt(v) : 1));
+  // int8 sketches (pack 1.1, storage format 3) are not divided by a spread; a component without variance keeps 1 (it is ~0 anyway).
+  const spread = Float32Array.from(variance, (v) => (sketch === 'int4' && v > 0 ? Math.sqrt(v) : 1));
   const centroids = kMeans(projected, n, dims, lists, seed, options.iterations ?? 10);
   return { dim, dims, lists, sketch, mean, projection, spread, centroids };
 }
 
 export class Partition {
+  private readonly projector: Projector;
+  private readonly centroids: CentroidSet;
+
   constructor(readonly params: PartitionParams) {
     const { dim, dims, lists, mean, projection, spread, centroids } = params;
     if (mean.length !== dim || projection.length !== dims * dim || spread.length !== dims || centroids.length !== lists * dims || !spread.every((s) => s > 0)) {
       throw new RangeError('The partition parameters do not fit together.');
     }
+    this.projector = new Projector(projection, mean, dims, dim);
+    this.centroids = new CentroidSet(centroids, lists, dims);
+  }
+
+  /** Bytes held: the parameters, and the kernels' copies of the projection and centroids. */
+  get byteLength(): number {
+    const { mean, projection, spread, centroids } = this.params;
+    return mean.byteLength + projection.byteLength + spread.byteLength + centroids.byteLength + this.projector.byteLength + this.centroids.byteLength;
   }
 
   /** y = P·(x − mean) into out[outOffset …]. */
   projectCentred(vector: Float32Array, out: Float32Array, outOffset = 0): void {
-    const { projection, mean, dims, dim } = this.params;
-    project(projection, mean, dims, dim, vector, 0, out, outOffset);
+    this.projector.centred(vector, out, outOffset);
   }
 
   /** P·q for a query: its inner product with a sketch ranks items as q·x does (less a constant). */
   projectQuery(query: Float32Array): Float32Array {
-    const { projection, dims, dim } = this.params;
-    const out = new Float32Array(dims);
-    project(projection, null, dims, dim, query, 0, out, 0);
+    const out = new Float32Array(this.params.dims);
+    this.projector.kernel.multiply(query, 0, out);
     return out;
   }
 
   /** The list of a projected item: its nearest centroid. */
   listOf(projected: Float32Array, offset = 0): number {
-    return nearestCentroid(this.params.centroids, this.params.lists, this.params.dims, projected, offset);
+    return this.centroids.nearest(projected, offset);
   }
 
   /** The `count` best lists, best first, for a projected query (by inner product with their centroids; ties by number). */
   rankLists(projectedQuery: Float32Array, count = this.params.lists): Uint32Array {
-    const { centroids, lists, dims } = this.params;
-    const scores = new Float64Array(lists);
-    for (let c = 0; c < lists; c++) {
-      let s = 0;
-      for (let j = 0, at = c * dims; j < dims; j++) s += projectedQuery[j]! * centroids[at + j]!;
-      scores[c] = s;
-    }
+    const { lists } = this.params;
+    const scores = this.centroids.dotsWith(projectedQuery, 0);
     // Only the best `count` need sorting: pass over the scores for the ones at or above the count-th.
-    const threshold = count < lists ? Float64Array.from(scores).sort()[lists - count]! : -Infinity;
+    const threshold = count < lists ? Float32Array.from(scores).sort()[lists - count]! : -Infinity;
     const picked: number[] = [];
     for (let c = 0; c < lists; c++) if (scores[c]! >= threshold) picked.push(c);
     picked.sort((a, b) => scores[b]! - scores[a]! || a - b);
@@ -120,48 +126,63 @@ export class Partition {
   }
 }
 
-/** out = projection·(x − mean) (or projection·x without a mean), four rows per pass over x. */
-function project(projection: Float32Array, mean: Float32Array | null, dims: number, dim: number, x: Float32Array, xOffset: number, out: Float32Array, outOffset: number): void {
-  const v = new Float32Array(dim);
-  for (let k = 0; k < dim; k++) v[k] = x[xOffset + k]! - (mean ? mean[k]! : 0);
-  let j = 0;
-  for (; j + 3 < dims; j += 4) {
-    const r0 = j * dim, r1 = r0 + dim, r2 = r1 + dim, r3 = r2 + dim; // prettier-ignore
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
-    for (let k = 0; k < dim; k++) {
-      const value = v[k]!;
-      s0 += projection[r0 + k]! * value;
-      s1 += projection[r1 + k]! * value;
-      s2 += projection[r2 + k]! * value;
-      s3 += projection[r3 + k]! * value;
-    }
-    out[outOffset + j] = s0;
-    out[outOffset + j + 1] = s1;
-    out[outOffset + j + 2] = s2;
-    out[outOffset + j + 3] = s3;
+/** x ↦ P·(x − mean), P as a matrix kernel. */
+class Projector {
+  readonly kernel: MatrixKernel;
+  private readonly difference: Float32Array;
+
+  get byteLength(): number {
+    return this.kernel.byteLength + this.difference.byteLength;
   }
-  for (; j < dims; j++) {
-    let s = 0;
-    for (let k = 0, row = j * dim; k < dim; k++) s += projection[row + k]! * v[k]!;
-    out[outOffset + j] = s;
+
+  constructor(projection: Float32Array, private readonly mean: Float32Array, dims: number, dim: number) {
+    this.kernel = new MatrixKernel(projection, dims, dim);
+    this.difference = new Float32Array(dim);
+  }
+
+  centred(x: Float32Array, out: Float32Array, outOffset: number): void {
+    for (let k = 0; k < this.difference.length; k++) this.difference[k] = x[k]! - this.mean[k]!;
+    this.kernel.multiply(this.difference, 0, out, outOffset);
   }
 }
 
-function nearestCentroid(centroids: Float32Array, lists: number, dims: number, y: Float32Array, offset: number): number {
-  let best = 0;
-  let bestDistance = Infinity;
-  for (let c = 0; c < lists; c++) {
-    let d = 0;
-    for (let j = 0, at = c * dims; j < dims && d < bestDistance; j++) {
-      const e = y[offset + j]! - centroids[at + j]!;
-      d += e * e;
-    }
-    if (d < bestDistance) {
-      bestDistance = d;
-      best = c;
-    }
+/** Centroids as a matrix kernel, with their squared norms: the nearest to y minimises ‖c‖² − 2·c·y (‖y‖² is common to all). */
+class CentroidSet {
+  private readonly kernel: MatrixKernel;
+  private readonly norms: Float64Array;
+  private readonly dots: Float32Array;
+
+  get byteLength(): number {
+    return this.kernel.byteLength + this.norms.byteLength + this.dots.byteLength;
   }
-  return best;
+
+  constructor(centroids: Float32Array, private readonly count: number, dims: number) {
+    this.kernel = new MatrixKernel(centroids, count, dims);
+    this.norms = new Float64Array(count);
+    for (let c = 0; c < count; c++) for (let j = 0; j < dims; j++) this.norms[c] = this.norms[c]! + centroids[c * dims + j]! ** 2;
+    this.dots = new Float32Array(count);
+  }
+
+  /** c·y for every centroid c (a view, overwritten by the next call). */
+  dotsWith(y: Float32Array, offset: number): Float32Array {
+    this.kernel.multiply(y, offset, this.dots);
+    return this.dots;
+  }
+
+  /** The nearest centroid to y (the lowest number on a tie). */
+  nearest(y: Float32Array, offset: number): number {
+    const dots = this.dotsWith(y, offset);
+    let best = 0;
+    let bestDistance = Infinity;
+    for (let c = 0; c < this.count; c++) {
+      const d = this.norms[c]! - 2 * dots[c]!;
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = c;
+      }
+    }
+    return best;
+  }
 }
 
 /** Lloyd's k-means from a k-means++ start (Arthur & Vassilvitskii 2007), seeded. An emptied centroid takes the farthest point. */
@@ -194,8 +215,9 @@ function kMeans(points: Float32Array, n: number, dims: number, k: number, seed: 
   for (let t = 0; t < iterations; t++) {
     const sums = new Float64Array(k * dims);
     const counts = new Uint32Array(k);
+    const set = new CentroidSet(centroids, k, dims);
     for (let i = 0; i < n; i++) {
-      const c = nearestCentroid(centroids, k, dims, points, i * dims);
+      const c = set.nearest(points, i * dims);
       assignment[i] = c;
       counts[c]!++;
       for (let j = 0; j < dims; j++) sums[c * dims + j] = sums[c * dims + j]! + points[i * dims + j]!;
