@@ -11,25 +11,14 @@
  * then the vector, then the products.
  */
 import { MATVEC_WASM_BASE64 } from './matvec-wasm.ts';
+import { simdModule } from './simd-module.ts';
 
 const PAGE_BYTES = 65_536;
 
 type MatVec = (matrix: number, rows: number, stride: number, x: number, out: number) => void;
 
-let kernelModule: WebAssembly.Module | null | undefined;
-
 /** The compiled kernel, or null where WebAssembly SIMD is missing. */
-function compiledKernel(): WebAssembly.Module | null {
-  if (kernelModule === undefined) {
-    try {
-      const bytes = Uint8Array.from(atob(MATVEC_WASM_BASE64), (c) => c.charCodeAt(0));
-      kernelModule = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-    } catch {
-      kernelModule = null;
-    }
-  }
-  return kernelModule;
-}
+const compiledKernel = simdModule(MATVEC_WASM_BASE64);
 
 export class MatrixKernel {
   private readonly matvec: MatVec | null;

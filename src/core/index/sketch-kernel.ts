@@ -16,6 +16,7 @@
  * Memory layout: sketches [0, capacity·sketchBytes); then, per scan, the query
  * (int16 × dims), the slots to score (u32) and the scores (f32).
  */
+import { simdModule } from './simd-module.ts';
 import { SKETCH_SCAN_WASM_BASE64 } from './sketch-scan-wasm.ts';
 
 const PAGE_BYTES = 65_536;
@@ -42,20 +43,8 @@ const int4High = (j: number) => (j & 16) !== 0;
 /** Component j's signed nibble of its (int8) byte. */
 const nibble = (byte: number, j: number) => (int4High(j) ? byte >> 4 : (byte << 28) >> 28);
 
-let kernelModule: WebAssembly.Module | null | undefined;
-
 /** The compiled kernel, or null where WebAssembly SIMD is missing. */
-function compiledKernel(): WebAssembly.Module | null {
-  if (kernelModule === undefined) {
-    try {
-      const bytes = Uint8Array.from(atob(SKETCH_SCAN_WASM_BASE64), (c) => c.charCodeAt(0));
-      kernelModule = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
-    } catch {
-      kernelModule = null;
-    }
-  }
-  return kernelModule;
-}
+const compiledKernel = simdModule(SKETCH_SCAN_WASM_BASE64);
 
 export class SketchArray {
   private readonly memory: WebAssembly.Memory;
