@@ -44,7 +44,8 @@
  *   settled: after the sweep and the phases (minutes later: a large build
  *   leaves the storage engine compacting its files, and the first warm pass
  *   meets that), the browser is relaunched once more, the index opened, and the
- *   warm pass repeated (the cache holds only the warm-up queries' pages again).
+ *   warm pass repeated (the cache holds only the pages of the open's first
+ *   query, one of the measured ones, and of the warm-up queries).
  * - Memory: index.memoryUsage() against the budget, the page's
  *   measureUserAgentSpecificMemory() after a GC, and the renderer's RSS.
  * - Phases: the steps of a search redone by hand on a second, uncached

@@ -458,7 +458,8 @@ describe('versions', () => {
     const reader = await open(pack(partitioned));
     const all: SectionInput[] = await Promise.all(reader.sections.map(async (s) => ({ name: s.name, chunks: [(await reader.readSection(s.name))!] })));
     const json = new TextEncoder().encode(JSON.stringify(partitioned.header));
-    for (const name of [SECTION.sketches, SECTION.partitionCentroids, SECTION.partitionSpread]) {
+    expect(reader.sections.map((s) => s.name)).not.toContain(SECTION.sketches); // int4 sketches have a section of their own
+    for (const name of [SECTION.sketchesInt4, SECTION.partitionCentroids, SECTION.partitionSpread]) {
       const error = await packError(() => open(concat(assemblePack(json, all.filter((s) => s.name !== name)))));
       expect(error.message).toBe(`Pack is corrupt: required section "${name}" is missing. Copy or download it again.`);
     }
@@ -467,6 +468,10 @@ describe('versions', () => {
     expect(error.code).toBe('corrupt');
     expect(error.section).toBe(SECTION.sketchLists);
     expect(error.message).toMatch(/item 4 is filed under list 7 of 2/);
+    const badSpread = all.map((s) => (s.name === SECTION.partitionSpread ? { name: s.name, chunks: [new Uint8Array(Float32Array.of(1, 0, 1, 1).buffer)] } : s));
+    const spreadError = await packError(async () => (await open(concat(assemblePack(json, badSpread)))).readPartition());
+    expect(spreadError.section).toBe(SECTION.partitionSpread);
+    expect(spreadError.message).toMatch(/spread of sketch component 1 is 0/);
   });
 
   it('refuse sketches in an encoding it does not know as a newer version', async () => {

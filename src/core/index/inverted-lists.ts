@@ -51,7 +51,7 @@ export class InvertedLists {
   private removed = 0;
   private readonly projected: Float32Array;
   private readonly weighted: Float32Array;
-  /** A search's scratch arrays, kept between searches: a million-item search fills ~60k of each, and fresh ones every time meant garbage collections in the middle of queries. */
+  /** A search's scratch arrays, kept between searches: a million-item search fills 200k of each, and fresh ones every time meant garbage collections in the middle of queries. */
   private scratch = { positions: new Uint32Array(0), scores: new Float32Array(0), select: new Float32Array(0) };
 
   constructor(readonly partition: Partition, capacity: number, options: { readonly simd?: boolean } = {}) {

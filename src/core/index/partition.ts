@@ -21,7 +21,9 @@
  *   enough items (the search's `probe`).
  *
  * Like the coder, the partition is trained on a sample and stored with the
- * index, so every item's list and sketch are reproducible anywhere.
+ * index, and every item's list and sketch are stored as computed (engines with
+ * and without WebAssembly SIMD round the projection's sums differently, which
+ * only matters to a value within rounding of a tie).
  */
 import { covariance, principalDirections } from '../codes/linalg.ts';
 import { seededRandom } from '../codes/random.ts';

@@ -1,6 +1,6 @@
 /**
  * Quantised sketches and the loop that scores them: the hot loop of a
- * partitioned search (a million-item index scans about 60 000 sketches a query).
+ * partitioned search (a million-item index scans 200 000 sketches a query by default).
  *
  * A sketch is `dims` components with one scale per sketch, each component an
  * int8 (−127 … 127) or, packed two to a byte, an int4 (−7 … 7). int4 is the
@@ -20,8 +20,8 @@ import { simdModule } from './simd-module.ts';
 import { SKETCH_SCAN_WASM_BASE64 } from './sketch-scan-wasm.ts';
 
 const PAGE_BYTES = 65_536;
-/** Room kept after the sketches for a scan's query, slots and scores (a scan of 60 000 needs 0.5 MiB); larger scans grow the memory. */
-const SCRATCH_BYTES = 1 << 20;
+/** Room kept after the sketches for a scan's query, slots and scores (a scan of 200 000 needs 1.6 MB); larger scans grow the memory. */
+const SCRATCH_BYTES = 2 << 20;
 /** The query's int16 range: products with int8 sketches stay exact in int32 up to 1024 components. */
 const QUERY_MAX = 16_383;
 

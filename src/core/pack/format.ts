@@ -55,10 +55,15 @@ export const SECTION = {
   sketchLists: 'sketch.lists',
   sketchScales: 'sketch.scales',
   sketches: 'sketches',
+  sketchesInt4: 'sketches.int4',
   partitionSpread: 'partition.spread',
 } as const;
 
-/** The sections a pack whose header has `partition` must have (int4 sketches come with their spread, 1.2). */
+/**
+ * The sections a pack whose header has `partition` must have, sketches sixth.
+ * int4 sketches (1.2) come with their spread, under a name of their own so that
+ * a 1.1 reader finds no `sketches` and refuses the pack rather than misreading them.
+ */
 export function partitionSections(partition: NonNullable<PackHeader['partition']>): readonly string[] {
   return [
     SECTION.partitionMean,
@@ -66,8 +71,7 @@ export function partitionSections(partition: NonNullable<PackHeader['partition']
     SECTION.partitionCentroids,
     SECTION.sketchLists,
     SECTION.sketchScales,
-    SECTION.sketches,
-    ...(partition.sketch === 'int4' ? [SECTION.partitionSpread] : []),
+    ...(partition.sketch === 'int4' ? [SECTION.sketchesInt4, SECTION.partitionSpread] : [SECTION.sketches]),
   ];
 }
 
@@ -417,7 +421,8 @@ export function expectedSectionLength(name: string, header: PackHeader): number 
     case SECTION.partitionCentroids: return partition.lists * partition.dims * 4;
     case SECTION.sketchLists: return count * 2;
     case SECTION.sketchScales: return count * 4;
-    case SECTION.sketches: return count * sketchBytes(partition.dims, partition.sketch);
+    case SECTION.sketches: return count * sketchBytes(partition.dims, 'int8');
+    case SECTION.sketchesInt4: return count * sketchBytes(partition.dims, 'int4');
     case SECTION.partitionSpread: return partition.dims * 4;
     default: return undefined;
   }

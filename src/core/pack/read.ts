@@ -183,11 +183,15 @@ class Reader implements PackReader {
     for (let i = 0; i < listNumbers.length; i++) {
       if (listNumbers[i]! >= partition.lists) throw corruptError(`item ${i} is filed under list ${listNumbers[i]} of ${partition.lists}`, SECTION.sketchLists);
     }
+    const spreads = spread ? f32Array(spread) : new Float32Array(partition.dims).fill(1);
+    // An index cannot use a partition whose spreads are not positive: refuse it here, before anything is imported.
+    const bad = spreads.findIndex((s) => !(s > 0 && Number.isFinite(s)));
+    if (bad >= 0) throw corruptError(`the spread of sketch component ${bad} is ${spreads[bad]}, not a positive number`, SECTION.partitionSpread);
     return {
       mean: f32Array(mean!),
       projection: f32Array(projection!),
       centroids: f32Array(centroids!),
-      spread: spread ? f32Array(spread) : new Float32Array(partition.dims).fill(1),
+      spread: spreads,
       lists: listNumbers,
       scales: f32Array(scales!),
       sketches: new Int8Array(sketches!.buffer, sketches!.byteOffset, sketches!.byteLength),

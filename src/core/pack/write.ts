@@ -124,8 +124,9 @@ export function encodePack(contents: PackContents): Uint8Array<ArrayBuffer>[] {
       { name: SECTION.partitionCentroids, chunks: [storedBytes(partition.centroids, 4)] },
       { name: SECTION.sketchLists, chunks: [storedBytes(partition.lists, 2)] },
       { name: SECTION.sketchScales, chunks: [storedBytes(partition.scales, 4)] },
-      { name: SECTION.sketches, chunks: [storedBytes(partition.sketches, 1)] },
-      ...(header.partition?.sketch === 'int4' ? [{ name: SECTION.partitionSpread, chunks: [storedBytes(partition.spread, 4)] }] : []),
+      ...(header.partition?.sketch === 'int4'
+        ? [{ name: SECTION.sketchesInt4, chunks: [storedBytes(partition.sketches, 1)] }, { name: SECTION.partitionSpread, chunks: [storedBytes(partition.spread, 4)] }]
+        : [{ name: SECTION.sketches, chunks: [storedBytes(partition.sketches, 1)] }]),
     );
   }
 
