@@ -6,7 +6,7 @@
  * int8 (−127 … 127) or, packed two to a byte, an int4 (−7 … 7). int4 is the
  * default for new partitions: at the same 128 bytes, 256 int4 components kept
  * the true top 10 within the best 40 by sketch score 0.96 of the time, 128 int8
- * ones 0.85 of the time (scratch experiment, 200k synthetic items).
+ * ones 0.86 of the time (scratch experiment, 200k synthetic items).
  *
  * The sketches live in a WebAssembly.Memory, so that the SIMD kernel
  * (sketch-scan.wat, i32x4.dot_i16x8_s) reads them where they are. The query is
