@@ -481,7 +481,7 @@ function report(results: Results, queryCount: number): void {
         memory?.index ? `${mib(memory.index.total)} (${mib(memory.index.codes)}+${mib(memory.index.tables)}+${mib(memory.index.cache)})` : '–',
         mib(memory?.userAgentBytes), mib(z.rssAfterQueries?.rendererBytes),
         `${ms(median(opens))} (max ${ms(Math.max(...opens))})`, `${ms(median(firsts))} (max ${ms(Math.max(...firsts))})`,
-        lat(z.warm?.warm.latency), lat(z.settled?.latency), lat(z.warm?.hot?.latency ?? undefined),
+        lat(z.warm?.warm.latency), lat(z.settled?.latency), lat(z.warm?.hot?.latency),
         z.warm ? `${r3(z.warm.warm.recall.synthetic)} / ${r3(z.warm.warm.recall.real)}` : '–'];
     }));
 

@@ -8,7 +8,6 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
 import type { ItemMeta } from '../../src/core/items.ts';
-import { sketchBytes, type SketchEncoding } from '../../src/core/index/sketch-kernel.ts';
 import type { PackContents, PackHeader } from '../../src/core/pack/contents.ts';
 import { crc32 } from '../../src/core/pack/crc32.ts';
 import {
@@ -18,8 +17,10 @@ import {
   PackError,
   SECTION,
   headerChecksum,
+  sketchBytes,
   tableSpan,
   type PackSection,
+  type SketchEncoding,
 } from '../../src/core/pack/format.ts';
 import { bytesSource, blobSource, httpRangeSource, type RangeSource } from '../../src/core/pack/range-source.ts';
 import { openPack, type PackReader } from '../../src/core/pack/read.ts';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
 import { SKETCH_SCAN_WASM_BASE64 } from '../../src/core/index/sketch-scan-wasm.ts';
-import { SketchArray, type SketchEncoding } from '../../src/core/index/sketch-kernel.ts';
+import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
+import type { SketchEncoding } from '../../src/core/pack/format.ts';
 import { assemble } from '../../scripts/build-wasm.ts';
 
 const LEVELS = { int8: 127, int4: 7 };

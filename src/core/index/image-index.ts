@@ -27,6 +27,7 @@ import { Coder, trainCoder, type CoderKind, type CoderParams } from '../codes/co
 import { unit } from '../embed/vector.ts';
 import type { ItemMeta } from '../items.ts';
 import type { PackContents, PackPartition } from '../pack/contents.ts';
+import { sketchBytes } from '../pack/format.ts';
 import { LruPageCache } from '../store/lru-cache.ts';
 import type { PageStore } from '../store/page-store.ts';
 import { dequantizeInt8, quantizeInt8, scoreInt8 } from '../vectors/quantize.ts';
@@ -39,7 +40,6 @@ import {
   MANIFEST_KEY, metaKey, PARTITION_KEY, sketchesKey, vectorsKey, vectorsPageView, type Manifest, type MetaPage, type SketchSource,
 } from './pages.ts';
 import { Partition, trainPartition, type PartitionParams } from './partition.ts';
-import { sketchBytes } from './sketch-kernel.ts';
 
 export interface IndexSettings {
   /** Model registry id the embeddings come from. */

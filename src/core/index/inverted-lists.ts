@@ -54,12 +54,12 @@ export class InvertedLists {
   /** A search's scratch arrays, kept between searches: a million-item search fills 200k of each, and fresh ones every time meant garbage collections in the middle of queries. */
   private scratch = { positions: new Uint32Array(0), scores: new Float32Array(0), select: new Float32Array(0) };
 
-  constructor(readonly partition: Partition, capacity: number, options: { readonly simd?: boolean } = {}) {
+  constructor(readonly partition: Partition, capacity: number) {
     const { dims, lists, sketch, spread } = partition.params;
     this.dims = dims;
     this.lists = lists;
     this.spread = spread;
-    this.arena = new SketchArray(dims, sketch, capacity, options);
+    this.arena = new SketchArray(dims, sketch, capacity);
     this.slotAt = new Uint32Array(capacity);
     this.scaleAt = new Float32Array(capacity);
     this.listOfSlot = new Uint16Array(capacity);
@@ -171,7 +171,7 @@ export class InvertedLists {
     const total = counts[lists]!;
     // Room for a sixteenth more before the next growth: the arena is most of a large index's memory.
     const capacity = total + (total >> 4) + 1024;
-    const arena = new SketchArray(dims, this.arena.encoding, capacity, { simd: this.arena.simd });
+    const arena = new SketchArray(dims, this.arena.encoding, capacity);
     const slotAt = new Uint32Array(capacity);
     const scaleAt = new Float32Array(capacity);
     // Copied a 32-bit word at a time where sketches are whole words (the default 128 bytes are 32).

@@ -13,9 +13,9 @@
  */
 import type { CoderKind, CoderParams } from '../codes/coder.ts';
 import type { ItemMeta } from '../items.ts';
+import type { SketchEncoding } from '../pack/format.ts';
 import type { InvertedLists } from './inverted-lists.ts';
 import type { PartitionParams } from './partition.ts';
-import type { SketchEncoding } from './sketch-kernel.ts';
 
 /** 2: item pages of 16 slots (were 64); 3: the partition and int8 sketches, item pages of `itemsPerPage`; 4: int4 sketches and the partition's spread. */
 export const INDEX_FORMAT = 4;

@@ -27,9 +27,8 @@
  */
 import { covariance, principalDirections } from '../codes/linalg.ts';
 import { seededRandom } from '../codes/random.ts';
-import { MAX_LISTS } from '../pack/format.ts';
+import { MAX_LISTS, type SketchEncoding } from '../pack/format.ts';
 import { MatrixKernel } from './matrix-kernel.ts';
-import type { SketchEncoding } from './sketch-kernel.ts';
 
 export interface PartitionParams {
   /** Embedding size. */

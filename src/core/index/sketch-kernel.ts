@@ -16,6 +16,7 @@
  * Memory layout: sketches [0, capacity·sketchBytes); then, per scan, the query
  * (int16 × dims), the slots to score (u32) and the scores (f32).
  */
+import { sketchBytes, type SketchEncoding } from '../pack/format.ts';
 import { simdModule } from './simd-module.ts';
 import { SKETCH_SCAN_WASM_BASE64 } from './sketch-scan-wasm.ts';
 
@@ -27,15 +28,8 @@ const QUERY_MAX = 16_383;
 
 type ScanFunction = (dims: number, query: number, slots: number, count: number, out: number) => void;
 
-export type SketchEncoding = 'int8' | 'int4';
-
 /** The largest component of each encoding. */
 const LEVELS: Record<SketchEncoding, number> = { int8: 127, int4: 7 };
-
-/** Bytes per sketch: int4 sketches are blocks of 16 bytes, each holding 32 components (see sketch-scan.wat). */
-export function sketchBytes(dims: number, encoding: SketchEncoding): number {
-  return encoding === 'int8' ? dims : 16 * Math.ceil(dims / 32);
-}
 
 /** Where component j of an int4 sketch sits: its byte and whether it is the high nibble. */
 const int4Byte = (j: number) => (j >> 5) * 16 + (j & 15);

@@ -1,7 +1,7 @@
 /** A whole index as the pack format carries it; see docs/pack-format.md. */
 import type { CoderKind } from '../codes/coder.ts';
-import type { SketchEncoding } from '../index/sketch-kernel.ts';
 import type { ItemMeta } from '../items.ts';
+import type { SketchEncoding } from './format.ts';
 
 export interface PackHeader {
   /** Model registry id the embeddings came from (`default`, `lite`). */
@@ -32,7 +32,7 @@ export interface PackPartition {
   readonly centroids: Float32Array; // lists × dims, row-major
   /** What each projected component is divided by before quantising (dims; all 1 for int8 sketches). */
   readonly spread: Float32Array;
-  /** Per item: its list, sketch scale and sketch (count × sketchBytes, as in index/sketch-kernel.ts). */
+  /** Per item: its list, sketch scale and sketch (count × sketchBytes(dims, sketch) bytes, format.ts). */
   readonly lists: Uint16Array;
   readonly scales: Float32Array;
   readonly sketches: Int8Array;

@@ -12,7 +12,6 @@
 import { wordsPerCode } from '../codes/bits.ts';
 import type { CoderKind } from '../codes/coder.ts';
 import type { ItemMeta } from '../items.ts';
-import { sketchBytes } from '../index/sketch-kernel.ts';
 import type { PackHeader } from './contents.ts';
 import { crc32 } from './crc32.ts';
 
@@ -73,6 +72,14 @@ export function partitionSections(partition: NonNullable<PackHeader['partition']
     SECTION.sketchScales,
     ...(partition.sketch === 'int4' ? [SECTION.sketchesInt4, SECTION.partitionSpread] : [SECTION.sketches]),
   ];
+}
+
+/** How a partition's sketch components are stored (src/core/index/sketch-kernel.ts quantises and scans them). */
+export type SketchEncoding = 'int8' | 'int4';
+
+/** Bytes per sketch: int4 sketches are blocks of 16 bytes, each holding 32 components (see docs/pack-format.md). */
+export function sketchBytes(dims: number, encoding: SketchEncoding): number {
+  return encoding === 'int8' ? dims : 16 * Math.ceil(dims / 32);
 }
 
 /** The most lists a partition may have: list numbers are u16 here and in the index's sketch pages. */

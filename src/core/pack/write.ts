@@ -1,6 +1,5 @@
 /** Writes a pack: validates PackContents and lays it out as docs/pack-format.md describes. */
 import { wordsPerCode } from '../codes/bits.ts';
-import { sketchBytes } from '../index/sketch-kernel.ts';
 import type { PackContents } from './contents.ts';
 import { crc32 } from './crc32.ts';
 import {
@@ -16,6 +15,7 @@ import {
   encodeSectionTable,
   headerChecksum,
   metaJson,
+  sketchBytes,
   storedBytes,
   tableSpan,
   type PackSection,
