@@ -348,7 +348,7 @@ describe('ImageIndex', () => {
       const copy = await ImageIndex.fromPack(new MemoryPageStore(), await source.toPack());
       expect(copy.coderParams).toEqual(source.coderParams);
       expect(copy.settings.partition?.lists).toBeGreaterThan(1);
-      for (const i of [0, 9999, PARTITION_FROM - 1]) expect((await copy.search(large[i]!.vector, { k: 1 }))[0]!.id).toBe(`item-${i}`);
+      for (const i of [0, PARTITION_FROM >> 1, PARTITION_FROM - 1]) expect((await copy.search(large[i]!.vector, { k: 1 }))[0]!.id).toBe(`item-${i}`);
     }, 120_000);
 
     it('travels in packs: the copy keeps the partition and sketches, and answers the same', async () => {

@@ -51,6 +51,8 @@ export class InvertedLists {
   private removed = 0;
   private readonly projected: Float32Array;
   private readonly weighted: Float32Array;
+  /** 0 … lists − 1: the scan order when every list is scanned. */
+  private readonly everyList: Uint32Array;
   /** A search's scratch arrays, kept between searches: a million-item search fills 200k of each, and fresh ones every time meant garbage collections in the middle of queries. */
   private scratch = { positions: new Uint32Array(0), scores: new Float32Array(0), select: new Float32Array(0) };
 
@@ -70,6 +72,7 @@ export class InvertedLists {
     this.tailSizes = new Uint32Array(lists);
     this.projected = new Float32Array(dims);
     this.weighted = new Float32Array(dims);
+    this.everyList = Uint32Array.from({ length: lists }, (_, l) => l);
   }
 
   /** Bytes per sketch. */
@@ -210,9 +213,10 @@ export class InvertedLists {
   search(query: Float32Array, scan: number, keep: number, isLive: SlotFilter): Scored {
     const q = this.partition.projectQuery(query);
     const size = (list: number) => this.listStart[list + 1]! - this.listStart[list]! + this.tailSizes[list]!;
-    // Rank only as many lists as the scan is likely to reach (twice the average-size estimate), all of them if that falls short.
+    // Rank only as many lists as the scan is likely to reach (twice the average-size estimate), all of them if that falls short;
+    // none when it must reach every sketch anyway (a collection smaller than the probe).
     const average = Math.max(1, this.used / this.lists);
-    let order = this.partition.rankLists(q, Math.min(this.lists, 2 * Math.ceil(scan / average) + 1));
+    let order = scan >= this.used ? this.everyList : this.partition.rankLists(q, Math.min(this.lists, 2 * Math.ceil(scan / average) + 1));
     let total = 0;
     let listCount = 0;
     for (;;) {
