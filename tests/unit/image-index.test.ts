@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, PARTITION_FROM, partitionLists, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
+import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, PARTITION_FROM, partitionLists, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
 import { encodeJson, encodePartition, MANIFEST_KEY, PARTITION_KEY } from '../../src/core/index/pages.ts';
 import { Partition } from '../../src/core/index/partition.ts';
 import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
@@ -198,17 +198,20 @@ describe('ImageIndex', () => {
     expect(best!.id).toBe('item-350');
   });
 
-  it('retrains as the collection doubles and stops once it has trained at RETRAIN_UNTIL items', async () => {
+  it('retrains as the collection doubles and stops once it has trained at RETRAIN_UNTIL items; only then does the partition get its full lists', async () => {
     const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
-    const items = makeItems(RETRAIN_UNTIL + 4000, 12);
-    const trainedAt = new Set<number>();
+    const items = makeItems(2 * RETRAIN_UNTIL + 1000, 12);
+    const trainedAt = new Map<number, number | undefined>();
     for (let i = 0; i < items.length; i += 1000) {
       await index.add(items.slice(i, i + 1000));
-      trainedAt.add(index.settings.coder!.trainedAtCount);
+      trainedAt.set(index.settings.coder!.trainedAtCount, index.settings.partition?.lists);
     }
-    expect([...trainedAt]).toEqual([1000, 2000, 4000, 8000, 16000]);
+    // Partitioned from PARTITION_FROM (2048) items on: few lists until the last retrain, then one per 8 sample rows
+    // (32 000 items sampled every 4th: 8000 rows).
+    const few = PROVISIONAL_LISTS;
+    expect([...trainedAt]).toEqual([[1000, undefined], [2000, undefined], [4000, few], [8000, few], [16000, few], [32000, 8000 / 8]]);
     expect(index.coderParams!.trainedOn).toBeLessThanOrEqual(TRAINING_SAMPLE); // the sample is capped; the count it was trained at is not
-  }, 60_000);
+  }, 120_000);
 
   it('rebuilds an emptied index with new settings, and the next add trains a coder for them', async () => {
     const store = new MemoryPageStore();
@@ -291,7 +294,7 @@ describe('ImageIndex', () => {
       await index.add(items.slice(0, 2000));
       expect(index.settings.partition).toBeNull();
       await index.add(items.slice(2000));
-      expect(index.settings.partition).toEqual({ lists: partitionLists(4000), dims: Math.min(SKETCH_DIMS, DIM), sketch: 'int4', trainedOn: 4000 });
+      expect(index.settings.partition).toEqual({ lists: partitionLists(4000, 4000), dims: Math.min(SKETCH_DIMS, DIM), sketch: 'int4', trainedOn: 4000 });
       // Probing every sketch and re-ranking enough candidates finds the exact top 10; fewer lists find fewer.
       expect(await recallOf(index, items, { probe: 4000, candidates: 200 })).toBeGreaterThan(0.97);
       const few = await recallOf(index, items, { probe: 200, candidates: 50 });

@@ -151,7 +151,14 @@ export const TRAINING_SAMPLE = 10_000;
 export const PARTITION_FROM = 2048;
 /** Lists in a partition: at most this many, and at least 8 sample rows to place each centroid. */
 export const PARTITION_LISTS = 1024;
-export const partitionLists = (sampleRows: number) => Math.max(1, Math.min(PARTITION_LISTS, Math.floor(sampleRows / 8)));
+/**
+ * At most this many lists while the collection is smaller than RETRAIN_UNTIL: the partition
+ * is trained again when it doubles, and until DEFAULT_PROBE_MIN items the default probe
+ * scans every list anyway (k-means of 1024 lists took ~10 s of a 10 000-item build).
+ */
+export const PROVISIONAL_LISTS = 64;
+export const partitionLists = (sampleRows: number, collection: number) =>
+  Math.max(1, Math.min(collection >= RETRAIN_UNTIL ? PARTITION_LISTS : PROVISIONAL_LISTS, Math.floor(sampleRows / 8)));
 /** Principal components in a new partition's sketches, stored as int4: 128 bytes an item (sketch-kernel.ts says why int4). */
 export const SKETCH_DIMS = 256;
 /**
@@ -659,7 +666,7 @@ export class ImageIndex {
     const params = train.coder ? this.train(trained, n, kind, bits) : this.coder!.params;
     const coder = train.coder ? new Coder(params) : this.coder!;
     const { partitionFrom } = this.manifest;
-    const partition = partitionFrom !== null && total >= partitionFrom ? trainPartition(trained, dim, { dims: Math.min(SKETCH_DIMS, dim), lists: partitionLists(n), sketch: 'int4', seed }) : null;
+    const partition = partitionFrom !== null && total >= partitionFrom ? trainPartition(trained, dim, { dims: Math.min(SKETCH_DIMS, dim), lists: partitionLists(n, total), sketch: 'int4', seed }) : null;
     const codes = train.coder ? new Uint32Array(this.live.length * words) : this.codes;
     const lists = partition ? new InvertedLists(new Partition(partition), this.live.length) : null;
     if (train.coder || lists) {
