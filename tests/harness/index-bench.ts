@@ -27,7 +27,7 @@ import { scoreInt8 } from '../../src/core/vectors/quantize.ts';
 /** Vectors are generated (and seeded) this many at a time. */
 export const CHUNK = 1024;
 const K = 10;
-/** The first add trains the coder: at least RETRAIN_UNTIL (16384) items, so it is not retrained later. */
+/** The first add trains the coder: at least RETRAIN_UNTIL (16384) items, so it is not retrained later (a smaller collection is one add, with PROVISIONAL_LISTS lists). */
 const FIRST_BATCH = 20_000;
 const BATCH = 4096;
 

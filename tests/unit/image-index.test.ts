@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, PARTITION_FROM, partitionLists, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
+import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, PARTITION_FROM, PARTITION_LISTS, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
 import { encodeJson, encodePartition, MANIFEST_KEY, PARTITION_KEY } from '../../src/core/index/pages.ts';
 import { Partition } from '../../src/core/index/partition.ts';
 import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
@@ -87,7 +87,7 @@ describe('ImageIndex', () => {
 
   it('re-ranks by cosine: recall@10 against exact float cosine grows with the candidates and is near 1 with all', async () => {
     const items = makeItems(2000, 2);
-    const index = await ImageIndex.open(new MemoryPageStore(), { ...SETTINGS, bits: 128 });
+    const index = await ImageIndex.open(new MemoryPageStore(), { ...SETTINGS, bits: 128, partitionFrom: null }); // the Hamming path
     await index.add(items);
     const queries = makeItems(30, 99, 'query');
     const recall = async (candidates: number) => {
@@ -198,19 +198,29 @@ describe('ImageIndex', () => {
     expect(best!.id).toBe('item-350');
   });
 
-  it('retrains as the collection doubles and stops once it has trained at RETRAIN_UNTIL items; only then does the partition get its full lists', async () => {
+  it('retrains as the collection doubles, with PROVISIONAL_LISTS lists until it has trained at RETRAIN_UNTIL items', async () => {
     const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
-    const items = makeItems(2 * RETRAIN_UNTIL + 1000, 12);
+    const items = makeItems(33_000, 12);
     const trainedAt = new Map<number, number | undefined>();
-    for (let i = 0; i < items.length; i += 1000) {
-      await index.add(items.slice(i, i + 1000));
+    const add = async (from: number, to: number) => {
+      await index.add(items.slice(from, to));
       trainedAt.set(index.settings.coder!.trainedAtCount, index.settings.partition?.lists);
-    }
-    // Partitioned from PARTITION_FROM (2048) items on: few lists until the last retrain, then one per 8 sample rows
-    // (32 000 items sampled every 4th: 8000 rows).
+    };
+    for (let i = 0; i < 16_000; i += 1000) await add(i, i + 1000);
+    await add(16_000, 33_000);
+    // Partitioned from PARTITION_FROM (2048) items on; full lists once trained at 33 000 (every 4th item sampled: 8250 rows).
     const few = PROVISIONAL_LISTS;
-    expect([...trainedAt]).toEqual([[1000, undefined], [2000, undefined], [4000, few], [8000, few], [16000, few], [32000, 8000 / 8]]);
+    expect([...trainedAt]).toEqual([[1000, undefined], [2000, undefined], [4000, few], [8000, few], [16000, few], [33000, PARTITION_LISTS]]);
     expect(index.coderParams!.trainedOn).toBeLessThanOrEqual(TRAINING_SAMPLE); // the sample is capped; the count it was trained at is not
+  }, 120_000);
+
+  it('stops retraining once it has trained at RETRAIN_UNTIL items', async () => {
+    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    const items = makeItems(2 * RETRAIN_UNTIL + 2, 14);
+    await index.add(items.slice(0, RETRAIN_UNTIL + 1));
+    expect(index.settings.partition?.lists).toBe(PARTITION_LISTS);
+    await index.add(items.slice(RETRAIN_UNTIL + 1)); // doubles the collection
+    expect(index.settings.coder!.trainedAtCount).toBe(RETRAIN_UNTIL + 1);
   }, 120_000);
 
   it('rebuilds an emptied index with new settings, and the next add trains a coder for them', async () => {
@@ -294,7 +304,7 @@ describe('ImageIndex', () => {
       await index.add(items.slice(0, 2000));
       expect(index.settings.partition).toBeNull();
       await index.add(items.slice(2000));
-      expect(index.settings.partition).toEqual({ lists: partitionLists(4000, 4000), dims: Math.min(SKETCH_DIMS, DIM), sketch: 'int4', trainedOn: 4000 });
+      expect(index.settings.partition).toEqual({ lists: PROVISIONAL_LISTS, dims: Math.min(SKETCH_DIMS, DIM), sketch: 'int4', trainedOn: 4000 });
       // Probing every sketch and re-ranking enough candidates finds the exact top 10; fewer lists find fewer.
       expect(await recallOf(index, items, { probe: 4000, candidates: 200 })).toBeGreaterThan(0.97);
       const few = await recallOf(index, items, { probe: 200, candidates: 50 });
@@ -343,15 +353,32 @@ describe('ImageIndex', () => {
       expect((await reopened.search(items[5]!.vector, { k: 5, probe: 6000 })).map((r) => r.id)).not.toContain('item-5');
     }, 60_000);
 
-    it('is trained when a pack of PARTITION_FROM or more items is imported, keeping the pack\'s coder', async () => {
-      const large = makeItems(PARTITION_FROM, 23);
+    it('is trained, with full lists, when a pack of RETRAIN_UNTIL or more items without one is imported, keeping the pack\'s coder; a smaller one waits', async () => {
+      const large = makeItems(RETRAIN_UNTIL, 23);
       const source = await ImageIndex.open(new MemoryPageStore(), { ...SETTINGS, partitionFrom: null });
       for (let i = 0; i < large.length; i += 8192) await source.add(large.slice(i, i + 8192));
       expect(source.settings.partition).toBeNull();
       const copy = await ImageIndex.fromPack(new MemoryPageStore(), await source.toPack());
       expect(copy.coderParams).toEqual(source.coderParams);
-      expect(copy.settings.partition?.lists).toBeGreaterThan(1);
-      for (const i of [0, PARTITION_FROM >> 1, PARTITION_FROM - 1]) expect((await copy.search(large[i]!.vector, { k: 1 }))[0]!.id).toBe(`item-${i}`);
+      expect(copy.settings.partition?.lists).toBe(PARTITION_LISTS);
+      for (const i of [0, 9999, RETRAIN_UNTIL - 1]) expect((await copy.search(large[i]!.vector, { k: 1 }))[0]!.id).toBe(`item-${i}`);
+      // Below RETRAIN_UNTIL (opening an old pack to search it, as the CLI does, stays quick): trained when it grows.
+      await source.remove(large.slice(PARTITION_FROM).map((item) => item.meta.id));
+      expect((await ImageIndex.fromPack(new MemoryPageStore(), await source.toPack())).settings.partition).toBeNull();
+    }, 120_000);
+
+    it('gives a provisional partition that came with a pack its full lists on the next add', async () => {
+      const items = makeItems(16_400, 24);
+      const source = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+      for (let i = 0; i < 16_000; i += 4000) await source.add(items.slice(i, i + 4000)); // last trained at 16 000: provisional
+      await source.add(items.slice(16_000));
+      expect(source.settings.partition?.lists).toBe(PROVISIONAL_LISTS);
+      const copy = await ImageIndex.fromPack(new MemoryPageStore(), await source.toPack()); // its coder counts as trained at 16 400
+      expect(copy.settings.partition?.lists).toBe(PROVISIONAL_LISTS);
+      await copy.add(makeItems(1, 25, 'more'));
+      expect(copy.settings.partition?.lists).toBe(PARTITION_LISTS);
+      expect(copy.coderParams).toEqual(source.coderParams);
+      expect((await copy.search(items[123]!.vector, { k: 1 }))[0]!.id).toBe('item-123');
     }, 120_000);
 
     it('travels in packs: the copy keeps the partition and sketches, and answers the same', async () => {

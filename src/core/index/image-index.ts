@@ -143,10 +143,9 @@ export const RETRAIN_UNTIL = 16_384;
 /** Items sampled (evenly) to train a coder. */
 export const TRAINING_SAMPLE = 10_000;
 /**
- * Collections trained at this size or larger get a partition and sketches. Low, because
- * the sketch path beats the Hamming one long before the Hamming scan gets slow: at 5 600
- * items (Node, bench vectors) it answered in 1.9 ms for recall@10 0.989, the Hamming
- * path in 3.1 ms for 0.961. Below it a pack stays small (a partition adds ~1.3 MB).
+ * Collections trained at this size or larger get a partition and sketches: the sketch path
+ * is faster and finds more than the Hamming one well below 10 000 items (BENCHMARKS.md,
+ * "Small collections"). Below it a pack stays small (a partition adds ~1.3 MB).
  */
 export const PARTITION_FROM = 2048;
 /** Lists in a partition: at most this many, and at least 8 sample rows to place each centroid. */
@@ -154,11 +153,13 @@ export const PARTITION_LISTS = 1024;
 /**
  * At most this many lists while the collection is smaller than RETRAIN_UNTIL: the partition
  * is trained again when it doubles, and until DEFAULT_PROBE_MIN items the default probe
- * scans every list anyway (k-means of 1024 lists took ~10 s of a 10 000-item build).
+ * scans every list anyway (k-means of 1024 lists took ~7 s of a 10 000-item build).
  */
 export const PROVISIONAL_LISTS = 64;
 export const partitionLists = (sampleRows: number, collection: number) =>
   Math.max(1, Math.min(collection >= RETRAIN_UNTIL ? PARTITION_LISTS : PROVISIONAL_LISTS, Math.floor(sampleRows / 8)));
+/** Whether a partition has fewer lists than its sample allows: one trained while its collection was small. */
+const isProvisional = (partition: Manifest['partition']) => partition !== null && partition.lists < partitionLists(partition.trainedOn, RETRAIN_UNTIL);
 /** Principal components in a new partition's sketches, stored as int4: 128 bytes an item (sketch-kernel.ts says why int4). */
 export const SKETCH_DIMS = 256;
 /**
@@ -290,8 +291,10 @@ export class ImageIndex {
     await flush();
     await store.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)]]));
     const index = await ImageIndex.open(store, { modelId: header.modelId, method: header.method, dim: header.dim }, options);
-    // The pack's codes stay; a large collection without a partition in its pack gets one here.
-    if (!header.partition && manifest.partitionFrom !== null && header.count >= manifest.partitionFrom) await index.serialised(() => index.retrain({}, [], { coder: false }));
+    // The pack's codes stay. A collection past RETRAIN_UNTIL without a partition in its pack gets one here; a
+    // smaller one when it grows (its coder retrains as it doubles), so that opening an old pack stays quick.
+    const partitionFrom = manifest.partitionFrom === null ? null : Math.max(manifest.partitionFrom, RETRAIN_UNTIL);
+    if (!header.partition && partitionFrom !== null && header.count >= partitionFrom) await index.serialised(() => index.retrain({}, [], { coder: false }));
     return index;
   }
 
@@ -342,6 +345,8 @@ export class ImageIndex {
       // Train the coder on the first items, and retrain it (old and new items together) as the collection doubles.
       const trainedAt = this.manifest.coder?.trainedAtCount ?? 0;
       if (!this.coder || (this.manifest.liveCount + items.length >= 2 * trainedAt && trainedAt < RETRAIN_UNTIL)) await this.retrain({}, items);
+      // A coder that is done retraining beside a provisional partition (imported with a pack): the partition gets its full lists.
+      else if (trainedAt >= RETRAIN_UNTIL && isProvisional(this.manifest.partition)) await this.retrain({}, items, { coder: false });
       const coder = this.coder!;
       this.reserve(end);
       this.fitCache();

@@ -1,5 +1,5 @@
 /**
- * The coarse partition and the sketches of a large index: an inverted file
+ * The coarse partition and the sketches of an index of PARTITION_FROM items or more (image-index.ts): an inverted file
  * (Jégou, Douze & Schmid, "Product quantization for nearest neighbor search",
  * PAMI 2011, §4) over a PCA-reduced space.
  *
@@ -18,7 +18,8 @@
  *   seeded k-means++ start); each item is filed under its nearest centroid. A
  *   query scans the lists whose centroids score highest against P·q (the
  *   same inner product the sketches use), best first, until it has seen
- *   enough items (the search's `probe`).
+ *   enough items (the search's `probe`; a probe that covers the whole
+ *   collection takes them in order, unranked).
  *
  * Like the coder, the partition is trained on a sample and stored with the
  * index, and every item's list and sketch are stored as computed (engines with
