@@ -373,7 +373,13 @@ describe('ImageIndex', () => {
       for (let i = 0; i < 16_000; i += 4000) await source.add(items.slice(i, i + 4000)); // last trained at 16 000: provisional
       await source.add(items.slice(16_000));
       expect(source.settings.partition?.lists).toBe(PROVISIONAL_LISTS);
-      const copy = await ImageIndex.fromPack(new MemoryPageStore(), await source.toPack()); // its coder counts as trained at 16 400
+      const pack = await source.toPack();
+      // Shrunk below RETRAIN_UNTIL, it keeps the partition it came with (a new one would be provisional too).
+      const shrunk = await ImageIndex.fromPack(new MemoryPageStore(), pack);
+      await shrunk.remove(items.slice(0, 10_000).map((item) => item.meta.id));
+      await shrunk.add(makeItems(1, 26, 'more'));
+      expect(shrunk.settings.partition).toEqual(source.settings.partition);
+      const copy = await ImageIndex.fromPack(new MemoryPageStore(), pack); // its coder counts as trained at 16 400
       expect(copy.settings.partition?.lists).toBe(PROVISIONAL_LISTS);
       await copy.add(makeItems(1, 25, 'more'));
       expect(copy.settings.partition?.lists).toBe(PARTITION_LISTS);

@@ -345,8 +345,11 @@ export class ImageIndex {
       // Train the coder on the first items, and retrain it (old and new items together) as the collection doubles.
       const trainedAt = this.manifest.coder?.trainedAtCount ?? 0;
       if (!this.coder || (this.manifest.liveCount + items.length >= 2 * trainedAt && trainedAt < RETRAIN_UNTIL)) await this.retrain({}, items);
-      // A coder that is done retraining beside a provisional partition (imported with a pack): the partition gets its full lists.
-      else if (trainedAt >= RETRAIN_UNTIL && isProvisional(this.manifest.partition)) await this.retrain({}, items, { coder: false });
+      // A coder that is done retraining beside a provisional partition (imported with a pack): the partition gets its full
+      // lists, once the collection is that large (smaller, another provisional one would be retrained on every add).
+      else if (trainedAt >= RETRAIN_UNTIL && this.manifest.liveCount + items.length >= RETRAIN_UNTIL && isProvisional(this.manifest.partition)) {
+        await this.retrain({}, items, { coder: false });
+      }
       const coder = this.coder!;
       this.reserve(end);
       this.fitCache();
