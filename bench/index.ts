@@ -393,12 +393,15 @@ async function main() {
       let phases = null;
       let rss = null;
       const firstQueries = spread(init.syntheticQueries, COLD_RUNS);
+      const open = async (firstQuery: number, label: string) => {
+        const opened = await session.call('open', { db, bits: BITS, coder: CODER, budgetBytes: BUDGET, truth, firstQuery });
+        log(`  ${label}: open ${(opened.storeOpenMs + opened.indexOpenMs).toFixed(0)} ms, first query ${opened.firstQueryMs.toFixed(1)} ms`);
+        return opened;
+      };
       for (let r = 0; r < COLD_RUNS; r++) {
         session = await openSession(profile, server.baseUrl, init);
-        const openArgs = { db, bits: BITS, coder: CODER, budgetBytes: BUDGET, truth, firstQuery: firstQueries[r]! };
-        const opened = await session.call('open', openArgs);
+        const opened = await open(firstQueries[r]!, `cold ${r + 1}`);
         cold.push({ ...opened, rss: chromiumRss(profile) });
-        log(`  cold ${r + 1}: open ${(opened.storeOpenMs + opened.indexOpenMs).toFixed(0)} ms, first query ${opened.firstQueryMs.toFixed(1)} ms`);
         if (r === COLD_RUNS - 1) {
           warm = await session.call('queries', { hot: true, sweep: SWEEP });
           rss = chromiumRss(profile);
@@ -408,10 +411,9 @@ async function main() {
         await session.context.close();
       }
       session = await openSession(profile, server.baseUrl, init);
-      const settledOpen = await session.call('open', { db, bits: BITS, coder: CODER, budgetBytes: BUDGET, truth, firstQuery: firstQueries[0]! });
+      const settledOpen = await open(firstQueries[0]!, 'cold, settled');
       const settled = (await session.call('queries', { hot: false, sweep: [] })).warm;
       await session.context.close();
-      log(`  cold, settled: open ${(settledOpen.storeOpenMs + settledOpen.indexOpenMs).toFixed(0)} ms, first query ${settledOpen.firstQueryMs.toFixed(1)} ms`);
       log(`  warm, settled: p50 ${settled.latency.p50.toFixed(2)} ms p99 ${settled.latency.p99.toFixed(2)} ms recall ${settled.recall.all.toFixed(3)}`);
       rmSync(profile, { recursive: true, force: true });
       sizes.push({ n, loadAverage: loadavg(), build: buildSummary, rssAfterBuild, brute, coders, cold, warm, settledOpen, settled, rssAfterQueries: rss, phases });

@@ -156,7 +156,7 @@ export const PARTITION_LISTS = 1024;
  * scans every list anyway (k-means of 1024 lists took ~7 s of a 10 000-item build).
  */
 export const PROVISIONAL_LISTS = 64;
-export const partitionLists = (sampleRows: number, collection: number) =>
+const partitionLists = (sampleRows: number, collection: number) =>
   Math.max(1, Math.min(collection >= RETRAIN_UNTIL ? PARTITION_LISTS : PROVISIONAL_LISTS, Math.floor(sampleRows / 8)));
 /** Whether a partition has fewer lists than its sample allows: one trained while its collection was small. */
 const isProvisional = (partition: Manifest['partition']) => partition !== null && partition.lists < partitionLists(partition.trainedOn, RETRAIN_UNTIL);
