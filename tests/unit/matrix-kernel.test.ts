@@ -6,7 +6,7 @@ import { assemble } from '../../scripts/build-wasm.ts';
 
 describe('MatrixKernel', () => {
   it('runs the module assembled from matvec.wat (npm run wasm after editing it)', async () => {
-    expect(Buffer.from(await assemble('matvec')).toString('base64')).toBe(MATVEC_WASM_BASE64);
+    expect(Buffer.from(await assemble('index/matvec')).toString('base64')).toBe(MATVEC_WASM_BASE64);
   });
 
   for (const [rows, cols] of [[1, 1], [3, 5], [8, 16], [256, 1023], [1021, 256]] as const) {

@@ -9,7 +9,7 @@ const LEVELS = { int8: 127, int4: 7 };
 
 describe('SketchArray', () => {
   it('runs the module assembled from sketch-scan.wat (npm run wasm after editing it)', async () => {
-    expect(Buffer.from(await assemble('sketch-scan')).toString('base64')).toBe(SKETCH_SCAN_WASM_BASE64);
+    expect(Buffer.from(await assemble('index/sketch-scan')).toString('base64')).toBe(SKETCH_SCAN_WASM_BASE64);
   });
 
   const cases: [SketchEncoding, number][] = [['int8', 16], ['int8', 96], ['int8', 128], ['int4', 32], ['int4', 96], ['int4', 256]];

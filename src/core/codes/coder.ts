@@ -21,6 +21,7 @@
 
 import { wordsPerCode } from './bits.ts';
 import { gaussianRandom, seededRandom } from './random.ts';
+import { ProjectionKernel } from './projection-kernel.ts';
 import { covariance, hypot, multiplyABt, orthonormaliseRows, principalDirections, randomOrthogonal, symmetricEigen, transpose } from './linalg.ts';
 
 export type CoderKind = 'lsh' | 'itq';
@@ -82,8 +83,10 @@ export class Coder {
   readonly words: number;
   /** W · mean, so that a code is W·x compared with it. */
   private readonly bias: Float64Array;
+  private readonly kernel: ProjectionKernel;
 
-  constructor(params: CoderParams) {
+  /** `simd: false` keeps to plain JavaScript (for tests; the codes are the same either way). */
+  constructor(params: CoderParams, options: { readonly simd?: boolean } = {}) {
     const { kind, bits, dim, mean, projection } = params;
     if (!CODER_KINDS.includes(kind)) throw new RangeError(`Unknown coder kind ${JSON.stringify(kind)}; expected one of ${CODER_KINDS.join(', ')}.`);
     this.words = wordsPerCode(bits);
@@ -95,74 +98,40 @@ export class Coder {
     for (let k = 0; k < mean.length; k++) if (!Number.isFinite(mean[k]!)) throw new RangeError(`Coder mean has a non-finite value at ${k}.`);
     for (let k = 0; k < projection.length; k++) if (!Number.isFinite(projection[k]!)) throw new RangeError(`Coder projection has a non-finite value at ${k}.`);
     this.params = params;
-    this.bias = new Float64Array(bits);
-    for (let b = 0; b < bits; b++) {
-      let s = 0;
-      for (let k = 0, row = b * dim; k < dim; k++) s += projection[row + k]! * mean[k]!;
-      this.bias[b] = s;
-    }
+    this.kernel = new ProjectionKernel(projection, bits, dim, options);
+    this.bias = Float64Array.from(this.kernel.multiply(mean, 0));
+  }
+
+  /** Bytes held: the parameters and the kernel's copy of W. */
+  get byteLength(): number {
+    return this.params.mean.byteLength + this.params.projection.byteLength + this.bias.byteLength + this.kernel.byteLength;
   }
 
   /** W·(x − mean): the real values whose signs are the code (bit b is 1 where value b > 0). */
   project(vector: Float32Array): Float64Array {
-    const { bits, dim, projection } = this.params;
+    const { bits, dim } = this.params;
     if (vector.length !== dim) throw new RangeError(`Expected a ${dim}-value vector, got ${vector.length}.`);
+    const sums = this.kernel.multiply(vector, 0);
     const out = new Float64Array(bits);
-    for (let b = 0; b < bits; b++) {
-      let s = 0;
-      for (let k = 0, row = b * dim; k < dim; k++) s += projection[row + k]! * vector[k]!;
-      out[b] = s - this.bias[b]!;
-    }
+    for (let b = 0; b < bits; b++) out[b] = sums[b]! - this.bias[b]!;
     return out;
   }
 
   /** Writes the code of vectors[vectorOffset … +dim] into out[outOffset … +words]. */
   encode(vectors: Float32Array, vectorOffset: number, out: Uint32Array, outOffset: number): void {
     const { dim } = this.params;
-    const W = this.params.projection;
-    const bias = this.bias;
-    const words = this.words;
+    const { bias, words } = this;
     if (!Number.isInteger(vectorOffset) || vectorOffset < 0 || vectorOffset + dim > vectors.length) {
       throw new RangeError(`No ${dim}-value vector at offset ${vectorOffset} of ${vectors.length} values.`);
     }
     if (!Number.isInteger(outOffset) || outOffset < 0 || outOffset + words > out.length) {
       throw new RangeError(`No room for a ${words}-word code at offset ${outOffset} of ${out.length} words.`);
     }
-    const x0 = vectorOffset;
-    // Eight rows of W per pass over x (bit b of the code is row b: W_b·x > W_b·mean).
+    // Bit b of the code is row b of W: W_b·x > W_b·mean.
+    const sums = this.kernel.multiply(vectors, vectorOffset);
     for (let w = 0; w < words; w++) {
       let word = 0;
-      for (let j = 0; j < 32; j += 8) {
-        const b = w * 32 + j;
-        const r0 = b * dim;
-        const r1 = r0 + dim;
-        const r2 = r1 + dim;
-        const r3 = r2 + dim;
-        const r4 = r3 + dim;
-        const r5 = r4 + dim;
-        const r6 = r5 + dim;
-        const r7 = r6 + dim;
-        let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-        for (let k = 0; k < dim; k++) {
-          const x = vectors[x0 + k]!;
-          s0 += W[r0 + k]! * x;
-          s1 += W[r1 + k]! * x;
-          s2 += W[r2 + k]! * x;
-          s3 += W[r3 + k]! * x;
-          s4 += W[r4 + k]! * x;
-          s5 += W[r5 + k]! * x;
-          s6 += W[r6 + k]! * x;
-          s7 += W[r7 + k]! * x;
-        }
-        if (s0 > bias[b]!) word |= 1 << j;
-        if (s1 > bias[b + 1]!) word |= 2 << j;
-        if (s2 > bias[b + 2]!) word |= 4 << j;
-        if (s3 > bias[b + 3]!) word |= 8 << j;
-        if (s4 > bias[b + 4]!) word |= 16 << j;
-        if (s5 > bias[b + 5]!) word |= 32 << j;
-        if (s6 > bias[b + 6]!) word |= 64 << j;
-        if (s7 > bias[b + 7]!) word |= 128 << j;
-      }
+      for (let j = 0; j < 32; j++) if (sums[w * 32 + j]! > bias[w * 32 + j]!) word |= 1 << j;
       out[outOffset + w] = word;
     }
   }

@@ -30,7 +30,8 @@ import type { PackContents, PackPartition } from '../pack/contents.ts';
 import { sketchBytes } from '../pack/format.ts';
 import { LruPageCache } from '../store/lru-cache.ts';
 import type { PageStore } from '../store/page-store.ts';
-import { dequantizeInt8, quantizeInt8, scoreInt8 } from '../vectors/quantize.ts';
+import { Int8Scorer, type StoredInt8 } from '../vectors/int8-scorer.ts';
+import { dequantizeInt8, quantizeInt8 } from '../vectors/quantize.ts';
 import { bestByAsymmetricScore } from './asymmetric.ts';
 import { InvertedLists } from './inverted-lists.ts';
 import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Neighbours } from './mih.ts';
@@ -98,26 +99,21 @@ export interface SearchResult {
   readonly vector?: Float32Array;
 }
 
-/** An item's int8 embedding inside a vectors page. */
-interface StoredVector {
-  readonly vectors: Int8Array;
-  readonly offset: number;
-  readonly scale: number;
-}
-
 /** A re-ranked candidate: its cosine on the stored embedding. */
 interface Ranked {
   readonly slot: number;
   readonly score: number;
   readonly hamming: number;
-  readonly stored: StoredVector;
+  readonly stored: StoredInt8;
 }
 
 /** Best cosine first; ties by Hamming distance, then slot. */
 const byRank = (a: Ranked, b: Ranked) => b.score - a.score || a.hamming - b.hamming || a.slot - b.slot;
 
 export interface MemoryUsage {
+  /** The codes, which slots are live, the coder and the re-rank kernel's buffer. */
   readonly codes: number;
+  /** The multi-index hash tables, or the partition's lists and sketches. */
   readonly tables: number;
   readonly cache: number;
   readonly total: number;
@@ -192,11 +188,13 @@ export class ImageIndex {
   /** Mutations run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly pages: LruPageCache;
+  private readonly scorer: Int8Scorer;
 
   private constructor(store: PageStore, manifest: Manifest, coder: CoderParams | null, partition: PartitionParams | null, private readonly budget: number) {
     // Codes and the coder live in memory already; only item pages are worth caching.
     this.pages = new LruPageCache(store, budget, (key) => key.startsWith('vectors/') || key.startsWith('meta/'));
     this.manifest = manifest;
+    this.scorer = new Int8Scorer(manifest.dim);
     this.coder = coder ? new Coder(coder) : null;
     this.words = wordsPerCode(manifest.bits);
     this.codes = new Uint32Array(Math.max(manifest.slotCount, 1024) * this.words);
@@ -304,7 +302,7 @@ export class ImageIndex {
   get partitionParams(): PartitionParams | null { return this.lists?.partition.params ?? null; }
 
   memoryUsage(): MemoryUsage {
-    const codes = this.codes.byteLength + this.live.byteLength;
+    const codes = this.codes.byteLength + this.live.byteLength + (this.coder?.byteLength ?? 0) + this.scorer.byteLength;
     const tables = (this.mih?.byteLength ?? 0) + (this.lists?.byteLength ?? 0);
     const cache = this.pages.residentBytes;
     return { codes, tables, cache, total: codes + tables + cache, budget: this.budget };
@@ -707,7 +705,7 @@ export class ImageIndex {
   }
 
   /** Live slots in order, with their metadata and/or stored embedding. */
-  private async *scan(want: { readonly metas?: boolean; readonly vectors?: boolean }): AsyncGenerator<{ slot: number; meta?: ItemMeta; stored?: StoredVector }> {
+  private async *scan(want: { readonly metas?: boolean; readonly vectors?: boolean }): AsyncGenerator<{ slot: number; meta?: ItemMeta; stored?: StoredInt8 }> {
     const { dim, slotCount, itemsPerPage: perPage } = this.manifest;
     for (let page = 0; page * perPage < slotCount; page++) {
       const metas = want.metas ? decodeJson<MetaPage>((await this.pages.get(metaKey(page)))!) : null;
@@ -724,7 +722,7 @@ export class ImageIndex {
     }
   }
 
-  private dequantize(stored: StoredVector): Float32Array {
+  private dequantize(stored: StoredInt8): Float32Array {
     const vector = new Float32Array(this.manifest.dim);
     dequantizeInt8(stored.vectors, stored.offset, vector.length, stored.scale, vector, 0);
     return vector;
@@ -788,13 +786,13 @@ export class ImageIndex {
     const pageNumbers = pagesOf(Array.from(neighbours.slots), perPage);
     const loaded = await this.pages.getMany(pageNumbers.map(vectorsKey));
     const views = new Map(pageNumbers.map((page, i) => [page, vectorsPageView(loaded[i]!, dim, perPage)]));
-    const ranked = Array.from(neighbours.slots, (slot, i) => {
+    const stored = Array.from(neighbours.slots, (slot): StoredInt8 => {
       const view = views.get(Math.floor(slot / perPage))!;
       const offset = slot % perPage;
-      const stored = { vectors: view.vectors, offset: offset * dim, scale: view.scales[offset]! };
-      return { slot, hamming: neighbours.distances[i]!, stored, score: scoreInt8(query, stored.vectors, stored.offset, stored.scale) };
+      return { vectors: view.vectors, offset: offset * dim, scale: view.scales[offset]! };
     });
-    return ranked.sort(byRank);
+    const scores = this.scorer.score(query, stored);
+    return Array.from(neighbours.slots, (slot, i) => ({ slot, hamming: neighbours.distances[i]!, stored: stored[i]!, score: scores[i]! })).sort(byRank);
   }
 
   private async metasOf(slots: readonly number[]): Promise<(ItemMeta | null)[]> {

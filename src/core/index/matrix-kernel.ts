@@ -11,9 +11,8 @@
  * then the vector, then the products.
  */
 import { MATVEC_WASM_BASE64 } from './matvec-wasm.ts';
-import { simdModule } from './simd-module.ts';
+import { memoryFor, simdModule } from '../wasm/simd-module.ts';
 
-const PAGE_BYTES = 65_536;
 
 type MatVec = (matrix: number, rows: number, stride: number, x: number, out: number) => void;
 
@@ -37,7 +36,7 @@ export class MatrixKernel {
     this.paddedRows = Math.ceil(rows / 4) * 4;
     const matrixBytes = this.paddedRows * this.stride * 4;
     const bytes = matrixBytes + this.stride * 4 + this.paddedRows * 4;
-    const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE_BYTES)) });
+    const memory = memoryFor(bytes);
     this.byteLength = memory.buffer.byteLength;
     this.matrix = new Float32Array(memory.buffer, 0, this.paddedRows * this.stride);
     this.x = new Float32Array(memory.buffer, matrixBytes, this.stride);

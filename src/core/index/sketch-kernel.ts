@@ -17,10 +17,9 @@
  * (int16 × dims), the slots to score (u32) and the scores (f32).
  */
 import { sketchBytes, type SketchEncoding } from '../pack/format.ts';
-import { simdModule } from './simd-module.ts';
+import { memoryFor, simdModule, WASM_PAGE_BYTES } from '../wasm/simd-module.ts';
 import { SKETCH_SCAN_WASM_BASE64 } from './sketch-scan-wasm.ts';
 
-const PAGE_BYTES = 65_536;
 /** Room kept after the sketches for a scan's query, slots and scores (a scan of 200 000 needs 1.6 MB); larger scans grow the memory. */
 const SCRATCH_BYTES = 2 << 20;
 /** The query's int16 range: products with int8 sketches stay exact in int32 up to 1024 components. */
@@ -49,7 +48,7 @@ export class SketchArray {
   readonly sketchBytes: number;
 
   constructor(readonly dims: number, readonly encoding: SketchEncoding, capacity: number, options: { readonly simd?: boolean } = {}) {
-    this.memory = new WebAssembly.Memory({ initial: 1 });
+    this.memory = memoryFor(0);
     this.sketchBytes = sketchBytes(dims, encoding);
     const module = options.simd === false || dims % (encoding === 'int8' ? 16 : 32) !== 0 ? null : compiledKernel();
     const exports = module && new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports;
@@ -134,7 +133,7 @@ export class SketchArray {
 
   /** Grows the memory to hold `bytes` (from address 0), by exactly what is missing: the caller sizes `capacity` with headroom. */
   private ensure(bytes: number): void {
-    const missing = Math.ceil((bytes - this.memory.buffer.byteLength) / PAGE_BYTES);
+    const missing = Math.ceil((bytes - this.memory.buffer.byteLength) / WASM_PAGE_BYTES);
     if (missing > 0) this.memory.grow(missing);
   }
 }

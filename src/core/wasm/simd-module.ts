@@ -1,4 +1,4 @@
-/** Compiling the WebAssembly SIMD kernels (sketch-scan.wat, matvec.wat) from their base64 bytes, once each. */
+/** Compiling the WebAssembly SIMD kernels (scripts/build-wasm.ts lists them) from their base64 bytes, once each, and their memories. */
 
 /**
  * A function that compiles `base64` on its first call and then returns the same
@@ -18,4 +18,12 @@ export function simdModule(base64: string): () => WebAssembly.Module | null {
     }
     return module;
   };
+}
+
+/** WebAssembly memory grows in pages of this many bytes. */
+export const WASM_PAGE_BYTES = 65_536;
+
+/** A memory of at least `bytes` (and at least one page) for a kernel's instance. */
+export function memoryFor(bytes: number): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES)) });
 }

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { assemble } from '../../scripts/build-wasm.ts';
+import { Coder, trainCoder } from '../../src/core/codes/coder.ts';
+import { PROJECTION_WASM_BASE64 } from '../../src/core/codes/projection-wasm.ts';
+import { ProjectionKernel } from '../../src/core/codes/projection-kernel.ts';
+import { seededRandom } from '../../src/core/codes/random.ts';
+
+describe('ProjectionKernel', () => {
+  it('runs the module assembled from projection.wat (npm run wasm after editing it)', async () => {
+    expect(Buffer.from(await assemble('codes/projection')).toString('base64')).toBe(PROJECTION_WASM_BASE64);
+  });
+
+  for (const [rows, dim] of [[16, 1], [32, 5], [64, 768], [256, 1023], [1024, 256]] as const) {
+    it(`gives a ${rows} × ${dim} projection's sums to the bit, as one float64 add per product in order does`, () => {
+      const random = seededRandom(rows * 7 + dim);
+      const projection = Float32Array.from({ length: rows * dim }, () => random() * 2 - 1);
+      const withKernel = new ProjectionKernel(projection, rows, dim);
+      const plain = new ProjectionKernel(projection, rows, dim, { simd: false });
+      expect(withKernel.simd).toBe(true); // Node 20 and Chromium have WebAssembly SIMD
+      expect(plain.simd).toBe(false);
+      for (let trial = 0; trial < 3; trial++) {
+        const vectors = Float32Array.from({ length: dim + 3 }, () => random());
+        const exact = new Float64Array(rows);
+        for (let r = 0; r < rows; r++) {
+          let s = 0;
+          for (let k = 0; k < dim; k++) s += projection[r * dim + k]! * vectors[3 + k]!;
+          exact[r] = s;
+        }
+        expect(withKernel.multiply(vectors, 3)).toEqual(exact);
+        expect(plain.multiply(vectors, 3)).toEqual(exact);
+      }
+    });
+  }
+
+  it('rejects a projection that is not whole panels of 16 rows', () => {
+    expect(() => new ProjectionKernel(new Float32Array(8 * 4), 8, 4)).toThrow(RangeError);
+    expect(() => new ProjectionKernel(new Float32Array(16 * 4 - 1), 16, 4)).toThrow(RangeError);
+  });
+
+  it('makes the same codes and projections with and without SIMD', () => {
+    const random = seededRandom(5);
+    const dim = 1023;
+    const sample = Float32Array.from({ length: 300 * dim }, () => Math.max(0, random() - 0.3));
+    for (const kind of ['itq', 'lsh'] as const) {
+      const params = trainCoder(kind, sample, dim, { bits: 256, seed: 3, iterations: 3 });
+      const [withKernel, plain] = [new Coder(params), new Coder(params, { simd: false })];
+      expect(withKernel.encodeMany(sample, 300)).toEqual(plain.encodeMany(sample, 300));
+      const query = sample.slice(17 * dim, 18 * dim);
+      expect(withKernel.project(query)).toEqual(plain.project(query));
+    }
+  });
+});
