@@ -2,7 +2,9 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { hamming, toBitString } from '../../src/core/codes/bits.ts';
 import { CODER_KINDS, Coder, ITQ_ROTATION_ROWS, trainCoder, type CoderParams } from '../../src/core/codes/coder.ts';
+import { samplePca } from '../../src/core/codes/linalg.ts';
 import { gaussianRandom, seededRandom } from '../../src/core/codes/random.ts';
+import { trainPartition } from '../../src/core/index/partition.ts';
 
 interface Shape {
   /** Seeds the model (lift, clusters, offsets); rows from the same model share its structure. */
@@ -277,5 +279,21 @@ describe('Coder', () => {
     // LSH 0.35–0.42, never less than 0.15 apart.
     expect(itq).toBeGreaterThan(lsh + 0.1);
     expect(itq).toBeGreaterThan(0.45);
+  });
+});
+
+describe('samplePca', () => {
+  it('shared by a coder and a partition trained on one sample, gives both exactly what they compute alone', () => {
+    const dim = 128;
+    const sample = embeddings(300, dim, { model: 5, rows: 6 });
+    const pca = samplePca(sample, 300, dim, 64);
+    for (const kind of CODER_KINDS) {
+      expect(trainCoder(kind, sample, dim, { bits: 64, seed: 2, pca })).toEqual(trainCoder(kind, sample, dim, { bits: 64, seed: 2 }));
+    }
+    const options = { dims: 64, lists: 8, sketch: 'int4', seed: 2 } as const;
+    expect(trainPartition(sample, dim, { ...options, pca })).toEqual(trainPartition(sample, dim, options));
+    // A PCA of another number of directions is not used.
+    expect(trainCoder('itq', sample, dim, { bits: 96, seed: 2, pca })).toEqual(trainCoder('itq', sample, dim, { bits: 96, seed: 2 }));
+    expect(trainPartition(sample, dim, { ...options, dims: 32, pca })).toEqual(trainPartition(sample, dim, { ...options, dims: 32 }));
   });
 });

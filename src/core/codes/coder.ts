@@ -22,7 +22,7 @@
 import { wordsPerCode } from './bits.ts';
 import { gaussianRandom, seededRandom } from './random.ts';
 import { ProjectionKernel } from './projection-kernel.ts';
-import { covariance, hypot, multiplyABt, orthonormaliseRows, principalDirections, randomOrthogonal, symmetricEigen, transpose } from './linalg.ts';
+import { covariance, hypot, multiplyABt, orthonormaliseRows, principalDirections, randomOrthogonal, sampleMean, symmetricEigen, transpose, type SamplePca } from './linalg.ts';
 
 export type CoderKind = 'lsh' | 'itq';
 export const CODER_KINDS: readonly CoderKind[] = ['lsh', 'itq'];
@@ -43,6 +43,8 @@ export interface TrainOptions {
   readonly seed: number;
   /** ITQ rotation iterations, default 50 (fewer if the codes stop changing: a fixed point). */
   readonly iterations?: number;
+  /** The sample's PCA, when it is computed already (ITQ uses it if it has `bits` directions). */
+  readonly pca?: SamplePca;
 }
 
 const ITQ_ITERATIONS = 50;
@@ -67,14 +69,14 @@ export function trainCoder(kind: CoderKind, sample: Float32Array, dim: number, o
     throw new RangeError(`Training sample must be whole rows of ${dim} values and at least one row; got ${sample.length} values.`);
   }
   const n = sample.length / dim;
-  const mean = sampleMean(sample, n, dim);
+  const mean = options.pca?.mean ?? sampleMean(sample, n, dim);
   if (kind === 'lsh') return trainLsh(n, dim, bits, seed, mean);
 
   const iterations = options.iterations ?? ITQ_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < 0) throw new RangeError(`ITQ iterations must be a whole number ≥ 0, not ${iterations}.`);
   if (bits > dim) throw new RangeError(`ITQ needs bits ≤ embedding dims (${bits} bits > ${dim} dims); use LSH for longer codes.`);
   if (n < 2) throw new RangeError(`ITQ needs at least 2 sample rows to fit a PCA, got ${n}.`);
-  return trainItq(sample, n, dim, bits, seed, iterations, mean);
+  return trainItq(sample, n, dim, bits, seed, iterations, mean, options.pca?.count === bits ? options.pca.directions : null);
 }
 
 export class Coder {
@@ -152,20 +154,6 @@ function checkDim(dim: number): void {
   if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`Embedding dims must be a positive integer, not ${dim}.`);
 }
 
-/** Column means in Float64, rows summed in order. */
-function sampleMean(sample: Float32Array, n: number, dim: number): Float64Array {
-  const sum = new Float64Array(dim);
-  for (let i = 0; i < n; i++) {
-    const row = i * dim;
-    for (let k = 0; k < dim; k++) sum[k] = sum[k]! + sample[row + k]!;
-  }
-  for (let k = 0; k < dim; k++) {
-    if (!Number.isFinite(sum[k]!)) throw new RangeError(`Training sample has a non-finite value in column ${k}.`);
-    sum[k] = sum[k]! / n;
-  }
-  return sum;
-}
-
 function trainLsh(n: number, dim: number, bits: number, seed: number, mean: Float64Array): CoderParams {
   const gaussian = gaussianRandom(seededRandom(seed));
   const projection = new Float32Array(bits * dim);
@@ -176,10 +164,10 @@ function trainLsh(n: number, dim: number, bits: number, seed: number, mean: Floa
 // ---------------------------------------------------------------------------------------
 // ITQ
 
-function trainItq(sample: Float32Array, n: number, dim: number, bits: number, seed: number, iterations: number, mean: Float64Array): CoderParams {
+function trainItq(sample: Float32Array, n: number, dim: number, bits: number, seed: number, iterations: number, mean: Float64Array, directions: Float64Array | null): CoderParams {
   const c = bits;
   // P: the top-c principal directions, as the rows of Pt (c × dim).
-  const Pt = principalDirections(covariance(sample, n, dim, mean), dim, c);
+  const Pt = directions ?? principalDirections(covariance(sample, n, dim, mean), dim, c);
 
   // V = X̃ P: the centred rotation sample in PCA coordinates (m × c).
   const m = Math.min(n, ITQ_ROTATION_ROWS);

@@ -77,6 +77,38 @@ function descendingOrder(values: Float64Array): number[] {
 // ---------------------------------------------------------------------------------------
 // PCA
 
+/** Column means in Float64, rows summed in order. */
+export function sampleMean(sample: Float32Array, n: number, dim: number): Float64Array {
+  const sum = new Float64Array(dim);
+  for (let i = 0; i < n; i++) {
+    const row = i * dim;
+    for (let k = 0; k < dim; k++) sum[k] = sum[k]! + sample[row + k]!;
+  }
+  for (let k = 0; k < dim; k++) {
+    if (!Number.isFinite(sum[k]!)) throw new RangeError(`Training sample has a non-finite value in column ${k}.`);
+    sum[k] = sum[k]! / n;
+  }
+  return sum;
+}
+
+/**
+ * A sample's mean and top principal directions. A coder and a partition trained
+ * on the same sample share one (ITQ-256 and 256-d sketches, the defaults, need
+ * the same 256 directions): the covariance and its eigenvectors are most of a
+ * small collection's training time.
+ */
+export interface SamplePca {
+  readonly mean: Float64Array;
+  /** count × dim: the directions as rows, largest variance first. */
+  readonly directions: Float64Array;
+  readonly count: number;
+}
+
+export function samplePca(sample: Float32Array, n: number, dim: number, count: number): SamplePca {
+  const mean = sampleMean(sample, n, dim);
+  return { mean, directions: principalDirections(covariance(sample, n, dim, mean), dim, count), count };
+}
+
 /** Rows this many at a time are centred and transposed for the covariance kernel. */
 const COVARIANCE_CHUNK = 128;
 

@@ -24,6 +24,7 @@
  */
 import { DEFAULT_BITS, hamming, wordsPerCode } from '../codes/bits.ts';
 import { Coder, trainCoder, type CoderKind, type CoderParams } from '../codes/coder.ts';
+import { samplePca, type SamplePca } from '../codes/linalg.ts';
 import { unit } from '../embed/vector.ts';
 import type { ItemMeta } from '../items.ts';
 import type { PackContents, PackPartition } from '../pack/contents.ts';
@@ -557,10 +558,10 @@ export class ImageIndex {
     return vector;
   }
 
-  private train(sample: Float32Array, count: number, kind = this.manifest.coderKind, bits = this.manifest.bits): CoderParams {
+  private train(sample: Float32Array, count: number, kind = this.manifest.coderKind, bits = this.manifest.bits, pca: SamplePca | null = null): CoderParams {
     // PCA-ITQ needs more items than bits; until then the collection is LSH-coded (and retrained later).
     const usable: CoderKind = kind === 'itq' && (count <= bits || bits > this.manifest.dim) ? 'lsh' : kind;
-    return trainCoder(usable, sample, this.manifest.dim, { bits, seed: this.manifest.seed });
+    return trainCoder(usable, sample, this.manifest.dim, { bits, seed: this.manifest.seed, ...(pca ? { pca } : {}) });
   }
 
   private reserve(slots: number): void {
@@ -669,10 +670,13 @@ export class ImageIndex {
     for await (const { stored } of this.scan({ vectors: true })) if (seen++ % step === 0) sample.set(this.dequantize(stored!), n++ * dim);
     for (const item of incoming) if (seen++ % step === 0) sample.set(item.vector, n++ * dim);
     const trained = sample.subarray(0, n * dim);
-    const params = train.coder ? this.train(trained, n, kind, bits) : this.coder!.params;
-    const coder = train.coder ? new Coder(params) : this.coder!;
     const { partitionFrom } = this.manifest;
-    const partition = partitionFrom !== null && total >= partitionFrom ? trainPartition(trained, dim, { dims: Math.min(SKETCH_DIMS, dim), lists: partitionLists(n, total), sketch: 'int4', seed }) : null;
+    const dims = Math.min(SKETCH_DIMS, dim);
+    // One PCA of the sample for the partition and, when it has as many bits as the sketches have dims (the defaults), an ITQ coder.
+    const pca = partitionFrom !== null && total >= partitionFrom ? samplePca(trained, n, dim, dims) : null;
+    const params = train.coder ? this.train(trained, n, kind, bits, pca) : this.coder!.params;
+    const coder = train.coder ? new Coder(params) : this.coder!;
+    const partition = pca ? trainPartition(trained, dim, { dims, lists: partitionLists(n, total), sketch: 'int4', seed, pca }) : null;
     const codes = train.coder ? new Uint32Array(this.live.length * words) : this.codes;
     const lists = partition ? new InvertedLists(new Partition(partition), this.live.length) : null;
     if (train.coder || lists) {
