@@ -36,7 +36,7 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $items))))
   (func (export "scan4") (param $dims i32) (param $query i32) (param $slots i32) (param $count i32) (param $out i32)
-    (local $i i32) (local $at i32) (local $j i32) (local $acc v128) (local $v v128) (local $low v128) (local $high v128) (local $q i32)
+    (local $i i32) (local $at i32) (local $j i32) (local $acc v128) (local $v v128) (local $front v128) (local $back v128) (local $q i32)
     (block $done
       (loop $items
         (br_if $done (i32.ge_u (local.get $i) (local.get $count)))
@@ -45,14 +45,16 @@
         (local.set $j (i32.const 0))
         (loop $components
           (local.set $v (v128.load (i32.add (local.get $at) (i32.shr_u (local.get $j) (i32.const 1)))))
-          ;; Sign-extend each nibble: shift it to the top of its byte, then arithmetically back.
-          (local.set $low (i8x16.shr_s (i8x16.shl (local.get $v) (i32.const 4)) (i32.const 4)))
-          (local.set $high (i8x16.shr_s (local.get $v) (i32.const 4)))
+          ;; Bytes 0–7 ($front) and 8–15 ($back) widened to 16-bit lanes with their sign; then each nibble is
+          ;; sign-extended there (x86 has 16-bit shifts, not 8-bit ones): shifted arithmetically right by 4, a
+          ;; lane is its high nibble; shifted left by 12 first, its low one.
+          (local.set $front (i16x8.extend_low_i8x16_s (local.get $v)))
+          (local.set $back (i16x8.extend_high_i8x16_s (local.get $v)))
           (local.set $q (i32.add (local.get $query) (i32.shl (local.get $j) (i32.const 1))))
-          (local.set $acc (i32x4.add (local.get $acc) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $low)) (v128.load (local.get $q)))))
-          (local.set $acc (i32x4.add (local.get $acc) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $low)) (v128.load offset=16 (local.get $q)))))
-          (local.set $acc (i32x4.add (local.get $acc) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_s (local.get $high)) (v128.load offset=32 (local.get $q)))))
-          (local.set $acc (i32x4.add (local.get $acc) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_s (local.get $high)) (v128.load offset=48 (local.get $q)))))
+          (local.set $acc (i32x4.add (local.get $acc) (i32x4.dot_i16x8_s (i16x8.shr_s (i16x8.shl (local.get $front) (i32.const 12)) (i32.const 12)) (v128.load (local.get $q)))))
+          (local.set $acc (i32x4.add (local.get $acc) (i32x4.dot_i16x8_s (i16x8.shr_s (i16x8.shl (local.get $back) (i32.const 12)) (i32.const 12)) (v128.load offset=16 (local.get $q)))))
+          (local.set $acc (i32x4.add (local.get $acc) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $front) (i32.const 4)) (v128.load offset=32 (local.get $q)))))
+          (local.set $acc (i32x4.add (local.get $acc) (i32x4.dot_i16x8_s (i16x8.shr_s (local.get $back) (i32.const 4)) (v128.load offset=48 (local.get $q)))))
           (local.set $j (i32.add (local.get $j) (i32.const 32)))
           (br_if $components (i32.lt_u (local.get $j) (local.get $dims))))
         (f32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2))) (call $sum (local.get $acc)))
