@@ -22,7 +22,7 @@ import {
 } from '../../src/core/index/pages.ts';
 import { Partition } from '../../src/core/index/partition.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
-import { scoreInt8 } from '../../src/core/vectors/quantize.ts';
+import { Int8Scorer, type StoredInt8 } from '../../src/core/vectors/int8-scorer.ts';
 
 /** Vectors are generated (and seeded) this many at a time. */
 export const CHUNK = 1024;
@@ -700,6 +700,7 @@ const bench = {
       asymmetric: [] as number[], sketchScan: [] as number[], fetchVectors: [] as number[], score: [] as number[], fetchMeta: [] as number[], pages: [] as number[], radius: [] as number[],
     };
     let mihGaveUp = 0;
+    const scorer = new Int8Scorer(dim);
     const picked = spread(queryCount, args.queries);
     for (const q of picked) {
       const query = queryVector(q);
@@ -734,11 +735,13 @@ const bench = {
       steps.fetchVectors.push(performance.now() - t);
       t = performance.now();
       const views = new Map(pages.map((page, i) => [page, vectorsPageView(loaded[i]!, dim, perPage)]));
-      const scored = Array.from(neighbours.slots, (slot) => {
+      const stored = Array.from(neighbours.slots, (slot): StoredInt8 => {
         const view = views.get(Math.floor(slot / perPage))!;
         const offset = slot % perPage;
-        return { slot, score: scoreInt8(query, view.vectors, offset * dim, view.scales[offset]!) };
-      }).sort((a, b) => b.score - a.score);
+        return { vectors: view.vectors, offset: offset * dim, scale: view.scales[offset]! };
+      });
+      const scores = scorer.score(query, stored);
+      const scored = Array.from(neighbours.slots, (slot, i) => ({ slot, score: scores[i]! })).sort((a, b) => b.score - a.score);
       steps.score.push(performance.now() - t);
       t = performance.now();
       const metaPages = [...new Set(scored.slice(0, K).map((x) => Math.floor(x.slot / perPage)))];
