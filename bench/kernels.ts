@@ -3,13 +3,14 @@
  * against its plain-JS path (what engines without SIMD run), side by side in
  * one run: the two calls alternate over the same inputs, and each reports its
  * median. The shapes are the defaults' (1023-d embeddings, 256-bit codes,
- * 256-d int4 sketches, a re-rank of 100).
+ * 256-d int4 sketches, a re-rank of 100, ITQ-256 training).
  *
  * Node runs the same V8 as Chromium, so the ratios carry over; the absolute
  * times are this machine's.
  */
 import { writeFileSync } from 'node:fs';
 import { Coder, trainCoder } from '../src/core/codes/coder.ts';
+import { multiplyABt, plainMultiplyABt } from '../src/core/codes/linalg.ts';
 import { seededRandom } from '../src/core/codes/random.ts';
 import { MatrixKernel } from '../src/core/index/matrix-kernel.ts';
 import { SketchArray } from '../src/core/index/sketch-kernel.ts';
@@ -92,6 +93,14 @@ for (const count of [5_000, 200_000]) {
   const x = embeddings(1);
   const out = new Float32Array(SKETCH_DIMS);
   rows.push(sideBySide(`project for a sketch (${SKETCH_DIMS} × ${DIM}, f32)`, 20, () => simd.multiply(x, 0, out), () => plain.multiply(x, 0, out)));
+}
+
+{
+  // One ITQ iteration's V·R: the 1024-row rotation sample in PCA coordinates times the rotation.
+  const [m, c] = [1024, BITS];
+  const V = Float64Array.from({ length: m * c }, () => random() - 0.5);
+  const Rt = Float64Array.from({ length: c * c }, () => random() - 0.5);
+  rows.push(sideBySide(`training product V·R (${m} × ${c} × ${c}, f64)`, 1, () => multiplyABt(V, Rt, m, c, c), () => plainMultiplyABt(V, Rt, m, c, c)));
 }
 
 if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2));

@@ -2,7 +2,7 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { hamming, toBitString } from '../../src/core/codes/bits.ts';
 import { CODER_KINDS, Coder, ITQ_ROTATION_ROWS, trainCoder, type CoderParams } from '../../src/core/codes/coder.ts';
-import { samplePca } from '../../src/core/codes/linalg.ts';
+import { multiplyABt, plainMultiplyABt, samplePca } from '../../src/core/codes/linalg.ts';
 import { gaussianRandom, seededRandom } from '../../src/core/codes/random.ts';
 import { trainPartition } from '../../src/core/index/partition.ts';
 
@@ -292,8 +292,32 @@ describe('samplePca', () => {
     }
     const options = { dims: 64, lists: 8, sketch: 'int4', seed: 2 } as const;
     expect(trainPartition(sample, dim, { ...options, pca })).toEqual(trainPartition(sample, dim, options));
-    // A PCA of another number of directions is not used.
+    // A PCA of another number of directions gives its mean only: the directions are computed (the same as alone).
     expect(trainCoder('itq', sample, dim, { bits: 96, seed: 2, pca })).toEqual(trainCoder('itq', sample, dim, { bits: 96, seed: 2 }));
     expect(trainPartition(sample, dim, { ...options, dims: 32, pca })).toEqual(trainPartition(sample, dim, { ...options, dims: 32 }));
+    // And it is used: a PCA of another sample (which callers must not pass) shows in what both train.
+    const other = samplePca(embeddings(300, dim, { model: 5, rows: 7 }), 300, dim, 64);
+    expect(trainCoder('itq', sample, dim, { bits: 64, seed: 2, pca: other }).projection).not.toEqual(trainCoder('itq', sample, dim, { bits: 64, seed: 2 }).projection);
+    expect(trainCoder('lsh', sample, dim, { bits: 64, seed: 2, pca: other }).mean).toEqual(new Float32Array(other.mean));
+    expect(trainPartition(sample, dim, { ...options, pca: other }).projection).toEqual(new Float32Array(other.directions));
+    expect(() => trainCoder('itq', sample, dim, { bits: 64, seed: 2, pca: samplePca(sample.subarray(0, 10 * 64), 10, 64, 64) })).toThrow(/64-d|128-d/);
   });
+});
+
+describe('multiplyABt', () => {
+  // Shapes the trainers use (covariance chunks, V·R, Procrustes, W = R·Pᵀ) and edges: sizes not multiples of 4, and 1.
+  for (const [m, k, c] of [[1, 1, 1], [3, 5, 7], [6, 2, 9], [64, 128, 64], [256, 256, 256], [130, 1023, 66]] as const) {
+    it(`gives the WebAssembly kernel's ${m} × ${c} products (k = ${k}) to the bit, as the plain loop does, symmetric or not`, () => {
+      const random = seededRandom(m * 1000 + k * 10 + c);
+      // Magnitudes from 2^-30 to 2^30, so that sums round and their order shows.
+      const values = (length: number) => Float64Array.from({ length }, () => (random() - 0.5) * 2 ** Math.floor(random() * 60 - 30));
+      const [A, B] = [values(m * k), values(c * k)];
+      expect(multiplyABt(A, B, m, k, c)).toEqual(plainMultiplyABt(A, B, m, k, c));
+      let exact = 0;
+      for (let p = 0; p < k; p++) exact += A[(m - 1) * k + p]! * B[(c - 1) * k + p]!;
+      expect(multiplyABt(A, B, m, k, c)[m * c - 1]).toBe(exact);
+      expect(multiplyABt(A, A, m, k, m, true)).toEqual(plainMultiplyABt(A, A, m, k, m, true));
+      expect(multiplyABt(A, A, m, k, m, true)).toEqual(multiplyABt(A, A, m, k, m));
+    });
+  }
 });

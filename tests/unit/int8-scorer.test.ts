@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { assemble } from '../../scripts/build-wasm.ts';
 import { seededRandom } from '../../src/core/codes/random.ts';
 import { Int8Scorer, type StoredInt8 } from '../../src/core/vectors/int8-scorer.ts';
 import { quantizeInt8, scoreInt8 } from '../../src/core/vectors/quantize.ts';
 import { SCORE_INT8_WASM_BASE64 } from '../../src/core/vectors/score-int8-wasm.ts';
 
 describe('Int8Scorer', () => {
-  it('runs the module assembled from score-int8.wat (npm run wasm after editing it)', async () => {
-    expect(Buffer.from(await assemble('vectors/score-int8')).toString('base64')).toBe(SCORE_INT8_WASM_BASE64);
-  });
-
   // Lengths around the four partial sums, and more items than one batch of the kernel's memory.
   for (const [dim, count] of [[1, 3], [3, 5], [4, 2], [7, 9], [256, 40], [1023, 600]] as const) {
     it(`scores ${count} stored ${dim}-d vectors to the bit as scoreInt8 does`, () => {

@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
 import { MatrixKernel } from '../../src/core/index/matrix-kernel.ts';
-import { MATVEC_WASM_BASE64 } from '../../src/core/index/matvec-wasm.ts';
-import { assemble } from '../../scripts/build-wasm.ts';
 
 describe('MatrixKernel', () => {
-  it('runs the module assembled from matvec.wat (npm run wasm after editing it)', async () => {
-    expect(Buffer.from(await assemble('index/matvec')).toString('base64')).toBe(MATVEC_WASM_BASE64);
-  });
-
   for (const [rows, cols] of [[1, 1], [3, 5], [8, 16], [256, 1023], [1021, 256]] as const) {
     it(`multiplies a ${rows} × ${cols} matrix by vectors as the plain loop and float64 arithmetic do`, () => {
       const random = seededRandom(rows * 7 + cols);

@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { assemble } from '../../scripts/build-wasm.ts';
 import { Coder, trainCoder } from '../../src/core/codes/coder.ts';
-import { PROJECTION_WASM_BASE64 } from '../../src/core/codes/projection-wasm.ts';
 import { ProjectionKernel } from '../../src/core/codes/projection-kernel.ts';
 import { seededRandom } from '../../src/core/codes/random.ts';
 
 describe('ProjectionKernel', () => {
-  it('runs the module assembled from projection.wat (npm run wasm after editing it)', async () => {
-    expect(Buffer.from(await assemble('codes/projection')).toString('base64')).toBe(PROJECTION_WASM_BASE64);
-  });
-
   for (const [rows, dim] of [[16, 1], [32, 5], [64, 768], [256, 1023], [1024, 256]] as const) {
     it(`gives a ${rows} × ${dim} projection's sums to the bit, as one float64 add per product in order does`, () => {
       const random = seededRandom(rows * 7 + dim);

@@ -22,7 +22,7 @@
 import { wordsPerCode } from './bits.ts';
 import { gaussianRandom, seededRandom } from './random.ts';
 import { ProjectionKernel } from './projection-kernel.ts';
-import { covariance, hypot, multiplyABt, orthonormaliseRows, principalDirections, randomOrthogonal, sampleMean, symmetricEigen, transpose, type SamplePca } from './linalg.ts';
+import { hypot, multiplyABt, orthonormaliseRows, pcaFor, randomOrthogonal, sampleMean, symmetricEigen, transpose, type SamplePca } from './linalg.ts';
 
 export type CoderKind = 'lsh' | 'itq';
 export const CODER_KINDS: readonly CoderKind[] = ['lsh', 'itq'];
@@ -43,7 +43,7 @@ export interface TrainOptions {
   readonly seed: number;
   /** ITQ rotation iterations, default 50 (fewer if the codes stop changing: a fixed point). */
   readonly iterations?: number;
-  /** The sample's PCA, when it is computed already (ITQ uses it if it has `bits` directions). */
+  /** A PCA of this sample, when it is computed already (see pcaFor; LSH uses only its mean). */
   readonly pca?: SamplePca;
 }
 
@@ -69,14 +69,14 @@ export function trainCoder(kind: CoderKind, sample: Float32Array, dim: number, o
     throw new RangeError(`Training sample must be whole rows of ${dim} values and at least one row; got ${sample.length} values.`);
   }
   const n = sample.length / dim;
-  const mean = options.pca?.mean ?? sampleMean(sample, n, dim);
-  if (kind === 'lsh') return trainLsh(n, dim, bits, seed, mean);
+  if (options.pca && options.pca.mean.length !== dim) throw new RangeError(`A shared PCA must be of ${dim}-d rows.`);
+  if (kind === 'lsh') return trainLsh(n, dim, bits, seed, options.pca?.mean ?? sampleMean(sample, n, dim));
 
   const iterations = options.iterations ?? ITQ_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < 0) throw new RangeError(`ITQ iterations must be a whole number ≥ 0, not ${iterations}.`);
   if (bits > dim) throw new RangeError(`ITQ needs bits ≤ embedding dims (${bits} bits > ${dim} dims); use LSH for longer codes.`);
   if (n < 2) throw new RangeError(`ITQ needs at least 2 sample rows to fit a PCA, got ${n}.`);
-  return trainItq(sample, n, dim, bits, seed, iterations, mean, options.pca?.count === bits ? options.pca.directions : null);
+  return trainItq(sample, n, dim, bits, seed, iterations, pcaFor(sample, n, dim, bits, options.pca));
 }
 
 export class Coder {
@@ -164,10 +164,10 @@ function trainLsh(n: number, dim: number, bits: number, seed: number, mean: Floa
 // ---------------------------------------------------------------------------------------
 // ITQ
 
-function trainItq(sample: Float32Array, n: number, dim: number, bits: number, seed: number, iterations: number, mean: Float64Array, directions: Float64Array | null): CoderParams {
+function trainItq(sample: Float32Array, n: number, dim: number, bits: number, seed: number, iterations: number, pca: SamplePca): CoderParams {
   const c = bits;
   // P: the top-c principal directions, as the rows of Pt (c × dim).
-  const Pt = directions ?? principalDirections(covariance(sample, n, dim, mean), dim, c);
+  const { mean, directions: Pt } = pca;
 
   // V = X̃ P: the centred rotation sample in PCA coordinates (m × c).
   const m = Math.min(n, ITQ_ROTATION_ROWS);

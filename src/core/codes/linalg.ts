@@ -11,6 +11,8 @@
  * them against ml-matrix.
  */
 
+import { memoryFor, simdModule } from '../wasm/simd-module.ts';
+import { GEMM_WASM_BASE64 } from './gemm-wasm.ts';
 import { gaussianRandom, seededRandom } from './random.ts';
 
 /**
@@ -109,6 +111,18 @@ export function samplePca(sample: Float32Array, n: number, dim: number, count: n
   return { mean, directions: principalDirections(covariance(sample, n, dim, mean), dim, count), count };
 }
 
+/**
+ * The mean and top `count` directions of `sample` for a trainer, from `shared`
+ * (a PCA of this same sample) where it has them: its mean always, its directions
+ * when it has exactly `count` (fewer or more are not a prefix of these: the
+ * eigen-solver takes another path). Computed otherwise.
+ */
+export function pcaFor(sample: Float32Array, n: number, dim: number, count: number, shared: SamplePca | undefined): SamplePca {
+  if (!shared) return samplePca(sample, n, dim, count);
+  if (shared.mean.length !== dim || shared.directions.length !== shared.count * dim) throw new RangeError(`A shared PCA must be of ${dim}-d rows.`);
+  return shared.count === count ? shared : { mean: shared.mean, directions: principalDirections(covariance(sample, n, dim, shared.mean), dim, count), count };
+}
+
 /** Rows this many at a time are centred and transposed for the covariance kernel. */
 const COVARIANCE_CHUNK = 128;
 
@@ -142,11 +156,55 @@ export function principalDirections(cov: Float64Array, dim: number, c: number): 
 // ---------------------------------------------------------------------------------------
 // Dense kernels (row-major Float64Array)
 
+type Abt = (a: number, b: number, out: number, rows: number, k: number, cols: number, upper: number) => void;
+
+/** The compiled kernel (gemm.wat), or null where WebAssembly SIMD is missing. */
+const compiledGemm = simdModule(GEMM_WASM_BASE64);
+/**
+ * The kernel's instance, kept for the next product and replaced by a larger one
+ * when a product needs more memory: training scratch, about 12 MB after a
+ * default coder's training (its largest product, the 1024-row sample times P).
+ */
+let gemm: { readonly abt: Abt; readonly memory: WebAssembly.Memory } | null = null;
+
 /**
  * C (m × c) = A (m × k) · Bᵀ, with B c × k. Every entry is a plain in-order sum over k.
  * `symmetric` (A = B): only the upper triangle is computed, then mirrored.
+ *
+ * Most of a coder's training time (the ITQ iterations' V·R and Procrustes
+ * products, the covariance): the WebAssembly SIMD kernel (gemm.wat) keeps one
+ * entry per f64 lane, adding its products in the same order as the plain loop,
+ * so both give bit-identical products and the same trained parameters.
  */
 export function multiplyABt(A: Float64Array, B: Float64Array, m: number, k: number, c: number, symmetric = false): Float64Array {
+  const module = compiledGemm();
+  if (!module || m === 0 || c === 0 || k === 0) return plainMultiplyABt(A, B, m, k, c, symmetric);
+  const rows = (m + 3) & ~3;
+  const cols = (c + 3) & ~3;
+  // A, then B in interleaved pairs of rows, then the product. Padding rows and lanes hold whatever is
+  // there: they only feed entries outside m × c, which are not read.
+  const bAt = rows * k;
+  const outAt = bAt + cols * k;
+  const bytes = (outAt + rows * cols) * 8;
+  if (!gemm || gemm.memory.buffer.byteLength < bytes) {
+    const memory = memoryFor(bytes);
+    gemm = { abt: new WebAssembly.Instance(module, { env: { memory } }).exports.abt as Abt, memory };
+  }
+  const f64 = new Float64Array(gemm.memory.buffer);
+  f64.set(A.subarray(0, m * k));
+  for (let j = 0; j < c; j++) {
+    const at = bAt + (j >> 1) * 2 * k + (j & 1);
+    for (let p = 0; p < k; p++) f64[at + 2 * p] = B[j * k + p]!;
+  }
+  gemm.abt(0, bAt * 8, outAt * 8, rows, k, cols, symmetric ? 1 : 0);
+  const C = new Float64Array(m * c);
+  for (let i = 0; i < m; i++) C.set(f64.subarray(outAt + i * cols, outAt + i * cols + c), i * c);
+  if (symmetric) for (let a = 1; a < m; a++) for (let b = 0; b < a; b++) C[a * c + b] = C[b * c + a]!;
+  return C;
+}
+
+/** multiplyABt in plain JavaScript (engines without WebAssembly SIMD; tests compare the two). */
+export function plainMultiplyABt(A: Float64Array, B: Float64Array, m: number, k: number, c: number, symmetric = false): Float64Array {
   const C = new Float64Array(m * c);
   let i = 0;
   for (; i + 1 < m; i += 2) {

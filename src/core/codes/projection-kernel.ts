@@ -27,7 +27,7 @@ export class ProjectionKernel {
   private readonly project: Project | null;
   private readonly x: Float64Array;
   private readonly sums: Float64Array;
-  /** Bytes held besides `projection`: the kernel's copy of it, a vector and its sums (none without SIMD). */
+  /** Bytes held besides `projection`: the kernel's memory (its copy of W, a vector and the sums); without SIMD, none but the sums, uncounted. */
   readonly byteLength: number;
 
   /** `projection`: rows × dim, row-major (kept, not copied: the plain loop reads it); rows a multiple of 16. */

@@ -10,9 +10,8 @@
  * Memory layout: the matrix (rows and columns zero-padded to multiples of 4),
  * then the vector, then the products.
  */
-import { MATVEC_WASM_BASE64 } from './matvec-wasm.ts';
 import { memoryFor, simdModule } from '../wasm/simd-module.ts';
-
+import { MATVEC_WASM_BASE64 } from './matvec-wasm.ts';
 
 type MatVec = (matrix: number, rows: number, stride: number, x: number, out: number) => void;
 

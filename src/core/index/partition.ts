@@ -26,7 +26,7 @@
  * and without WebAssembly SIMD round the projection's sums differently, which
  * only matters to a value within rounding of a tie).
  */
-import { samplePca, type SamplePca } from '../codes/linalg.ts';
+import { pcaFor, type SamplePca } from '../codes/linalg.ts';
 import { seededRandom } from '../codes/random.ts';
 import { MAX_LISTS, type SketchEncoding } from '../pack/format.ts';
 import { MatrixKernel } from './matrix-kernel.ts';
@@ -54,7 +54,7 @@ export interface PartitionOptions {
   readonly seed: number;
   /** Lloyd iterations after the k-means++ start (default 10). */
   readonly iterations?: number;
-  /** The sample's PCA, when it is computed already (used if it has `dims` directions). */
+  /** A PCA of this sample, when it is computed already (see pcaFor). */
   readonly pca?: SamplePca;
 }
 
@@ -65,7 +65,7 @@ export function trainPartition(sample: Float32Array, dim: number, options: Parti
   if (!Number.isInteger(n) || n < 2) throw new RangeError(`A partition needs at least 2 whole sample rows of ${dim} values.`);
   if (!Number.isInteger(dims) || dims < 1 || dims > dim) throw new RangeError(`Sketch dimensions must be 1 … ${dim}, not ${dims}.`);
   if (!Number.isInteger(lists) || lists < 1 || lists > Math.min(MAX_LISTS, n)) throw new RangeError(`A partition of ${n} sample rows can have 1 … ${Math.min(MAX_LISTS, n)} lists, not ${lists}.`);
-  const pca = options.pca?.count === dims ? options.pca : samplePca(sample, n, dim, dims);
+  const pca = pcaFor(sample, n, dim, dims, options.pca);
   const mean = new Float32Array(pca.mean);
   const projection = new Float32Array(pca.directions);
   const projected = new Float32Array(n * dims);

@@ -15,8 +15,8 @@ import { memoryFor, simdModule } from '../wasm/simd-module.ts';
 import { scoreInt8 } from './quantize.ts';
 import { SCORE_INT8_WASM_BASE64 } from './score-int8-wasm.ts';
 
-/** Vectors copied into the kernel's memory per call. */
-const BATCH = 256;
+/** Vectors copied into the kernel's memory per call (a search re-ranks 40–100 at a time by default). */
+const BATCH = 128;
 
 type Score = (query: number, dim: number, vectors: number, count: number, out: number) => void;
 
