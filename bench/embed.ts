@@ -14,6 +14,7 @@ import type { EmbedClientOptions } from '../src/browser/embed-client.ts';
 import { launchChromium, openHarness } from '../tests/harness/chromium.ts';
 import { startHarnessServer } from '../tests/harness/server.ts';
 import { loadPhotos } from '../tests/photos.ts';
+import { median } from './stats.ts';
 
 const { values } = parseArgs({
   options: { json: { type: 'boolean', default: false }, images: { type: 'string', default: '96' }, reps: { type: 'string', default: '3' } },
@@ -26,11 +27,6 @@ const photos = loadPhotos().slice(0, IMAGES);
 interface Row { platform: string; mode: string; model: ModelId; batch: number; imagesPerSecond: number | null; runs: number[]; error?: string }
 const rows: Row[] = [];
 const log = (line: string) => (values.json ? process.stderr : process.stdout).write(`${line}\n`);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 function record(row: Omit<Row, 'imagesPerSecond'>): void {
   const imagesPerSecond = row.runs.length ? IMAGES / (median(row.runs) / 1000) : null;

@@ -16,6 +16,7 @@ import { MatrixKernel } from '../src/core/index/matrix-kernel.ts';
 import { SketchArray } from '../src/core/index/sketch-kernel.ts';
 import { Int8Scorer, type StoredInt8 } from '../src/core/vectors/int8-scorer.ts';
 import { quantizeInt8 } from '../src/core/vectors/quantize.ts';
+import { median } from './stats.ts';
 
 const DIM = 1023;
 const BITS = 256;
@@ -45,8 +46,8 @@ function sideBySide(kernel: string, calls: number, simd: () => void, plain: () =
       times[which].push((performance.now() - start) / calls);
     }
   }
-  const median = (values: number[]) => values.sort((a, b) => a - b)[values.length >> 1]!;
-  const row = { kernel, simdMs: median(times.simd), plainMs: median(times.plain), speedUp: median(times.plain) / median(times.simd) };
+  const [simdMs, plainMs] = [median(times.simd), median(times.plain)];
+  const row = { kernel, simdMs, plainMs, speedUp: plainMs / simdMs };
   console.log(`${kernel}: SIMD ${row.simdMs.toFixed(4)} ms, plain JS ${row.plainMs.toFixed(4)} ms, ${row.speedUp.toFixed(2)}×`);
   return row;
 }
