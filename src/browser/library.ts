@@ -17,7 +17,8 @@ import { encodePack } from '../core/pack/write.ts';
 import { searchOriginalFirst } from '../core/search/original-first.ts';
 import { StorageFullError } from '../core/store/page-store.ts';
 import { commitAtomically } from './idb.ts';
-import { IdbPageStore, PAGE_STORE_DB_PREFIX } from './store/idb-store.ts';
+import { PAGE_STORE_DB_PREFIX } from './store/idb-store.ts';
+import { deleteMirror, openIndexStore } from './store/index-store.ts';
 
 /** The thumbnails' database name prefix (the index's is IdbPageStore's PAGE_STORE_DB_PREFIX). */
 const THUMBS_DB = 'lookalike-thumbs:';
@@ -101,7 +102,7 @@ export class Library {
       await holdLock(lock, {});
     }
     this.settings = settings;
-    this.index = await ImageIndex.open(await IdbPageStore.open(name), settings);
+    this.index = await ImageIndex.open(await openIndexStore(name), settings);
     this.thumbs = await openDB<ThumbSchema>(THUMBS_DB + name, 1, {
       upgrade: (db) => { db.createObjectStore('thumbs'); },
     });
@@ -127,7 +128,10 @@ export class Library {
   }
 
   async deleteOutdatedDatabases(): Promise<void> {
-    for (const name of await this.outdatedDatabases()) await deleteDB(name);
+    for (const name of await this.outdatedDatabases()) {
+      await deleteDB(name);
+      if (name.startsWith(PAGE_STORE_DB_PREFIX)) await deleteMirror(name.slice(PAGE_STORE_DB_PREFIX.length));
+    }
   }
 
   async list(): Promise<LibraryItem[]> {

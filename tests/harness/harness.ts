@@ -4,7 +4,8 @@
  */
 import { EmbedClient, type EmbedClientOptions } from '../../src/browser/embed-client.ts';
 import type { EmbedOutcome, EngineInfo } from '../../src/browser/embed-protocol.ts';
-import { indexHarness } from './index-harness.ts';
+import { wrap } from 'comlink';
+import type { IndexHarness } from './index-harness.ts';
 
 export interface HarnessResult {
   readonly outcomes: ({ ok: true; embedding: number[]; labels: { index: number; name: string; score: number }[] } | { ok: false; error: string })[];
@@ -44,7 +45,8 @@ const harness = {
   },
   tensorCounts: () => client!.tensorCounts(),
   crossOriginIsolated: () => self.crossOriginIsolated,
-  index: indexHarness,
+  /** The index engine in a worker, on the app's browser store (index-harness.ts). */
+  index: wrap<IndexHarness>(new Worker(new URL('./index-worker.ts', import.meta.url), { type: 'module', name: 'index' })),
 };
 
 function plain(o: EmbedOutcome): HarnessResult['outcomes'][number] {

@@ -1,14 +1,18 @@
 /**
- * The index engine on IndexedDB, driven from browser tests: builds, checks and
- * exports indexes of seeded synthetic items (tests/index-data.ts), so Node can
- * build the very same ones to compare with.
+ * The index engine on the app's browser store (IndexedDB, vectors mirrored in
+ * OPFS), driven from browser tests: builds, checks and exports indexes of
+ * seeded synthetic items (tests/index-data.ts), so Node can build the very same
+ * ones to compare with. It runs in a worker of the harness page
+ * (index-worker.ts), as the app's library does.
  */
-import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
+import { openIndexStore } from '../../src/browser/store/index-store.ts';
 import type { CoderKind } from '../../src/core/codes/coder.ts';
 import { ImageIndex, type IndexSettings } from '../../src/core/index/image-index.ts';
 import { openPack } from '../../src/core/pack/read.ts';
 import { blobSource, bytesSource } from '../../src/core/pack/range-source.ts';
 import { encodePack } from '../../src/core/pack/write.ts';
+import { MirroredPageStore } from '../../src/core/store/mirrored-page-store.ts';
+import type { PageStore } from '../../src/core/store/page-store.ts';
 import { syntheticItems } from '../index-data.ts';
 
 export interface BuildPlan {
@@ -27,11 +31,12 @@ export const INDEX_SETTINGS: IndexSettings = { modelId: 'test', method: 'gap', d
 let committedBatches = 0;
 
 /** Opens (or creates, with `coder`) the index `name`, runs `use`, closes it. */
-async function withIndex<T>(name: string, plan: Pick<BuildPlan, 'coder' | 'partitionFrom'>, use: (index: ImageIndex) => Promise<T>): Promise<T> {
+async function withIndex<T>(name: string, plan: Pick<BuildPlan, 'coder' | 'partitionFrom'>, use: (index: ImageIndex, store: PageStore) => Promise<T>): Promise<T> {
   const settings: IndexSettings = { ...INDEX_SETTINGS, coder: plan.coder ?? 'itq', ...(plan.partitionFrom ? { partitionFrom: plan.partitionFrom } : {}) };
-  const index = await ImageIndex.open(await IdbPageStore.open(name), settings);
+  const store = await openIndexStore(name);
+  const index = await ImageIndex.open(store, settings);
   try {
-    return await use(index);
+    return await use(index, store);
   } finally {
     await index.close();
   }
@@ -54,9 +59,12 @@ export const indexHarness = {
 
   committedBatches: () => committedBatches,
 
-  /** What a reopened index holds: its count, its ids in order, and how many of them find themselves first. */
-  inspect(name: string, plan: BuildPlan): Promise<{ count: number; ids: string[]; selfFound: number; partitioned: boolean }> {
-    return withIndex(name, plan, async (index) => {
+  /**
+   * What a reopened index holds: its count, its ids in order, how many of them find themselves
+   * first, and how many vectors pages its searches read from the OPFS mirror (-1: no mirror).
+   */
+  inspect(name: string, plan: BuildPlan): Promise<{ count: number; ids: string[]; selfFound: number; partitioned: boolean; mirroredPages: number }> {
+    return withIndex(name, plan, async (index, store) => {
       const ids: string[] = [];
       for await (const { meta } of index.items()) ids.push(meta.id);
       const items = syntheticItems(plan.count, plan.seed, INDEX_SETTINGS.dim);
@@ -65,7 +73,8 @@ export const indexHarness = {
         const item = items.find((it) => it.meta.id === id)!;
         if ((await index.search(item.vector, { k: 1 }))[0]?.id === id) selfFound++;
       }
-      return { count: index.count, ids, selfFound, partitioned: index.settings.partition !== null };
+      const mirroredPages = store instanceof MirroredPageStore ? store.mirroredPages : -1;
+      return { count: index.count, ids, selfFound, partitioned: index.settings.partition !== null, mirroredPages };
     });
   },
 
@@ -83,7 +92,7 @@ export const indexHarness = {
   async importPack(name: string, base64: string, plan: BuildPlan, queryIndex: number): Promise<{ count: number; top: string[] }> {
     const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
     const contents = await (await openPack(blobSource(new Blob([bytes])))).readContents();
-    const index = await ImageIndex.fromPack(await IdbPageStore.open(name), contents);
+    const index = await ImageIndex.fromPack(await openIndexStore(name), contents);
     try {
       const query = syntheticItems(plan.count, plan.seed, INDEX_SETTINGS.dim)[queryIndex]!.vector;
       return { count: index.count, top: (await index.search(query, { k: 3 })).map((r) => r.id) };
@@ -102,3 +111,5 @@ export const indexHarness = {
     }
   },
 };
+
+export type IndexHarness = typeof indexHarness;

@@ -6,8 +6,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
 import { LruPageCache } from '../../src/core/store/lru-cache.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
+import { MirroredPageStore } from '../../src/core/store/mirrored-page-store.ts';
 import { StorageFullError, type PageStore } from '../../src/core/store/page-store.ts';
 import { FilePageStore } from '../../src/node/file-store.ts';
+import { nodeSyncFile } from '../node-sync-file.ts';
 
 const temp = await mkdtemp(join(tmpdir(), 'lookalike-stores-'));
 afterAll(() => rm(temp, { recursive: true, force: true }));
@@ -17,6 +19,10 @@ const stores: [string, () => Promise<PageStore>][] = [
   ['memory', async () => new MemoryPageStore()],
   ['IndexedDB (fake-indexeddb)', () => IdbPageStore.open(`test-${opened++}`)],
   ['file', () => FilePageStore.open(join(temp, `store-${opened++}`))],
+  ['mirrored (memory, with its b/ pages in files)', () => {
+    const files = { pages: nodeSyncFile(join(temp, `mirror-${opened}-pages`)), state: nodeSyncFile(join(temp, `mirror-${opened++}-state`)) };
+    return MirroredPageStore.open(new MemoryPageStore(), files, { prefix: 'b/', stampKey: 'a' });
+  }],
 ];
 
 const bytes = (...values: number[]) => Uint8Array.from(values);

@@ -56,7 +56,9 @@ export const MANIFEST_KEY = 'manifest';
 export const CODER_KEY = 'coder';
 export const PARTITION_KEY = 'partition';
 export const codesKey = (page: number) => `codes/${page}`;
-export const vectorsKey = (page: number) => `vectors/${page}`;
+/** Keys of the pages re-ranking reads: `vectors/<page>`. */
+export const VECTORS_PREFIX = 'vectors/';
+export const vectorsKey = (page: number) => `${VECTORS_PREFIX}${page}`;
 export const metaKey = (page: number) => `meta/${page}`;
 export const sketchesKey = (page: number) => `sketches/${page}`;
 

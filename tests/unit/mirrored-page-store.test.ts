@@ -1,0 +1,173 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
+import { MirroredPageStore, type SyncFile } from '../../src/core/store/mirrored-page-store.ts';
+import type { PageStore, PageWrites } from '../../src/core/store/page-store.ts';
+import { nodeSyncFile } from '../node-sync-file.ts';
+
+const temp = await mkdtemp(join(tmpdir(), 'lookalike-mirror-'));
+afterAll(() => rm(temp, { recursive: true, force: true }));
+
+let made = 0;
+/** Fresh mirror files; `files()` opens them (again, as a reopening process would). */
+function mirrorFiles() {
+  const dir = join(temp, `mirror-${made++}`);
+  return () => ({ pages: nodeSyncFile(`${dir}-pages`), state: nodeSyncFile(`${dir}-state`) });
+}
+
+const OPTIONS = { prefix: 'vectors/', stampKey: 'manifest' };
+const page = (fill: number) => new Uint8Array(8).fill(fill);
+const manifest = (n: number) => new TextEncoder().encode(JSON.stringify({ n }));
+
+/** The store's reads, counted by key. */
+function counting(store: PageStore): PageStore & { reads: string[] } {
+  const reads: string[] = [];
+  return Object.assign(Object.create(store) as PageStore, {
+    reads,
+    getMany: (keys: readonly string[]) => {
+      reads.push(...keys);
+      return store.getMany(keys);
+    },
+    get: (key: string) => {
+      reads.push(key);
+      return store.get(key);
+    },
+  });
+}
+
+describe('mirrored page store', () => {
+  it('answers mirrored pages from its file after a commit, and other pages from the store', async () => {
+    const store = counting(new MemoryPageStore());
+    const mirror = await MirroredPageStore.open(store, mirrorFiles()(), OPTIONS);
+    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)], ['vectors/3', page(3)], ['meta/0', page(9)]]));
+    store.reads.length = 0;
+    expect(await mirror.getMany(['vectors/3', 'vectors/0', 'meta/0', 'vectors/1'])).toEqual([page(3), page(1), page(9), undefined]);
+    expect(store.reads).toEqual(['meta/0', 'vectors/1']);
+    expect(mirror.mirroredPages).toBe(2);
+  });
+
+  it('copies pages it had to read from the store, so the next read is local', async () => {
+    const store = counting(new MemoryPageStore());
+    await store.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)], ['vectors/1', page(2)]]));
+    const mirror = await MirroredPageStore.open(store, mirrorFiles()(), OPTIONS);
+    expect(await mirror.getMany(['vectors/0', 'vectors/1'])).toEqual([page(1), page(2)]);
+    store.reads.length = 0;
+    expect(await mirror.getMany(['vectors/0', 'vectors/1'])).toEqual([page(1), page(2)]);
+    expect(store.reads).toEqual([]);
+  });
+
+  it('replaces and deletes copies with the pages they mirror, and reopens with them', async () => {
+    const store = new MemoryPageStore();
+    const files = mirrorFiles();
+    const mirror = await MirroredPageStore.open(store, files(), OPTIONS);
+    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)], ['vectors/1', page(2)]]));
+    await mirror.commit(new Map([['manifest', manifest(2)], ['vectors/0', page(5)], ['vectors/1', null]]));
+    expect(await mirror.getMany(['vectors/0', 'vectors/1'])).toEqual([page(5), undefined]);
+    await mirror.close();
+    const reopened = await MirroredPageStore.open(counting(store), files(), OPTIONS);
+    expect(reopened.mirroredPages).toBe(1);
+    expect(await reopened.getMany(['vectors/0', 'vectors/1'])).toEqual([page(5), undefined]);
+  });
+
+  it('drops every copy when the store was changed without the mirror', async () => {
+    const store = new MemoryPageStore();
+    const files = mirrorFiles();
+    const mirror = await MirroredPageStore.open(store, files(), OPTIONS);
+    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)]]));
+    await mirror.close();
+    await store.commit(new Map([['manifest', manifest(2)], ['vectors/0', page(7)]])); // say, an older version of the app
+    const reopened = await MirroredPageStore.open(store, files(), OPTIONS);
+    expect(reopened.mirroredPages).toBe(0);
+    expect(await reopened.get('vectors/0')).toEqual(page(7));
+  });
+
+  it.each([
+    ['after the store committed', true, page(2)],
+    ['before the store committed', false, page(1)],
+  ])('reopens consistent after a crash %s', async (_, storeCommitted, expected) => {
+    const store = new MemoryPageStore();
+    const files = mirrorFiles();
+    const dying = Object.assign(Object.create(store) as PageStore, {
+      commit: async (writes: PageWrites) => {
+        if (dying.crash) {
+          if (storeCommitted) await store.commit(writes);
+          return new Promise<void>(() => {}); // the process is gone: nothing after this point runs
+        }
+        return store.commit(writes);
+      },
+      crash: false,
+    });
+    const mirror = await MirroredPageStore.open(dying, files(), OPTIONS);
+    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)]]));
+    dying.crash = true;
+    void mirror.commit(new Map([['manifest', manifest(2)], ['vectors/0', page(2)]]));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const reopened = await MirroredPageStore.open(store, files(), OPTIONS);
+    expect(await reopened.get('vectors/0')).toEqual(expected);
+    expect(await reopened.get('vectors/0')).toEqual(expected);
+  });
+
+  it('keeps committing to the store when its file cannot grow (a full disk)', async () => {
+    const store = new MemoryPageStore();
+    const files = mirrorFiles()();
+    const pages: SyncFile = { ...files.pages, write: () => { throw new DOMException('No space', 'QuotaExceededError'); } };
+    const mirror = await MirroredPageStore.open(store, { ...files, pages }, OPTIONS);
+    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)]]));
+    expect(await store.get('vectors/0')).toEqual(page(1));
+    expect(await mirror.get('vectors/0')).toEqual(page(1));
+    expect(mirror.mirroredPages).toBe(0);
+  });
+
+  it('refuses a commit whose old copies it cannot mark bad, so none outlives the commit', async () => {
+    const store = new MemoryPageStore();
+    const files = mirrorFiles()();
+    const mirror = await MirroredPageStore.open(store, files, OPTIONS);
+    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)]]));
+    files.state.write = () => { throw new Error('I/O error'); };
+    files.state.truncate = () => { throw new Error('I/O error'); };
+    await expect(mirror.commit(new Map([['manifest', manifest(2)], ['vectors/0', page(2)]]))).rejects.toThrow('I/O error');
+    expect(await store.get('vectors/0')).toEqual(page(1));
+  });
+
+  it('does not copy a page read while a commit was writing it', async () => {
+    const memory = new MemoryPageStore();
+    await memory.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)]]));
+    let release = () => {};
+    const slow = Object.assign(Object.create(memory) as PageStore, {
+      getMany: async (keys: readonly string[]) => {
+        const old = await memory.getMany(keys);
+        await new Promise<void>((resolve) => { release = resolve; });
+        return old;
+      },
+    });
+    const mirror = await MirroredPageStore.open(slow, mirrorFiles()(), OPTIONS);
+    const staleRead = mirror.get('vectors/0');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await mirror.commit(new Map([['manifest', manifest(2)], ['vectors/0', page(2)]]));
+    release();
+    expect(await staleRead).toEqual(page(1));
+    expect(await mirror.get('vectors/0')).toEqual(page(2));
+  });
+
+  it('mirrors only pages of the first size it saw', async () => {
+    const store = counting(new MemoryPageStore());
+    const mirror = await MirroredPageStore.open(store, mirrorFiles()(), OPTIONS);
+    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)], ['vectors/1', new Uint8Array(3)]]));
+    store.reads.length = 0;
+    expect(await mirror.getMany(['vectors/0', 'vectors/1'])).toEqual([page(1), new Uint8Array(3)]);
+    expect(store.reads).toEqual(['vectors/1']);
+  });
+
+  it('clears its copies with the store', async () => {
+    const store = new MemoryPageStore();
+    const files = mirrorFiles();
+    const mirror = await MirroredPageStore.open(store, files(), OPTIONS);
+    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)]]));
+    await mirror.clear();
+    expect(await mirror.get('vectors/0')).toBeUndefined();
+    await mirror.close();
+    expect((await MirroredPageStore.open(store, files(), OPTIONS)).mirroredPages).toBe(0);
+  });
+});
