@@ -1,7 +1,8 @@
 /**
  * `npm run bench:index [-- --sizes 10000,100000,1000000] [--json [file]] [...flags below]`
  *
- * The search index in headless Chromium on real IndexedDB: build time, memory,
+ * The search index in headless Chromium on the app's store (real IndexedDB, the
+ * vectors pages mirrored in OPFS), in a worker as in the app: build time, memory,
  * query latency (cold, warm, hot) and recall@10 against exact float cosine, for
  * collections of N vectors, side by side with exact brute force, a linear Hamming
  * scan over the same codes and MeMemo's HNSW (in memory and in IndexedDB).
@@ -21,17 +22,18 @@
  *   comes from one of `--classes` shared class draws, so that class-mates resemble
  *   each other as pictures of one kind do (s is an assumption; 0 turns classes off).
  *   Each collection is the 800 real vectors followed by synthetic ones, generated in
- *   the page in seeded chunks of 1024.
+ *   the bench's worker in seeded chunks of 1024.
  * - Queries: `--queries` fresh synthetic draws (another seed; not in any
  *   collection) plus `--real-queries` of the real photos' vectors (which are in
  *   the collection, so their top-10 includes themselves).
  * - Ground truth: exact top-10 by float cosine, streamed over the same chunks as
  *   they are generated and added.
- * - Build: ImageIndex on IdbPageStore, first `add` of 20000 items (the coder is
+ * - Build: ImageIndex on the app's store (openIndexStore: IndexedDB, with the
+ *   vectors pages mirrored in OPFS files), first `add` of 20000 items (the coder is
  *   trained once, on them), then batches of 4096. "Build" is the sum of the add
  *   calls; generating vectors and the ground truth are timed apart.
  * - Cold: the browser is closed and relaunched on the same profile (IndexedDB on
- *   disk, the OS file cache warm), `--cold-runs` times; open = IdbPageStore.open +
+ *   disk, the OS file cache warm), `--cold-runs` times; open = openIndexStore +
  *   ImageIndex.open; first query = the first search after that.
  * - Search: the index's default (below PARTITION_FROM items a Hamming shortlist of
  *   DEFAULT_SHORTLIST codes, the DEFAULT_CANDIDATES best of them by asymmetric score,
@@ -39,7 +41,8 @@
  *   nearest lists' sketches, the best re-ranked by cosine), and a `--sweep` of
  *   shortlist-or-probe:candidates pairs.
  * - Warm: in the last cold page, after 20 warm-up queries, every query once
- *   (first time each; at large N most candidate pages still come from IndexedDB).
+ *   (first time each; at large N most candidate pages are not cached, and come
+ *   from the OPFS mirror).
  *   Hot: each query again straight after itself (its pages are cached). Warm,
  *   settled: after the sweep and the phases (minutes later: a large build
  *   leaves the storage engine compacting its files, and the first warm pass
@@ -47,13 +50,16 @@
  *   warm pass repeated (the cache holds only the pages of the open's first
  *   query, one of the measured ones, and of the warm-up queries). That open
  *   and its first query are reported too: a cold start once the storage
- *   engine has settled.
+ *   engine has settled. Then, in the same browser, the index is reopened on
+ *   IndexedDB alone (no mirror: every page read from IndexedDB, as before the
+ *   mirror) and the warm pass repeated, side by side.
  * - Memory: index.memoryUsage() against the budget, the page's
- *   measureUserAgentSpecificMemory() after a GC, and the renderer's RSS.
+ *   measureUserAgentSpecificMemory() (page and worker) after a GC, and the renderer's RSS.
  * - Phases: the steps of a search redone by hand on a second, uncached
  *   connection: coding, the Hamming shortlist (MIH with the index's work budget,
  *   then a scan; and a linear scan alone), asymmetric scoring, reading vector
- *   pages, scoring, reading meta pages.
+ *   pages (from IndexedDB on that connection, and from the open index's OPFS
+ *   mirror), scoring, reading meta pages.
  * - IndexedDB probe: random reads of one-item (772 B) and one-page (48 KiB) records.
  * - Baselines: brute-force float cosine over the floats in memory (N ≤ 100k;
  *   larger N extrapolated linearly from the largest measured N); linear Hamming
@@ -61,8 +67,8 @@
  *   item at a time until `--mememo-cap-s`, in memory and in IndexedDB, queried at
  *   several ef against exact top-10 over the items it holds, next to Lookalike's
  *   index on the same items, reopened and queried twice: first reading pages
- *   from IndexedDB, then with them cached, reading nothing, as MeMemo in memory
- *   reads nothing.
+ *   from storage (vectors from the OPFS mirror, metadata from IndexedDB), then
+ *   with them cached, reading nothing, as MeMemo in memory reads nothing.
  *   MeMemo's full build times are extrapolated from its rate over the last
  *   quarter of the cap (a lower bound: HNSW inserts slow as N grows).
  * - Coders: ITQ vs LSH at 64/128/256 bits on an in-memory copy of the
@@ -233,8 +239,8 @@ function fitCopula(real: Float32Array, n: number): { model: Float32Array; explai
 
 // ——— Chromium ———
 
-/** INDEX_BENCH_VERSION of the page this driver expects (tests/harness/index-bench.ts; a value import would run the page module). */
-const INDEX_BENCH_VERSION = 8;
+/** INDEX_BENCH_VERSION of the bench this driver expects (tests/harness/index-bench.ts; a value import would run the worker module). */
+const INDEX_BENCH_VERSION = 9;
 
 // tests/harness/chromium.ts's flags, plus memory measurement without its random delay and a callable GC.
 const CHROMIUM_ARGS = [
@@ -274,7 +280,7 @@ async function loadBenchPage(context: BrowserContext, baseUrl: string, init: Ini
       await new Promise((resolve) => setTimeout(resolve, 30_000));
     }
   }
-  const version = await page.evaluate(() => (window.indexBench.version as (() => number) | undefined)?.());
+  const version = await page.evaluate(() => (window.indexBench as unknown as { version?: () => unknown }).version?.());
   if (version !== INDEX_BENCH_VERSION) throw new Error(`The harness build serves bench page version ${version}, not ${INDEX_BENCH_VERSION}: it is stale. Touch tests/harness/index-bench.ts and run again.`);
   await page.evaluate((args) => window.indexBench.init(args), init);
   const call: Call = (method, ...args) =>
@@ -396,8 +402,8 @@ async function main() {
       let phases = null;
       let rss = null;
       const firstQueries = spread(init.syntheticQueries, COLD_RUNS);
-      const open = async (firstQuery: number, label: string) => {
-        const opened = await session.call('open', { db, bits: BITS, coder: CODER, budgetBytes: BUDGET, truth, firstQuery });
+      const open = async (firstQuery: number, label: string, mirror = true) => {
+        const opened = await session.call('open', { db, mirror, bits: BITS, coder: CODER, budgetBytes: BUDGET, truth, firstQuery });
         log(`  ${label}: open ${(opened.storeOpenMs + opened.indexOpenMs).toFixed(0)} ms, first query ${opened.firstQueryMs.toFixed(1)} ms`);
         return opened;
       };
@@ -416,10 +422,15 @@ async function main() {
       session = await openSession(profile, server.baseUrl, init);
       const settledOpen = await open(firstQueries[0]!, 'cold, settled');
       const settled = (await session.call('queries', { hot: false, sweep: [] })).warm;
-      await session.context.close();
       log(`  warm, settled: p50 ${settled.latency.p50.toFixed(2)} ms p99 ${settled.latency.p99.toFixed(2)} ms recall ${settled.recall.all.toFixed(3)}`);
+      // The same, with IndexedDB alone (as before the OPFS mirror), reopened in the same session.
+      await session.call('closeIndex');
+      await open(firstQueries[0]!, 'IndexedDB alone', false);
+      const settledIdbOnly = (await session.call('queries', { hot: false, sweep: [] })).warm;
+      await session.context.close();
+      log(`  warm, settled, IndexedDB alone: p50 ${settledIdbOnly.latency.p50.toFixed(2)} ms p99 ${settledIdbOnly.latency.p99.toFixed(2)} ms`);
       rmSync(profile, { recursive: true, force: true });
-      sizes.push({ n, loadAverage: loadavg(), build: buildSummary, rssAfterBuild, brute, coders, cold, warm, settledOpen, settled, rssAfterQueries: rss, phases });
+      sizes.push({ n, loadAverage: loadavg(), build: buildSummary, rssAfterBuild, brute, coders, cold, warm, settledOpen, settled, settledIdbOnly, rssAfterQueries: rss, phases });
       if (jsonPath) writeJson(results);
     }
   } finally {
@@ -453,7 +464,7 @@ type Await<T> = T extends Promise<infer U> ? U : T;
 type R<K extends keyof IndexBench> = Await<ReturnType<IndexBench[K]>>;
 interface SizeResult {
   n: number; build: Omit<R<'build'>, 'truth'>; rssAfterBuild: ReturnType<typeof chromiumRss>; brute: R<'bruteForce'> | null; coders: R<'coders'> | null;
-  cold: (R<'open'> & { rss: ReturnType<typeof chromiumRss> })[]; warm: R<'queries'> | null; settledOpen?: R<'open'>; settled?: R<'queries'>['warm']; rssAfterQueries: ReturnType<typeof chromiumRss> | null; phases: R<'phases'> | null;
+  cold: (R<'open'> & { rss: ReturnType<typeof chromiumRss> })[]; warm: R<'queries'> | null; settledOpen?: R<'open'>; settled?: R<'queries'>['warm']; settledIdbOnly?: R<'queries'>['warm']; rssAfterQueries: ReturnType<typeof chromiumRss> | null; phases: R<'phases'> | null;
 }
 interface Results { synthStats: R<'synthStats'> & { copulaExplained: number }; mememo?: R<'mememo'>[]; storageProbe?: R<'storageProbe'>; sizes: SizeResult[] }
 
@@ -480,7 +491,7 @@ function report(results: Results, queryCount: number): void {
     }));
 
   out(`Lookalike index (${BITS}-bit ${CODER}, budget ${mib(BUDGET)} MiB, k = 10; class share ${values["class-share"]} of ${values.classes} classes; default search below ${PARTITION_FROM} items: Hamming shortlist ${DEFAULT_SHORTLIST} → asymmetric → cosine on ${DEFAULT_CANDIDATES}; from ${PARTITION_FROM}: ${PARTITION_LISTS} lists (${PROVISIONAL_LISTS} if trained below ${RETRAIN_UNTIL} items), ${SKETCH_DIMS}-d sketches, probe 1/${1 / DEFAULT_PROBE_SHARE} of the items (≥ ${DEFAULT_PROBE_MIN}) → cosine on ${DEFAULT_PARTITIONED_CANDIDATES}; ${queryCount} queries; latencies p50 / p99 in ms)`);
-  table(['N', 'build s', 'µs/item', 'index MiB (codes+tables+cache)', 'page MiB', 'renderer RSS MiB', 'open ms', 'cold 1st query ms', 'warm', 'warm, settled', 'hot', 'recall@10 (synth / real)'],
+  table(['N', 'build s', 'µs/item', 'index MiB (codes+tables+cache)', 'page MiB', 'renderer RSS MiB', 'open ms', 'cold 1st query ms', 'warm', 'warm, settled', 'warm, settled, IndexedDB alone', 'hot', 'recall@10 (synth / real)'],
     results.sizes.map((z) => {
       const opens = z.cold.map((c) => c.storeOpenMs + c.indexOpenMs);
       const firsts = z.cold.map((c) => c.firstQueryMs);
@@ -489,7 +500,7 @@ function report(results: Results, queryCount: number): void {
         memory?.index ? `${mib(memory.index.total)} (${mib(memory.index.codes)}+${mib(memory.index.tables)}+${mib(memory.index.cache)})` : '–',
         mib(memory?.userAgentBytes), mib(z.rssAfterQueries?.rendererBytes),
         `${ms(median(opens))} (max ${ms(Math.max(...opens))})`, `${ms(median(firsts))} (max ${ms(Math.max(...firsts))})`,
-        lat(z.warm?.warm.latency), lat(z.settled?.latency), lat(z.warm?.hot?.latency),
+        lat(z.warm?.warm.latency), lat(z.settled?.latency), lat(z.settledIdbOnly?.latency), lat(z.warm?.hot?.latency),
         z.warm ? `${r3(z.warm.warm.recall.synthetic)} / ${r3(z.warm.warm.recall.real)}` : '–'];
     }));
 
@@ -497,11 +508,11 @@ function report(results: Results, queryCount: number): void {
   table(['N', ...SWEEP.map((x) => `${x.shortlist} → ${x.candidates}`)], results.sizes.map((z) => [nfmt(z.n), ...(z.warm?.sweep ?? []).map((c) => `${lat(c.latency)}, ${r3(c.recall.all)}`)]));
 
   out(`Where a warm query goes (median ms, on an uncached connection; Hamming path: shortlist ${DEFAULT_SHORTLIST} → ${DEFAULT_CANDIDATES} candidates; a partitioned index reads the pages of its sketch scan's ${DEFAULT_PARTITIONED_CANDIDATES} candidates instead)`);
-  table(['N', 'MIH m', 'code + project', 'shortlist (MIH → scan)', 'MIH gave up', 'linear scan alone', 'radius', 'asymmetric', 'sketch scan (probe)', 'vector pages', 'read pages', 'score', 'read meta', 'MIH build (cold)', 'load codes', 'load sketches'],
+  table(['N', 'MIH m', 'code + project', 'shortlist (MIH → scan)', 'MIH gave up', 'linear scan alone', 'radius', 'asymmetric', 'sketch scan (probe)', 'vector pages', 'read pages (IndexedDB)', 'read pages (OPFS mirror)', 'score', 'read meta', 'MIH build (cold)', 'load codes', 'load sketches'],
     results.sizes.filter((z) => z.phases).map((z) => {
       const p = z.phases!;
       return [nfmt(z.n), String(p.m), ms(p.steps.encode.p50 + p.steps.project.p50, 2), ms(p.steps.shortlist.p50, 2), p.mihGaveUpFraction === null ? 'scan only' : `${(p.mihGaveUpFraction * 100).toFixed(0)}%`, ms(p.steps.linear.p50, 2), String(p.steps.radius.p50),
-        ms(p.steps.asymmetric.p50, 2), p.probe === null ? '–' : `${ms(p.steps.sketchScan.p50, 2)} (${nfmt(p.probe)})`, String(p.steps.pages.p50), ms(p.steps.fetchVectors.p50, 2), ms(p.steps.score.p50, 2), ms(p.steps.fetchMeta.p50, 2), ms(p.mihBuildMs),
+        ms(p.steps.asymmetric.p50, 2), p.probe === null ? '–' : `${ms(p.steps.sketchScan.p50, 2)} (${nfmt(p.probe)})`, String(p.steps.pages.p50), ms(p.steps.fetchVectors.p50, 2), ms(p.steps.fetchVectorsMirror?.p50, 2), ms(p.steps.score.p50, 2), ms(p.steps.fetchMeta.p50, 2), ms(p.mihBuildMs),
         ms(p.loadCodesMs), p.loadSketchesMs === null ? '–' : ms(p.loadSketchesMs)];
     }));
 
@@ -511,9 +522,10 @@ function report(results: Results, queryCount: number): void {
   const largestBrute = measuredBrute.at(-1);
   for (const z of results.sizes) {
     if (z.warm) {
-      rows.push([nfmt(z.n), 'Lookalike, default search (IndexedDB)', lat(z.warm.warm.latency), r3(z.warm.warm.recall.all)]);
+      rows.push([nfmt(z.n), 'Lookalike, default search (IndexedDB, vectors from the OPFS mirror)', lat(z.warm.warm.latency), r3(z.warm.warm.recall.all)]);
       if (z.settledOpen) rows.push([nfmt(z.n), `Lookalike, settled cold: open ${ms(z.settledOpen.storeOpenMs + z.settledOpen.indexOpenMs)} ms, then the first query`, ms(z.settledOpen.firstQueryMs), r3(z.settledOpen.firstQueryRecall)]);
       if (z.settled) rows.push([nfmt(z.n), 'Lookalike, default search, settled (relaunched after the sweep)', lat(z.settled.latency), r3(z.settled.recall.all)]);
+      if (z.settledIdbOnly) rows.push([nfmt(z.n), 'Lookalike, default search, settled, IndexedDB alone (no mirror)', lat(z.settledIdbOnly.latency), r3(z.settledIdbOnly.recall.all)]);
       const reaching = z.warm.sweep.filter((c) => c.recall.all >= 0.95).sort((a, b) => a.latency.p50 - b.latency.p50)[0];
       const best = reaching ?? [...z.warm.sweep].sort((a, b) => b.recall.all - a.recall.all)[0];
       if (best) rows.push([nfmt(z.n), `Lookalike, shortlist ${best.shortlist} → ${best.candidates} (${reaching ? 'fastest with recall ≥ 0.95' : 'best recall swept'})`, lat(best.latency), r3(best.recall.all)]);
@@ -525,7 +537,7 @@ function report(results: Results, queryCount: number): void {
   for (const m of results.mememo ?? []) {
     const best = m.sweep.at(-1);
     for (const e of m.sweep) rows.push([`${nfmt(m.items)} (reached)`, `MeMemo HNSW ${m.mode}, ef ${e.ef} (${e.queries} queries)`, lat(e.latency), r3(e.recall.all)]);
-    rows.push([`${nfmt(m.items)}`, `Lookalike on the same ${m.items} items, reopened (pages read from IndexedDB)`, lat(m.lookalike.latency), r3(m.lookalike.recall.all)]);
+    rows.push([`${nfmt(m.items)}`, `Lookalike on the same ${m.items} items, reopened (vectors from the OPFS mirror, metadata from IndexedDB)`, lat(m.lookalike.latency), r3(m.lookalike.recall.all)]);
     rows.push([`${nfmt(m.items)}`, `Lookalike on the same ${m.items} items, the same queries again (pages cached)`, lat(m.lookalike.cached), 'the same answers']);
     void best;
   }

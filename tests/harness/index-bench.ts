@@ -1,14 +1,17 @@
 /**
- * The index benchmark's page (`npm run bench:index`; bench/index.ts drives it and
- * documents the method). Everything measured runs here, in the page's main
- * thread: the synthetic collection is generated in seeded chunks (so a million
+ * The index benchmark's worker (`npm run bench:index`; bench/index.ts drives it
+ * through index-bench-page.ts and documents the method). Everything measured
+ * runs here, in a dedicated worker as the app's library does, so the index's
+ * store is the app's (IndexedDB with its vectors pages mirrored in OPFS): the synthetic collection is generated in seeded chunks (so a million
  * 768-d vectors never sit in memory at once), exact top-10 by float cosine is
  * computed while the same chunks stream into an ImageIndex on real IndexedDB,
  * and the baselines (brute force, linear Hamming scan, MeMemo) see the same
  * vectors and queries. State lives in module variables between the driver's calls.
  */
 import { HNSW } from 'mememo';
+import { expose } from 'comlink';
 import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
+import { deleteIndexStore, openIndexStore } from '../../src/browser/store/index-store.ts';
 import { gaussianRandom, seededRandom } from '../../src/core/codes/random.ts';
 import { Coder, trainCoder, type CoderKind } from '../../src/core/codes/coder.ts';
 import { EMBEDDING_METHOD } from '../../src/core/embed/embedder.ts';
@@ -22,6 +25,8 @@ import {
 } from '../../src/core/index/pages.ts';
 import { Partition } from '../../src/core/index/partition.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
+import { MirroredPageStore } from '../../src/core/store/mirrored-page-store.ts';
+import type { PageStore } from '../../src/core/store/page-store.ts';
 import { Int8Scorer, type StoredInt8 } from '../../src/core/vectors/int8-scorer.ts';
 
 /** Vectors are generated (and seeded) this many at a time. */
@@ -264,7 +269,7 @@ interface State {
 
 let state: State | undefined;
 let index: ImageIndex | undefined;
-let store: IdbPageStore | undefined;
+let store: PageStore | undefined;
 /** Collection vectors kept by `build` for the in-memory baselines (small sizes only). */
 let floats: Float32Array | null = null;
 let truthIds: Int32Array | null = null;
@@ -314,21 +319,17 @@ function truthOf(q: number): Set<number> {
 }
 
 export interface PageMemory {
-  /** performance.measureUserAgentSpecificMemory(): the page's JS heap and array buffers, after a GC. */
+  /** performance.measureUserAgentSpecificMemory() in the page: the JS heaps and array buffers of the page and this worker, after a GC here. */
   readonly userAgentBytes: number | null;
-  readonly usedJSHeapSize: number | null;
   readonly index: MemoryUsage | null;
 }
 
+/** The page's measurement (workers cannot measure the agent's memory): set by index-bench-page.ts. */
+let measureAgentMemory: () => Promise<number | null> = async () => null;
+
 async function pageMemory(): Promise<PageMemory> {
   (globalThis as { gc?: () => void }).gc?.();
-  let userAgentBytes: number | null = null;
-  try {
-    const measure = (performance as unknown as { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number }> }).measureUserAgentSpecificMemory;
-    if (measure) userAgentBytes = (await measure.call(performance)).bytes;
-  } catch { /* not cross-origin isolated, or not supported */ }
-  const heap = (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory;
-  return { userAgentBytes, usedJSHeapSize: heap?.usedJSHeapSize ?? null, index: index?.memoryUsage() ?? null };
+  return { userAgentBytes: await measureAgentMemory(), index: index?.memoryUsage() ?? null };
 }
 
 /** The bench's index settings; `partitioned: false` keeps an index on the Hamming path at any size. */
@@ -417,11 +418,14 @@ export interface BuildResult {
 }
 
 /** Bumped with every change to what the driver expects, so a stale harness build fails fast. */
-export const INDEX_BENCH_VERSION = 8;
+export const INDEX_BENCH_VERSION = 9;
 
 const bench = {
   version: () => INDEX_BENCH_VERSION,
   crossOriginIsolated: () => self.crossOriginIsolated,
+  setMemoryProbe(measure: () => Promise<number | null>): void {
+    measureAgentMemory = measure;
+  },
 
   init(args: InitArgs): void {
     const modelFloats = fromBase64(args.model);
@@ -461,8 +465,8 @@ const bench = {
   async build(args: BuildArgs): Promise<BuildResult> {
     const { collection, dim, queries, queryCount, syntheticQueries } = st();
     const started = performance.now();
-    await IdbPageStore.delete(args.db);
-    store = await IdbPageStore.open(args.db);
+    await deleteIndexStore(args.db);
+    store = await openIndexStore(args.db);
     index = await ImageIndex.open(store, settings(args.bits, args.coder), { memoryBudgetBytes: args.budgetBytes });
     const exact = new ExactTopK(queries, queryCount, dim);
     floats = args.keepFloats ? new Float32Array(args.n * dim) : null;
@@ -598,11 +602,14 @@ const bench = {
     floats = null;
   },
 
-  /** Cold open: IdbPageStore.open, ImageIndex.open, then the first query (which builds the hash tables). */
-  async open(args: { readonly db: string; readonly bits: number; readonly coder: CoderKind; readonly budgetBytes: number; readonly truth: number[]; readonly firstQuery: number }) {
+  /**
+   * Cold open: the store (the app's, or with `mirror: false` IndexedDB alone, as before the
+   * OPFS mirror), ImageIndex.open, then the first query (which builds the hash tables).
+   */
+  async open(args: { readonly db: string; readonly mirror: boolean; readonly bits: number; readonly coder: CoderKind; readonly budgetBytes: number; readonly truth: number[]; readonly firstQuery: number }) {
     truthIds = Int32Array.from(args.truth);
     const t0 = performance.now();
-    store = await IdbPageStore.open(args.db);
+    store = args.mirror ? await openIndexStore(args.db) : await IdbPageStore.open(args.db);
     const t1 = performance.now();
     index = await ImageIndex.open(store, settings(args.bits, args.coder), { memoryBudgetBytes: args.budgetBytes });
     const t2 = performance.now();
@@ -613,6 +620,8 @@ const bench = {
       storeOpenMs: t1 - t0, indexOpenMs: t2 - t1, firstQueryMs: t3 - t2, totalMs: t3 - t0,
       firstQueryRecall: overlap(results.map((r) => Number(r.id)), truthOf(args.firstQuery)),
       count: index.count, memoryAfterOpen,
+      /** Vectors pages in the OPFS mirror (null: IndexedDB alone). */
+      mirroredPages: store instanceof MirroredPageStore ? store.mirroredPages : null,
     };
   },
 
@@ -697,7 +706,7 @@ const bench = {
     const mihBuildMs = performance.now() - t;
     const steps = {
       encode: [] as number[], project: [] as number[], shortlist: [] as number[], mihTried: [] as number[], linear: [] as number[],
-      asymmetric: [] as number[], sketchScan: [] as number[], fetchVectors: [] as number[], score: [] as number[], fetchMeta: [] as number[], pages: [] as number[], radius: [] as number[],
+      asymmetric: [] as number[], sketchScan: [] as number[], fetchVectors: [] as number[], fetchVectorsMirror: [] as number[], score: [] as number[], fetchMeta: [] as number[], pages: [] as number[], radius: [] as number[],
     };
     let mihGaveUp = 0;
     const scorer = new Int8Scorer(dim);
@@ -733,6 +742,12 @@ const bench = {
       t = performance.now();
       const loaded = await raw.getMany(pages.map(vectorsKey));
       steps.fetchVectors.push(performance.now() - t);
+      if (store instanceof MirroredPageStore) {
+        // The same pages from the open index's store (below its page cache): its OPFS mirror.
+        t = performance.now();
+        await store.getMany(pages.map(vectorsKey));
+        steps.fetchVectorsMirror.push(performance.now() - t);
+      }
       t = performance.now();
       const views = new Map(pages.map((page, i) => [page, vectorsPageView(loaded[i]!, dim, perPage)]));
       const stored = Array.from(neighbours.slots, (slot): StoredInt8 => {
@@ -844,8 +859,8 @@ const bench = {
     await hnsw.clear();
     // Lookalike on the same items, in IndexedDB.
     const twinDb = 'bench-mememo-twin';
-    await IdbPageStore.delete(twinDb);
-    let twin = await ImageIndex.open(await IdbPageStore.open(twinDb), settings(args.bits, args.coder));
+    await deleteIndexStore(twinDb);
+    let twin = await ImageIndex.open(await openIndexStore(twinDb), settings(args.bits, args.coder));
     let t = performance.now();
     for (let first = 0; first < items; first += FIRST_BATCH) {
       const count = Math.min(FIRST_BATCH, items - first);
@@ -854,7 +869,7 @@ const bench = {
     const twinBuildMs = performance.now() - t;
     // Reopened, so that the first pass reads its pages from IndexedDB (the build left every page it wrote in the cache).
     await twin.close();
-    twin = await ImageIndex.open(await IdbPageStore.open(twinDb), settings(args.bits, args.coder));
+    twin = await ImageIndex.open(await openIndexStore(twinDb), settings(args.bits, args.coder));
     const twinTimes: number[] = [];
     const twinRecalls: number[] = [];
     for (let i = 0; i < WARM_UP; i++) await twin.search(st().warmUp.subarray(i * dim, (i + 1) * dim), { k: K });
@@ -873,7 +888,7 @@ const bench = {
       cachedTimes.push(performance.now() - t);
     }
     await twin.close();
-    await IdbPageStore.delete(twinDb);
+    await deleteIndexStore(twinDb);
     return {
       mode: args.mode, items, buildMs, checkpoints, sweep,
       lookalike: { items, buildMs: twinBuildMs, latency: percentiles(twinTimes), cached: percentiles(cachedTimes), recall: recallSplit(twinRecalls, syntheticQueries) },
@@ -889,7 +904,4 @@ function spread(total: number, want: number): number[] {
 
 export type IndexBench = typeof bench;
 
-declare global {
-  interface Window { indexBench: IndexBench }
-}
-window.indexBench = bench;
+expose(bench);
