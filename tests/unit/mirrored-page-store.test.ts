@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
 import { MirroredPageStore, type SyncFile } from '../../src/core/store/mirrored-page-store.ts';
-import type { PageStore, PageWrites } from '../../src/core/store/page-store.ts';
+import { StorageFullError, type PageStore, type PageWrites } from '../../src/core/store/page-store.ts';
 import { nodeSyncFile } from '../node-sync-file.ts';
 
 const temp = await mkdtemp(join(tmpdir(), 'lookalike-mirror-'));
@@ -109,14 +109,35 @@ describe('mirrored page store', () => {
     expect(await reopened.get('vectors/0')).toEqual(expected);
   });
 
-  it('keeps committing to the store when its file cannot grow (a full disk)', async () => {
+  it('keeps committing to the store when its file cannot grow (a full disk), and stops copying', async () => {
     const store = new MemoryPageStore();
     const files = mirrorFiles()();
-    const pages: SyncFile = { ...files.pages, write: () => { throw new DOMException('No space', 'QuotaExceededError'); } };
+    let full = true;
+    const write = files.pages.write;
+    const pages: SyncFile = { ...files.pages, write: (...args) => { if (full) throw new DOMException('No space', 'QuotaExceededError'); return write(...args); } };
     const mirror = await MirroredPageStore.open(store, { ...files, pages }, OPTIONS);
     await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)]]));
     expect(await store.get('vectors/0')).toEqual(page(1));
+    full = false; // space again, but this session's mirror has given up
     expect(await mirror.get('vectors/0')).toEqual(page(1));
+    await mirror.commit(new Map([['manifest', manifest(2)], ['vectors/1', page(2)]]));
+    expect(mirror.mirroredPages).toBe(0);
+  });
+
+  it('gives its space back when the store is full, so that the store can go on', async () => {
+    const store = new MemoryPageStore();
+    const files = mirrorFiles()();
+    const mirror = await MirroredPageStore.open(store, files, OPTIONS);
+    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)], ['vectors/1', page(2)]]));
+    expect(files.pages.getSize()).toBeGreaterThan(0);
+    const commit = store.commit.bind(store);
+    store.commit = async () => { throw new StorageFullError(); };
+    await expect(mirror.commit(new Map([['manifest', manifest(2)], ['vectors/2', page(3)]]))).rejects.toThrow(StorageFullError);
+    expect(files.pages.getSize()).toBe(0);
+    expect(mirror.mirroredPages).toBe(0);
+    store.commit = commit;
+    await mirror.commit(new Map([['manifest', manifest(3)], ['vectors/2', page(3)]]));
+    expect(await mirror.getMany(['vectors/0', 'vectors/1', 'vectors/2'])).toEqual([page(1), page(2), page(3)]);
     expect(mirror.mirroredPages).toBe(0);
   });
 
@@ -147,6 +168,34 @@ describe('mirrored page store', () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     await mirror.commit(new Map([['manifest', manifest(2)], ['vectors/0', page(2)]]));
     release();
+    expect(await staleRead).toEqual(page(1));
+    expect(await mirror.get('vectors/0')).toEqual(page(2));
+  });
+
+  it('does not copy a page read while a commit was in flight, even if the read ends after it', async () => {
+    const memory = new MemoryPageStore();
+    await memory.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)]]));
+    let releaseCommit = () => {};
+    let releaseRead = () => {};
+    const gated = Object.assign(Object.create(memory) as PageStore, {
+      commit: async (writes: PageWrites) => {
+        await new Promise<void>((resolve) => { releaseCommit = resolve; });
+        return memory.commit(writes);
+      },
+      getMany: async (keys: readonly string[]) => {
+        const old = await memory.getMany(keys);
+        await new Promise<void>((resolve) => { releaseRead = resolve; });
+        return old;
+      },
+    });
+    const mirror = await MirroredPageStore.open(gated, mirrorFiles()(), OPTIONS);
+    const committed = mirror.commit(new Map([['manifest', manifest(2)], ['vectors/0', page(2)]]));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const staleRead = mirror.get('vectors/0'); // the commit is in flight: the page is bad, so this reads the store
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    releaseCommit();
+    await committed;
+    releaseRead();
     expect(await staleRead).toEqual(page(1));
     expect(await mirror.get('vectors/0')).toEqual(page(2));
   });

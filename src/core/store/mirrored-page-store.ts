@@ -17,6 +17,11 @@
  * A crash anywhere in between leaves a page bad (read from the store) or good
  * and current. Reads fill in bad pages from the store as they go.
  *
+ * The copies share the origin's storage quota with the store. When the store
+ * reports itself full, the mirror gives its space back (every copy is
+ * dropped) so that the store can go on; when the mirror's own files cannot
+ * grow, it stops copying. Either way it copies nothing more until reopened.
+ *
  * Someone may write the store without this mirror (an older version, or this
  * one after the mirror's files could not be opened). Every index commit writes
  * one key (the manifest) that changes whenever a mirrored page does, so the
@@ -24,7 +29,7 @@
  * `pending` while one is in flight. On open, a store whose value matches
  * neither was changed behind the mirror's back, and every copy is marked bad.
  */
-import type { PageStore, PageWrites } from './page-store.ts';
+import { StorageFullError, type PageStore, type PageWrites } from './page-store.ts';
 
 /** A file with positional synchronous reads and writes: what a FileSystemSyncAccessHandle offers. */
 export interface SyncFile {
@@ -52,11 +57,13 @@ export class MirroredPageStore implements PageStore {
   /** One byte per page, as in the state file (which grows with it). */
   private good = new Uint8Array(0);
   private readonly header = new Uint32Array(HEADER_BYTES / 4);
-  /** Counts commits and clears as they start; a read that saw one start since it began does not fill. */
+  /** Counts commits and clears as they start; a read that overlapped one does not fill. */
   private writesStarted = 0;
   private writesInFlight = 0;
   /** Commits and clears run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** False once storage ran out (see the top of this file). */
+  private copying = true;
 
   private constructor(
     private readonly store: PageStore,
@@ -103,6 +110,7 @@ export class MirroredPageStore implements PageStore {
     });
     if (missing.length === 0) return out;
     const startedAt = this.writesStarted;
+    const quietAtStart = this.writesInFlight === 0;
     const loaded = await this.store.getMany(missing.map((i) => keys[i]!));
     const fills = new Map<number, Uint8Array>();
     missing.forEach((i, j) => {
@@ -110,8 +118,8 @@ export class MirroredPageStore implements PageStore {
       const page = this.pageOf(keys[i]!);
       if (page !== null && loaded[j]) fills.set(page, loaded[j]!);
     });
-    // A write that started since may have changed these pages: what was read is returned but not copied.
-    if (fills.size > 0 && this.writesStarted === startedAt && this.writesInFlight === 0) this.copy(fills);
+    // A write that overlapped the read may have changed these pages: what was read is returned but not copied.
+    if (fills.size > 0 && quietAtStart && this.writesStarted === startedAt && this.writesInFlight === 0) this.copy(fills);
     return out;
   }
 
@@ -124,7 +132,12 @@ export class MirroredPageStore implements PageStore {
       }
       const stamp = writes.has(this.options.stampKey) ? fingerprint(writes.get(this.options.stampKey) ?? undefined) : this.header[Field.Committed]!;
       this.markBad([...pages.keys()], stamp);
-      await this.store.commit(writes);
+      try {
+        await this.store.commit(writes);
+      } catch (err) {
+        if (err instanceof StorageFullError) this.giveSpaceBack();
+        throw err;
+      }
       this.header[Field.Committed] = stamp;
       const copies = new Map([...pages].filter((entry): entry is [number, Uint8Array] => entry[1] !== null));
       this.copy(copies);
@@ -196,6 +209,7 @@ export class MirroredPageStore implements PageStore {
 
   /** Writes copies of `pages`, flushes them, then marks them good. A failure (a full disk) leaves them bad: the store still has them. */
   private copy(pages: ReadonlyMap<number, Uint8Array>): void {
+    if (!this.copying) return;
     try {
       let pageBytes = this.header[Field.PageBytes]!;
       if (pageBytes === 0) {
@@ -209,7 +223,18 @@ export class MirroredPageStore implements PageStore {
       for (const [page] of copied) this.setGood(page, 1);
       this.writeHeader();
     } catch {
-      // Left bad, and read from the store.
+      this.copying = false; // left bad, and read from the store
+    }
+  }
+
+  /** Drops every copy and the space they took, and copies nothing more. */
+  private giveSpaceBack(): void {
+    this.copying = false;
+    try {
+      this.reset(this.header[Field.Committed]!);
+      this.pages.truncate(0);
+    } catch {
+      // The state may still name good copies; their pages were not rewritten (the commit failed), so they are current.
     }
   }
 
