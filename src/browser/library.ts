@@ -18,7 +18,7 @@ import { searchOriginalFirst } from '../core/search/original-first.ts';
 import { StorageFullError } from '../core/store/page-store.ts';
 import { commitAtomically } from './idb.ts';
 import { PAGE_STORE_DB_PREFIX } from './store/idb-store.ts';
-import { deleteMirror, openIndexStore } from './store/index-store.ts';
+import { deleteMirror, deleteOrphanMirrors, openIndexStore } from './store/index-store.ts';
 
 /** The thumbnails' database name prefix (the index's is IdbPageStore's PAGE_STORE_DB_PREFIX). */
 const THUMBS_DB = 'lookalike-thumbs:';
@@ -103,6 +103,7 @@ export class Library {
     }
     this.settings = settings;
     this.index = await ImageIndex.open(await openIndexStore(name), settings);
+    void deleteOrphanMirrors(); // leftovers of deleted libraries: nothing waits for their removal
     this.thumbs = await openDB<ThumbSchema>(THUMBS_DB + name, 1, {
       upgrade: (db) => { db.createObjectStore('thumbs'); },
     });

@@ -620,8 +620,8 @@ const bench = {
       storeOpenMs: t1 - t0, indexOpenMs: t2 - t1, firstQueryMs: t3 - t2, totalMs: t3 - t0,
       firstQueryRecall: overlap(results.map((r) => Number(r.id)), truthOf(args.firstQuery)),
       count: index.count, memoryAfterOpen,
-      /** Vectors pages in the OPFS mirror (null: IndexedDB alone). */
-      mirroredPages: store instanceof MirroredPageStore ? store.mirroredPages : null,
+      /** Vectors pages with a good copy in the OPFS mirror (null: IndexedDB alone). */
+      goodCopies: store instanceof MirroredPageStore ? store.goodCopies : null,
     };
   },
 

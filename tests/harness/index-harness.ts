@@ -5,7 +5,8 @@
  * ones to compare with. It runs in a worker of the harness page
  * (index-worker.ts), as the app's library does.
  */
-import { openIndexStore } from '../../src/browser/store/index-store.ts';
+import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
+import { deleteOrphanMirrors, openIndexStore } from '../../src/browser/store/index-store.ts';
 import type { CoderKind } from '../../src/core/codes/coder.ts';
 import { ImageIndex, type IndexSettings } from '../../src/core/index/image-index.ts';
 import { openPack } from '../../src/core/pack/read.ts';
@@ -61,9 +62,9 @@ export const indexHarness = {
 
   /**
    * What a reopened index holds: its count, its ids in order, how many of them find themselves
-   * first, and how many vectors pages its searches read from the OPFS mirror (-1: no mirror).
+   * first, and how many pages its store answered from the OPFS mirror's copies (-1: no mirror).
    */
-  inspect(name: string, plan: BuildPlan): Promise<{ count: number; ids: string[]; selfFound: number; partitioned: boolean; mirroredPages: number }> {
+  inspect(name: string, plan: BuildPlan): Promise<{ count: number; ids: string[]; selfFound: number; partitioned: boolean; readsFromCopies: number }> {
     return withIndex(name, plan, async (index, store) => {
       const ids: string[] = [];
       for await (const { meta } of index.items()) ids.push(meta.id);
@@ -73,8 +74,8 @@ export const indexHarness = {
         const item = items.find((it) => it.meta.id === id)!;
         if ((await index.search(item.vector, { k: 1 }))[0]?.id === id) selfFound++;
       }
-      const mirroredPages = store instanceof MirroredPageStore ? store.mirroredPages : -1;
-      return { count: index.count, ids, selfFound, partitioned: index.settings.partition !== null, mirroredPages };
+      const readsFromCopies = store instanceof MirroredPageStore ? store.readsFromCopies : -1;
+      return { count: index.count, ids, selfFound, partitioned: index.settings.partition !== null, readsFromCopies };
     });
   },
 
@@ -101,6 +102,18 @@ export const indexHarness = {
     }
   },
 
+  /**
+   * Leaves `orphan`'s mirror behind its deleted database (as a mirror held while its library
+   * was deleted would be), sweeps, and lists the mirror folders before and after.
+   */
+  async sweepOrphanMirror(orphan: string, kept: string): Promise<{ before: string[]; after: string[] }> {
+    for (const name of [orphan, kept]) await (await openIndexStore(name)).close();
+    await IdbPageStore.delete(orphan);
+    const before = await mirrorFolders();
+    await deleteOrphanMirrors();
+    return { before, after: await mirrorFolders() };
+  },
+
   /** Rejects a damaged pack with the pack reader's error. */
   async readPackError(base64: string): Promise<string> {
     try {
@@ -113,3 +126,10 @@ export const indexHarness = {
 };
 
 export type IndexHarness = typeof indexHarness;
+
+async function mirrorFolders(): Promise<string[]> {
+  const mirrors = await (await navigator.storage.getDirectory()).getDirectoryHandle('lookalike-index-mirrors');
+  const names: string[] = [];
+  for await (const name of (mirrors as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(decodeURIComponent(name));
+  return names.sort();
+}

@@ -45,7 +45,7 @@ describe('mirrored page store', () => {
     store.reads.length = 0;
     expect(await mirror.getMany(['vectors/3', 'vectors/0', 'meta/0', 'vectors/1'])).toEqual([page(3), page(1), page(9), undefined]);
     expect(store.reads).toEqual(['meta/0', 'vectors/1']);
-    expect(mirror.mirroredPages).toBe(2);
+    expect(mirror.goodCopies).toBe(2);
   });
 
   it('copies pages it had to read from the store, so the next read is local', async () => {
@@ -67,7 +67,7 @@ describe('mirrored page store', () => {
     expect(await mirror.getMany(['vectors/0', 'vectors/1'])).toEqual([page(5), undefined]);
     await mirror.close();
     const reopened = await MirroredPageStore.open(counting(store), files(), OPTIONS);
-    expect(reopened.mirroredPages).toBe(1);
+    expect(reopened.goodCopies).toBe(1);
     expect(await reopened.getMany(['vectors/0', 'vectors/1'])).toEqual([page(5), undefined]);
   });
 
@@ -79,7 +79,7 @@ describe('mirrored page store', () => {
     await mirror.close();
     await store.commit(new Map([['manifest', manifest(2)], ['vectors/0', page(7)]])); // say, an older version of the app
     const reopened = await MirroredPageStore.open(store, files(), OPTIONS);
-    expect(reopened.mirroredPages).toBe(0);
+    expect(reopened.goodCopies).toBe(0);
     expect(await reopened.get('vectors/0')).toEqual(page(7));
   });
 
@@ -100,13 +100,29 @@ describe('mirrored page store', () => {
       crash: false,
     });
     const mirror = await MirroredPageStore.open(dying, files(), OPTIONS);
-    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)]]));
+    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)], ['vectors/1', page(9)]]));
     dying.crash = true;
     void mirror.commit(new Map([['manifest', manifest(2)], ['vectors/0', page(2)]]));
     await new Promise((resolve) => setTimeout(resolve, 10));
     const reopened = await MirroredPageStore.open(store, files(), OPTIONS);
+    // The page the cut-short commit wrote is read from the store; the other keeps its copy.
+    expect(reopened.goodCopies).toBe(1);
+    expect(await reopened.getMany(['vectors/0', 'vectors/1'])).toEqual([expected, page(9)]);
     expect(await reopened.get('vectors/0')).toEqual(expected);
-    expect(await reopened.get('vectors/0')).toEqual(expected);
+  });
+
+  it('drops every copy when the store was cleared and refilled without it to the same counts', async () => {
+    const store = new MemoryPageStore();
+    const files = mirrorFiles();
+    const mirror = await MirroredPageStore.open(store, files(), OPTIONS);
+    const pages = Array.from({ length: 20 }, (_, p): [string, Uint8Array] => [`vectors/${p}`, page(p)]);
+    await mirror.commit(new Map([['manifest', manifest(1)], ...pages]));
+    await mirror.close();
+    // The same manifest, other pages: only comparing copies with the store can tell.
+    await store.commit(new Map([['manifest', manifest(1)], ...pages.map(([key], p): [string, Uint8Array] => [key, page(100 + p)])]));
+    const reopened = await MirroredPageStore.open(store, files(), OPTIONS);
+    expect(reopened.goodCopies).toBe(0);
+    expect(await reopened.get('vectors/7')).toEqual(page(107));
   });
 
   it('keeps committing to the store when its file cannot grow (a full disk), and stops copying', async () => {
@@ -121,7 +137,7 @@ describe('mirrored page store', () => {
     full = false; // space again, but this session's mirror has given up
     expect(await mirror.get('vectors/0')).toEqual(page(1));
     await mirror.commit(new Map([['manifest', manifest(2)], ['vectors/1', page(2)]]));
-    expect(mirror.mirroredPages).toBe(0);
+    expect(mirror.goodCopies).toBe(0);
   });
 
   it('gives its space back when the store is full, so that the store can go on', async () => {
@@ -134,11 +150,62 @@ describe('mirrored page store', () => {
     store.commit = async () => { throw new StorageFullError(); };
     await expect(mirror.commit(new Map([['manifest', manifest(2)], ['vectors/2', page(3)]]))).rejects.toThrow(StorageFullError);
     expect(files.pages.getSize()).toBe(0);
-    expect(mirror.mirroredPages).toBe(0);
+    expect(mirror.goodCopies).toBe(0);
     store.commit = commit;
     await mirror.commit(new Map([['manifest', manifest(3)], ['vectors/2', page(3)]]));
     expect(await mirror.getMany(['vectors/0', 'vectors/1', 'vectors/2'])).toEqual([page(1), page(2), page(3)]);
-    expect(mirror.mirroredPages).toBe(0);
+    expect(mirror.goodCopies).toBe(0);
+  });
+
+  it('empties its state when it cannot mark a commit\'s copies bad, and then no copy outlives the commit', async () => {
+    const store = new MemoryPageStore();
+    const files = mirrorFiles();
+    const opened = files();
+    const mirror = await MirroredPageStore.open(store, opened, OPTIONS);
+    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)], ['vectors/1', page(2)]]));
+    const write = opened.state.write;
+    opened.state.write = () => { throw new Error('I/O error'); };
+    await mirror.commit(new Map([['manifest', manifest(2)], ['vectors/0', page(3)]]));
+    opened.state.write = write;
+    expect(await mirror.getMany(['vectors/0', 'vectors/1'])).toEqual([page(3), page(2)]);
+    await mirror.close();
+    const reopened = await MirroredPageStore.open(store, files(), OPTIONS);
+    expect(await reopened.getMany(['vectors/0', 'vectors/1'])).toEqual([page(3), page(2)]);
+  });
+
+  it('marks a commit\'s pages bad on disk even where memory already thought them bad', async () => {
+    const store = new MemoryPageStore();
+    const files = mirrorFiles();
+    const opened = files();
+    const mirror = await MirroredPageStore.open(store, opened, OPTIONS);
+    // 40 copies, so that the spot check on reopening (8 of them, from the first) passes over vectors/1.
+    await mirror.commit(new Map([['manifest', manifest(1)], ...Array.from({ length: 40 }, (_, p): [string, Uint8Array] => [`vectors/${p}`, page(p)])]));
+    // A short read makes memory give up on vectors/1's copy; writing that down fails, so the state file still says good.
+    const read = opened.pages.read;
+    const write = opened.state.write;
+    opened.pages.read = () => 0;
+    opened.state.write = () => { throw new Error('I/O error'); };
+    expect(await mirror.get('vectors/1')).toEqual(page(1));
+    opened.pages.read = read;
+    opened.state.write = write;
+    // A commit whose copy cannot be written: after it, the state file must not call the old copy good.
+    opened.pages.write = () => { throw new DOMException('No space', 'QuotaExceededError'); };
+    await mirror.commit(new Map([['manifest', manifest(2)], ['vectors/1', page(50)]]));
+    await mirror.close();
+    const reopened = await MirroredPageStore.open(store, files(), OPTIONS);
+    expect(reopened.goodCopies).toBe(39);
+    expect(await reopened.get('vectors/1')).toEqual(page(50));
+  });
+
+  it('reads the store when its file is shorter than its state says', async () => {
+    const store = counting(new MemoryPageStore());
+    const opened = mirrorFiles()();
+    const mirror = await MirroredPageStore.open(store, opened, OPTIONS);
+    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)], ['vectors/1', page(2)]]));
+    opened.pages.truncate(8); // vectors/1's copy is gone
+    store.reads.length = 0;
+    expect(await mirror.getMany(['vectors/0', 'vectors/1'])).toEqual([page(1), page(2)]);
+    expect(store.reads).toEqual(['vectors/1']);
   });
 
   it('refuses a commit whose old copies it cannot mark bad, so none outlives the commit', async () => {
@@ -217,6 +284,6 @@ describe('mirrored page store', () => {
     await mirror.clear();
     expect(await mirror.get('vectors/0')).toBeUndefined();
     await mirror.close();
-    expect((await MirroredPageStore.open(store, files(), OPTIONS)).mirroredPages).toBe(0);
+    expect((await MirroredPageStore.open(store, files(), OPTIONS)).goodCopies).toBe(0);
   });
 });

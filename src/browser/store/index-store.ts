@@ -2,13 +2,13 @@
  * The index's store in a browser: IndexedDB, with the pages that re-ranking
  * reads (`vectors/<page>`) mirrored in files of the origin private file system
  * where this context can read them synchronously (dedicated workers: the app's
- * library worker). Elsewhere, or if the files cannot be opened (another tab
- * holds them), IndexedDB alone.
+ * library worker). Elsewhere, or if the files cannot be opened (held by a
+ * worker of this library that has not been torn down yet), IndexedDB alone.
  */
 import { MANIFEST_KEY, VECTORS_PREFIX } from '../../core/index/pages.ts';
 import { MirroredPageStore, type SyncFile } from '../../core/store/mirrored-page-store.ts';
 import type { PageStore } from '../../core/store/page-store.ts';
-import { IdbPageStore } from './idb-store.ts';
+import { IdbPageStore, PAGE_STORE_DB_PREFIX } from './idb-store.ts';
 
 /** The OPFS folder holding one folder of mirror files per index store. */
 const MIRRORS_DIR = 'lookalike-index-mirrors';
@@ -16,7 +16,15 @@ const MIRRORS_DIR = 'lookalike-index-mirrors';
 export async function openIndexStore(name: string): Promise<PageStore> {
   const store = await IdbPageStore.open(name);
   const files = await openMirrorFiles(name);
-  return files ? MirroredPageStore.open(store, files, { prefix: VECTORS_PREFIX, stampKey: MANIFEST_KEY }) : store;
+  if (!files) return store;
+  try {
+    return await MirroredPageStore.open(store, files, { prefix: VECTORS_PREFIX, stampKey: MANIFEST_KEY });
+  } catch {
+    // The mirror's files could not be read or reset: go on without them (its next open checks them again).
+    files.pages.close();
+    files.state.close();
+    return store;
+  }
 }
 
 /** Deletes an index store and its mirror (close it first). */
@@ -25,22 +33,39 @@ export async function deleteIndexStore(name: string): Promise<void> {
   await deleteMirror(name);
 }
 
-/** Deletes the mirror files of the store `name`, if there are any. */
+/** Deletes the mirror files of the store `name`, if there are any and nothing holds them (deleteOrphanMirrors catches what this leaves). */
 export async function deleteMirror(name: string): Promise<void> {
   try {
-    const mirrors = await navigator.storage.getDirectory().then((root) => root.getDirectoryHandle(MIRRORS_DIR));
-    await mirrors.removeEntry(encodeURIComponent(name), { recursive: true });
+    await (await mirrorsDir()).removeEntry(encodeURIComponent(name), { recursive: true });
   } catch {
-    // none (or no OPFS here)
+    // none, held, or no OPFS here
   }
+}
+
+/** Deletes the mirrors whose IndexedDB store is gone (deleted while its mirror was held, or by hand). */
+export async function deleteOrphanMirrors(): Promise<void> {
+  if (!('databases' in indexedDB)) return; // cannot tell which stores exist
+  try {
+    const stores = new Set((await indexedDB.databases()).flatMap(({ name = '' }) => (name.startsWith(PAGE_STORE_DB_PREFIX) ? [name.slice(PAGE_STORE_DB_PREFIX.length)] : [])));
+    // TypeScript's DOM types lack the directory's async iterators, which every browser with OPFS has.
+    for await (const entry of ((await mirrorsDir()) as unknown as { keys(): AsyncIterable<string> }).keys()) {
+      const name = decodeURIComponent(entry);
+      if (!stores.has(name)) await deleteMirror(name);
+    }
+  } catch {
+    // no OPFS here
+  }
+}
+
+function mirrorsDir(): Promise<FileSystemDirectoryHandle> {
+  return navigator.storage.getDirectory().then((root) => root.getDirectoryHandle(MIRRORS_DIR, { create: true }));
 }
 
 async function openMirrorFiles(name: string): Promise<{ pages: SyncFile; state: SyncFile } | null> {
   if (typeof FileSystemFileHandle === 'undefined' || !('createSyncAccessHandle' in FileSystemFileHandle.prototype)) return null;
   const opened: FileSystemSyncAccessHandle[] = [];
   try {
-    const root = await navigator.storage.getDirectory();
-    const dir = await (await root.getDirectoryHandle(MIRRORS_DIR, { create: true })).getDirectoryHandle(encodeURIComponent(name), { create: true });
+    const dir = await (await mirrorsDir()).getDirectoryHandle(encodeURIComponent(name), { create: true });
     for (const file of ['pages', 'state']) opened.push(await (await dir.getFileHandle(file, { create: true })).createSyncAccessHandle());
     return { pages: opened[0]!, state: opened[1]! };
   } catch {

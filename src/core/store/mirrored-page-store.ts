@@ -2,8 +2,8 @@
  * A PageStore that answers reads of one kind of fixed-size page from a local
  * file, beside the store that stays the record of truth. The index's vectors
  * pages are mirrored this way in browsers: re-ranking a million-item index reads
- * about 100 random pages a query, which took 13 ms from IndexedDB and 0.3 ms
- * from a file in the origin private file system (BENCHMARKS.md).
+ * about 100 random pages a query, which took 28.9 ms from IndexedDB and 0.65 ms
+ * from a file in the origin private file system, in one run (BENCHMARKS.md).
  *
  * Two files, both read and written synchronously (OPFS sync access handles, or
  * any file with positional reads and writes):
@@ -12,10 +12,11 @@
  *   state   header (u32 LE: magic, version, pageBytes, committed, pending), then one byte per page: 1 when its copy is good
  *
  * A copy is good only once it holds what the store holds. A commit that writes
- * mirrored pages first marks them bad (and flushes that), then commits to the
- * store, then writes the copies, flushes them, and only then marks them good.
- * A crash anywhere in between leaves a page bad (read from the store) or good
- * and current. Reads fill in bad pages from the store as they go.
+ * mirrored pages first marks them bad on disk (whatever memory says) and
+ * flushes that, then commits to the store, then writes the copies, flushes
+ * them, and only then marks them good. A crash anywhere in between leaves a
+ * page bad (read from the store) or good and current. Reads fill in bad pages
+ * from the store as they go.
  *
  * The copies share the origin's storage quota with the store. When the store
  * reports itself full, the mirror gives its space back (every copy is
@@ -23,11 +24,13 @@
  * grow, it stops copying. Either way it copies nothing more until reopened.
  *
  * Someone may write the store without this mirror (an older version, or this
- * one after the mirror's files could not be opened). Every index commit writes
- * one key (the manifest) that changes whenever a mirrored page does, so the
- * state keeps a fingerprint of its value: `committed` after each commit, and
- * `pending` while one is in flight. On open, a store whose value matches
- * neither was changed behind the mirror's back, and every copy is marked bad.
+ * one after the mirror's files could not be opened). The index's manifest
+ * changes with its counts whenever items are added or removed, so the state
+ * keeps a fingerprint of it: `committed` after each commit, and `pending`
+ * while one is in flight. On open, a store whose manifest matches neither was
+ * changed behind the mirror's back, and every copy is dropped. A store cleared
+ * and refilled to the same counts has the same manifest but different pages,
+ * so a few copies, spread over the file, are also compared with the store.
  */
 import { StorageFullError, type PageStore, type PageWrites } from './page-store.ts';
 
@@ -44,7 +47,7 @@ export interface SyncFile {
 export interface MirrorOptions {
   /** Pages whose key is this prefix and a page number are mirrored. */
   readonly prefix: string;
-  /** The key every commit that changes a mirrored page also writes. */
+  /** A key whose value changes whenever the store's set of items does (the index's manifest). */
   readonly stampKey: string;
 }
 
@@ -52,6 +55,10 @@ const MAGIC = 0x524d4b4c; // "LKMR"
 const VERSION = 1;
 const HEADER_BYTES = 20;
 const enum Field { Magic, Version, PageBytes, Committed, Pending }
+/** Copies compared with the store on open. */
+const SPOT_CHECKS = 8;
+const BAD = new Uint8Array([0]);
+const GOOD = new Uint8Array([1]);
 
 export class MirroredPageStore implements PageStore {
   /** One byte per page, as in the state file (which grows with it). */
@@ -64,6 +71,8 @@ export class MirroredPageStore implements PageStore {
   private queue: Promise<unknown> = Promise.resolve();
   /** False once storage ran out (see the top of this file). */
   private copying = true;
+  /** Pages answered from the file. */
+  readsFromCopies = 0;
 
   private constructor(
     private readonly store: PageStore,
@@ -81,19 +90,22 @@ export class MirroredPageStore implements PageStore {
     const known = read === HEADER_BYTES && header[Field.Magic] === MAGIC && header[Field.Version] === VERSION;
     if (!known || (stamp !== header[Field.Committed] && stamp !== header[Field.Pending])) {
       mirror.reset(stamp);
-    } else {
-      // A commit cut short (pending) or one that finished without its last header write: its pages are already marked bad.
-      header[Field.Committed] = header[Field.Pending] = stamp;
-      mirror.writeHeader();
+      return mirror;
+    }
+    // A commit cut short (pending) or one that finished without its last header write: its pages are already marked bad.
+    header[Field.Committed] = header[Field.Pending] = stamp;
+    mirror.writeHeader();
+    if (header[Field.PageBytes] !== 0) {
       const good = new Uint8Array(Math.max(0, files.state.getSize() - HEADER_BYTES));
       files.state.read(good, { at: HEADER_BYTES });
       mirror.good = good;
     }
+    if (!(await mirror.spotCheck())) mirror.reset(stamp);
     return mirror;
   }
 
-  /** Pages that reads take from the mirror's file. */
-  get mirroredPages(): number {
+  /** Pages whose copy reads take from the file. */
+  get goodCopies(): number {
     return this.good.reduce((sum, g) => sum + g, 0);
   }
 
@@ -154,9 +166,15 @@ export class MirroredPageStore implements PageStore {
 
   async close(): Promise<void> {
     await this.queue.catch(() => {});
-    this.pages.close();
-    this.state.close();
-    await this.store.close();
+    try {
+      this.pages.close();
+    } finally {
+      try {
+        this.state.close();
+      } finally {
+        await this.store.close();
+      }
+    }
   }
 
   private serialised(write: () => Promise<void>): Promise<void> {
@@ -182,46 +200,73 @@ export class MirroredPageStore implements PageStore {
   }
 
   private readCopy(page: number | null): Uint8Array | undefined {
-    if (page === null || this.good[page] !== 1) return undefined;
-    const bytes = new Uint8Array(this.header[Field.PageBytes]!);
-    if (this.pages.read(bytes, { at: page * bytes.byteLength }) === bytes.byteLength) return bytes;
-    this.setGood(page, 0); // the file is shorter than the state says: read the store instead
+    const bytes = this.readFile(page);
+    if (bytes) this.readsFromCopies++;
+    return bytes;
+  }
+
+  private readFile(page: number | null): Uint8Array | undefined {
+    const pageBytes = this.header[Field.PageBytes]!;
+    if (page === null || this.good[page] !== 1 || pageBytes === 0) return undefined;
+    const bytes = new Uint8Array(pageBytes);
+    if (this.pages.read(bytes, { at: page * pageBytes }) === pageBytes) return bytes;
+    // The file is shorter than the state says: read the store instead (and the next commit of this page marks it bad on disk).
+    this.good[page] = 0;
+    try {
+      this.state.write(BAD, { at: HEADER_BYTES + page });
+    } catch { /* memory says bad, which is what reads go by */ }
     return undefined;
   }
 
+  /** Whether up to SPOT_CHECKS good copies, spread over the file, equal the store's pages. */
+  private async spotCheck(): Promise<boolean> {
+    const good = Array.from(this.good.keys()).filter((page) => this.good[page] === 1);
+    const picked = [...new Set(Array.from({ length: Math.min(SPOT_CHECKS, good.length) }, (_, i) => good[Math.floor((i * good.length) / SPOT_CHECKS)]!))];
+    const stored = await this.store.getMany(picked.map((page) => this.options.prefix + page));
+    return picked.every((page, i) => {
+      const copy = this.readFile(page);
+      return copy !== undefined && stored[i] !== undefined && copy.every((byte, j) => byte === stored[i]![j]) && copy.byteLength === stored[i]!.byteLength;
+    });
+  }
+
   /**
-   * Marks `pages` bad and records `stamp` as pending, durably, before the store
-   * commit. If the state cannot be written, no copy may outlive the commit:
-   * the state is emptied, and if even that fails the commit does not happen.
+   * Marks `pages` bad on disk (every one the state file has a byte for: memory
+   * may be wrong after an earlier failure) and records `stamp` as pending,
+   * durably, before the store commit. If the state cannot be written, no copy
+   * may outlive the commit: the state is emptied, and if even that fails the
+   * commit does not happen.
    */
   private markBad(pages: readonly number[], stamp: number): void {
     try {
-      for (const page of pages) if (this.good[page] === 1) this.setGood(page, 0);
+      const marked = this.state.getSize() - HEADER_BYTES;
+      for (const page of pages) if (page < marked) this.state.write(BAD, { at: HEADER_BYTES + page });
       this.header[Field.Pending] = stamp;
       this.writeHeader();
       this.state.flush();
     } catch {
-      this.good = new Uint8Array(0);
       this.state.truncate(0);
       this.state.flush();
+      this.good = new Uint8Array(0);
     }
+    for (const page of pages) if (page < this.good.length) this.good[page] = 0;
   }
 
-  /** Writes copies of `pages`, flushes them, then marks them good. A failure (a full disk) leaves them bad: the store still has them. */
+  /**
+   * Writes copies of `pages`, flushes them, records the page size and stamp,
+   * then marks them good. A failure (a full disk) leaves them bad: the store
+   * still has them.
+   */
   private copy(pages: ReadonlyMap<number, Uint8Array>): void {
-    if (!this.copying) return;
+    if (!this.copying || pages.size === 0) return;
     try {
-      let pageBytes = this.header[Field.PageBytes]!;
-      if (pageBytes === 0) {
-        const first = pages.values().next();
-        if (first.done) return;
-        pageBytes = this.header[Field.PageBytes] = first.value.byteLength;
-      }
+      const pageBytes = this.header[Field.PageBytes] || pages.values().next().value!.byteLength;
       const copied = [...pages].filter(([, bytes]) => bytes.byteLength === pageBytes);
+      if (copied.length === 0) return;
       for (const [page, bytes] of copied) this.pages.write(bytes, { at: page * pageBytes });
       this.pages.flush();
-      for (const [page] of copied) this.setGood(page, 1);
+      this.header[Field.PageBytes] = pageBytes;
       this.writeHeader();
+      for (const [page] of copied) this.markGood(page);
     } catch {
       this.copying = false; // left bad, and read from the store
     }
@@ -234,26 +279,25 @@ export class MirroredPageStore implements PageStore {
       this.reset(this.header[Field.Committed]!);
       this.pages.truncate(0);
     } catch {
-      // The state may still name good copies; their pages were not rewritten (the commit failed), so they are current.
+      // Left as it was: the failed commit rewrote nothing, and the next commit marks its pages bad on disk.
     }
   }
 
-  private setGood(page: number, value: 0 | 1): void {
+  private markGood(page: number): void {
+    this.state.write(GOOD, { at: HEADER_BYTES + page });
     if (page >= this.good.length) {
-      if (value === 0) return;
       const grown = new Uint8Array(Math.max(page + 1, 2 * this.good.length));
       grown.set(this.good);
       this.good = grown;
     }
-    this.good[page] = value;
-    this.state.write(this.good.subarray(page, page + 1), { at: HEADER_BYTES + page });
+    this.good[page] = 1;
   }
 
   /** An empty state, for a store whose value of the stamp key is `stamp`. */
   private reset(stamp: number): void {
+    this.state.truncate(0);
     this.good = new Uint8Array(0);
     this.header.set([MAGIC, VERSION, 0, stamp, stamp]);
-    this.state.truncate(0);
     this.writeHeader();
     this.state.flush();
   }
