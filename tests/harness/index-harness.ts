@@ -9,6 +9,7 @@ import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
 import { deleteOrphanMirrors, openIndexStore } from '../../src/browser/store/index-store.ts';
 import type { CoderKind } from '../../src/core/codes/coder.ts';
 import { ImageIndex, type IndexSettings } from '../../src/core/index/image-index.ts';
+import { MANIFEST_KEY, vectorsKey, type Manifest } from '../../src/core/index/pages.ts';
 import { openPack } from '../../src/core/pack/read.ts';
 import { blobSource, bytesSource } from '../../src/core/pack/range-source.ts';
 import { encodePack } from '../../src/core/pack/write.ts';
@@ -62,9 +63,10 @@ export const indexHarness = {
 
   /**
    * What a reopened index holds: its count, its ids in order, how many of them find themselves
-   * first, and how many pages its store answered from the OPFS mirror's copies (-1: no mirror).
+   * first, how many pages its store answered from the OPFS mirror's copies (-1: no mirror), and
+   * how many of the mirror's pages differ from IndexedDB's.
    */
-  inspect(name: string, plan: BuildPlan): Promise<{ count: number; ids: string[]; selfFound: number; partitioned: boolean; readsFromCopies: number }> {
+  inspect(name: string, plan: BuildPlan): Promise<{ count: number; ids: string[]; selfFound: number; partitioned: boolean; readsFromCopies: number; staleCopies: number }> {
     return withIndex(name, plan, async (index, store) => {
       const ids: string[] = [];
       for await (const { meta } of index.items()) ids.push(meta.id);
@@ -75,7 +77,7 @@ export const indexHarness = {
         if ((await index.search(item.vector, { k: 1 }))[0]?.id === id) selfFound++;
       }
       const readsFromCopies = store instanceof MirroredPageStore ? store.readsFromCopies : -1;
-      return { count: index.count, ids, selfFound, partitioned: index.settings.partition !== null, readsFromCopies };
+      return { count: index.count, ids, selfFound, partitioned: index.settings.partition !== null, readsFromCopies, staleCopies: await staleCopies(name, store) };
     });
   },
 
@@ -126,6 +128,19 @@ export const indexHarness = {
 };
 
 export type IndexHarness = typeof indexHarness;
+
+/** Vectors pages that `store` (through its mirror) and a plain IndexedDB connection read differently. */
+async function staleCopies(name: string, store: PageStore): Promise<number> {
+  const manifest = JSON.parse(new TextDecoder().decode((await store.get(MANIFEST_KEY))!)) as Manifest;
+  const keys = Array.from({ length: Math.ceil(manifest.slotCount / manifest.itemsPerPage) }, (_, page) => vectorsKey(page));
+  const raw = await IdbPageStore.open(name);
+  try {
+    const [mirrored, stored] = await Promise.all([store.getMany(keys), raw.getMany(keys)]);
+    return keys.filter((_, i) => mirrored[i]?.join() !== stored[i]?.join()).length;
+  } finally {
+    await raw.close();
+  }
+}
 
 async function mirrorFolders(): Promise<string[]> {
   const mirrors = await (await navigator.storage.getDirectory()).getDirectoryHandle('lookalike-index-mirrors');

@@ -21,8 +21,11 @@ export async function openIndexStore(name: string): Promise<PageStore> {
     return await MirroredPageStore.open(store, files, { prefix: VECTORS_PREFIX, stampKey: MANIFEST_KEY });
   } catch {
     // The mirror's files could not be read or reset: go on without them (its next open checks them again).
-    files.pages.close();
-    files.state.close();
+    try {
+      files.pages.close();
+    } finally {
+      files.state.close();
+    }
     return store;
   }
 }
@@ -42,18 +45,31 @@ export async function deleteMirror(name: string): Promise<void> {
   }
 }
 
-/** Deletes the mirrors whose IndexedDB store is gone (deleted while its mirror was held, or by hand). */
+/**
+ * Deletes the mirrors whose IndexedDB store is gone (deleted while its mirror was held, or by hand).
+ * Each is checked again under its library's Web Lock, so a library another tab is creating is left alone.
+ */
 export async function deleteOrphanMirrors(): Promise<void> {
   if (!('databases' in indexedDB)) return; // cannot tell which stores exist
+  const storeExists = async (name: string) => (await indexedDB.databases()).some((db) => db.name === PAGE_STORE_DB_PREFIX + name);
+  const folders: string[] = [];
   try {
-    const stores = new Set((await indexedDB.databases()).flatMap(({ name = '' }) => (name.startsWith(PAGE_STORE_DB_PREFIX) ? [name.slice(PAGE_STORE_DB_PREFIX.length)] : [])));
     // TypeScript's DOM types lack the directory's async iterators, which every browser with OPFS has.
-    for await (const entry of ((await mirrorsDir()) as unknown as { keys(): AsyncIterable<string> }).keys()) {
-      const name = decodeURIComponent(entry);
-      if (!stores.has(name)) await deleteMirror(name);
-    }
+    for await (const entry of ((await mirrorsDir()) as unknown as { keys(): AsyncIterable<string> }).keys()) folders.push(entry);
   } catch {
-    // no OPFS here
+    return; // no OPFS here
+  }
+  for (const folder of folders) {
+    let name: string;
+    try {
+      name = decodeURIComponent(folder);
+    } catch {
+      continue; // not a name this code wrote
+    }
+    if (await storeExists(name)) continue;
+    await navigator.locks.request(PAGE_STORE_DB_PREFIX + name, { ifAvailable: true }, async (lock) => {
+      if (lock && !(await storeExists(name))) await deleteMirror(name);
+    });
   }
 }
 

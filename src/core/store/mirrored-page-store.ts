@@ -13,10 +13,14 @@
  *
  * A copy is good only once it holds what the store holds. A commit that writes
  * mirrored pages first marks them bad on disk (whatever memory says) and
- * flushes that, then commits to the store, then writes the copies, flushes
- * them, and only then marks them good. A crash anywhere in between leaves a
- * page bad (read from the store) or good and current. Reads fill in bad pages
- * from the store as they go.
+ * flushes that, then commits to the store, then writes the copies and flushes
+ * them, records the new fingerprint (below) and flushes that, and only then
+ * marks them good. A crash anywhere in between leaves a page bad (read from
+ * the store) or good and current. A power cut may also lose the store's last
+ * commits (IndexedDB's relaxed durability), but a copy of theirs can only be
+ * marked good once their fingerprint is on disk, and a store rolled back to an
+ * older one drops every copy on open. Reads fill in bad pages from the store
+ * as they go.
  *
  * The copies share the origin's storage quota with the store. When the store
  * reports itself full, the mirror gives its space back (every copy is
@@ -29,8 +33,9 @@
  * keeps a fingerprint of it: `committed` after each commit, and `pending`
  * while one is in flight. On open, a store whose manifest matches neither was
  * changed behind the mirror's back, and every copy is dropped. A store cleared
- * and refilled to the same counts has the same manifest but different pages,
- * so a few copies, spread over the file, are also compared with the store.
+ * and refilled to the same counts has the same manifest but (most likely)
+ * other pages, so a few copies, spread over the file, are also compared with
+ * the store.
  */
 import { StorageFullError, type PageStore, type PageWrites } from './page-store.ts';
 
@@ -95,11 +100,14 @@ export class MirroredPageStore implements PageStore {
     // A commit cut short (pending) or one that finished without its last header write: its pages are already marked bad.
     header[Field.Committed] = header[Field.Pending] = stamp;
     mirror.writeHeader();
-    if (header[Field.PageBytes] !== 0) {
-      const good = new Uint8Array(Math.max(0, files.state.getSize() - HEADER_BYTES));
-      files.state.read(good, { at: HEADER_BYTES });
-      mirror.good = good;
+    // Without a page size no copy was ever written: whatever marks the state holds name nothing.
+    if (header[Field.PageBytes] === 0) {
+      mirror.reset(stamp);
+      return mirror;
     }
+    const good = new Uint8Array(Math.max(0, files.state.getSize() - HEADER_BYTES));
+    files.state.read(good, { at: HEADER_BYTES });
+    mirror.good = good;
     if (!(await mirror.spotCheck())) mirror.reset(stamp);
     return mirror;
   }
@@ -195,8 +203,9 @@ export class MirroredPageStore implements PageStore {
   /** The page number of a mirrored key, else null. */
   private pageOf(key: string): number | null {
     if (!key.startsWith(this.options.prefix)) return null;
-    const page = Number(key.slice(this.options.prefix.length));
-    return Number.isSafeInteger(page) && page >= 0 ? page : null;
+    const suffix = key.slice(this.options.prefix.length);
+    const page = Number(suffix);
+    return Number.isSafeInteger(page) && page >= 0 && String(page) === suffix ? page : null;
   }
 
   private readCopy(page: number | null): Uint8Array | undefined {
@@ -252,9 +261,9 @@ export class MirroredPageStore implements PageStore {
   }
 
   /**
-   * Writes copies of `pages`, flushes them, records the page size and stamp,
-   * then marks them good. A failure (a full disk) leaves them bad: the store
-   * still has them.
+   * Writes copies of `pages` and flushes them, records the page size and the
+   * committed fingerprint and flushes that, then marks them good. A failure (a
+   * full disk) leaves them bad: the store still has them.
    */
   private copy(pages: ReadonlyMap<number, Uint8Array>): void {
     if (!this.copying || pages.size === 0) return;
@@ -266,6 +275,7 @@ export class MirroredPageStore implements PageStore {
       this.pages.flush();
       this.header[Field.PageBytes] = pageBytes;
       this.writeHeader();
+      this.state.flush();
       for (const [page] of copied) this.markGood(page);
     } catch {
       this.copying = false; // left bad, and read from the store
