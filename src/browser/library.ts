@@ -103,7 +103,8 @@ export class Library {
     }
     this.settings = settings;
     this.index = await ImageIndex.open(await openIndexStore(name), settings);
-    void deleteOrphanMirrors(); // leftovers of deleted libraries: nothing waits for their removal
+    // Leftovers of deleted libraries: nothing waits for their removal, and a failure leaves them for the next open.
+    deleteOrphanMirrors().catch(() => {});
     this.thumbs = await openDB<ThumbSchema>(THUMBS_DB + name, 1, {
       upgrade: (db) => { db.createObjectStore('thumbs'); },
     });
