@@ -6,7 +6,7 @@
  * (index-worker.ts), as the app's library does.
  */
 import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
-import { deleteOrphanMirrors, openIndexStore } from '../../src/browser/store/index-store.ts';
+import { deleteOrphanMirrors, mirrorNames, openIndexStore } from '../../src/browser/store/index-store.ts';
 import type { CoderKind } from '../../src/core/codes/coder.ts';
 import { ImageIndex, type IndexSettings } from '../../src/core/index/image-index.ts';
 import { MANIFEST_KEY, vectorsKey, type Manifest } from '../../src/core/index/pages.ts';
@@ -111,9 +111,9 @@ export const indexHarness = {
   async sweepOrphanMirror(orphan: string, kept: string): Promise<{ before: string[]; after: string[] }> {
     for (const name of [orphan, kept]) await (await openIndexStore(name)).close();
     await IdbPageStore.delete(orphan);
-    const before = await mirrorFolders();
+    const before = await mirrorNames();
     await deleteOrphanMirrors();
-    return { before, after: await mirrorFolders() };
+    return { before, after: await mirrorNames() };
   },
 
   /** Rejects a damaged pack with the pack reader's error. */
@@ -140,11 +140,4 @@ async function staleCopies(name: string, store: PageStore): Promise<number> {
   } finally {
     await raw.close();
   }
-}
-
-async function mirrorFolders(): Promise<string[]> {
-  const mirrors = await (await navigator.storage.getDirectory()).getDirectoryHandle('lookalike-index-mirrors');
-  const names: string[] = [];
-  for await (const name of (mirrors as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(decodeURIComponent(name));
-  return names.sort();
 }

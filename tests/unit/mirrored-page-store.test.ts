@@ -21,6 +21,8 @@ function mirrorFiles() {
 const OPTIONS = { prefix: 'vectors/', stampKey: 'manifest' };
 const page = (fill: number) => new Uint8Array(8).fill(fill);
 const manifest = (n: number) => new TextEncoder().encode(JSON.stringify({ n }));
+/** vectors/0 … vectors/count − 1, page p filled with p. */
+const numberedPages = (count: number) => Array.from({ length: count }, (_, p): [string, Uint8Array] => [`vectors/${p}`, page(p)]);
 
 /**
  * A file in memory whose writes are durable only once flushed. `afterPowerCut`
@@ -167,7 +169,7 @@ describe('mirrored page store', () => {
       const files = { pages: new VolatileFile(), state: new VolatileFile() };
       const mirror = await MirroredPageStore.open(store, files, OPTIONS);
       // 40 copies, so that the spot check on reopening (8 of them, from the first) passes over vectors/1.
-      await mirror.commit(new Map([['manifest', manifest(1)], ...Array.from({ length: 40 }, (_, p): [string, Uint8Array] => [`vectors/${p}`, page(p)])]));
+      await mirror.commit(new Map([['manifest', manifest(1)], ...numberedPages(40)]));
       const before = new Map((await store.getMany(['manifest', 'vectors/1'])).map((bytes, i) => [['manifest', 'vectors/1'][i]!, bytes!]));
       await mirror.commit(new Map([['manifest', manifest(2)], ['vectors/1', page(99)]]));
       await store.commit(before); // the power cut: the store is back where it was before the last commit
@@ -181,7 +183,7 @@ describe('mirrored page store', () => {
     const store = new MemoryPageStore();
     const files = mirrorFiles();
     const mirror = await MirroredPageStore.open(store, files(), OPTIONS);
-    const pages = Array.from({ length: 20 }, (_, p): [string, Uint8Array] => [`vectors/${p}`, page(p)]);
+    const pages = numberedPages(20);
     await mirror.commit(new Map([['manifest', manifest(1)], ...pages]));
     await mirror.close();
     // The same manifest, other pages: only comparing copies with the store can tell.
@@ -229,7 +231,7 @@ describe('mirrored page store', () => {
     const opened = files();
     const mirror = await MirroredPageStore.open(store, opened, OPTIONS);
     // 40 copies, so that the spot check on reopening passes over vectors/1; the manifest stays the same throughout.
-    await mirror.commit(new Map([['manifest', manifest(1)], ...Array.from({ length: 40 }, (_, p): [string, Uint8Array] => [`vectors/${p}`, page(p)])]));
+    await mirror.commit(new Map([['manifest', manifest(1)], ...numberedPages(40)]));
     const { write: writeState } = opened.state;
     const { write: writePages } = opened.pages;
     opened.state.write = () => { throw new Error('I/O error'); };
@@ -249,7 +251,7 @@ describe('mirrored page store', () => {
     const opened = files();
     const mirror = await MirroredPageStore.open(store, opened, OPTIONS);
     // 40 copies, so that the spot check on reopening (8 of them, from the first) passes over vectors/1.
-    await mirror.commit(new Map([['manifest', manifest(1)], ...Array.from({ length: 40 }, (_, p): [string, Uint8Array] => [`vectors/${p}`, page(p)])]));
+    await mirror.commit(new Map([['manifest', manifest(1)], ...numberedPages(40)]));
     // A short read makes memory give up on vectors/1's copy; writing that down fails, so the state file still says good.
     const read = opened.pages.read;
     const write = opened.state.write;

@@ -52,25 +52,30 @@ export async function deleteMirror(name: string): Promise<void> {
 export async function deleteOrphanMirrors(): Promise<void> {
   if (!('databases' in indexedDB)) return; // cannot tell which stores exist
   const storeExists = async (name: string) => (await indexedDB.databases()).some((db) => db.name === PAGE_STORE_DB_PREFIX + name);
-  const folders: string[] = [];
-  try {
-    // TypeScript's DOM types lack the directory's async iterators, which every browser with OPFS has.
-    for await (const entry of ((await mirrorsDir()) as unknown as { keys(): AsyncIterable<string> }).keys()) folders.push(entry);
-  } catch {
-    return; // no OPFS here
-  }
-  for (const folder of folders) {
-    let name: string;
-    try {
-      name = decodeURIComponent(folder);
-    } catch {
-      continue; // not a name this code wrote
-    }
+  for (const name of await mirrorNames()) {
     if (await storeExists(name)) continue;
     await navigator.locks.request(PAGE_STORE_DB_PREFIX + name, { ifAvailable: true }, async (lock) => {
       if (lock && !(await storeExists(name))) await deleteMirror(name);
     });
   }
+}
+
+/** The stores that have a mirror folder, sorted (none where there is no OPFS). */
+export async function mirrorNames(): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    // TypeScript's DOM types lack the directory's async iterators, which every browser with OPFS has.
+    for await (const folder of ((await mirrorsDir()) as unknown as { keys(): AsyncIterable<string> }).keys()) {
+      try {
+        names.push(decodeURIComponent(folder));
+      } catch {
+        // not a name this code wrote
+      }
+    }
+  } catch {
+    return []; // no OPFS here
+  }
+  return names.sort();
 }
 
 function mirrorsDir(): Promise<FileSystemDirectoryHandle> {
