@@ -671,7 +671,7 @@ const bench = {
    * before); reading the candidates' vector pages; cosine scoring; reading the
    * top-k meta pages.
    */
-  async phases(args: { readonly db: string; readonly shortlist: number; readonly candidates: number; readonly probe: number; readonly partitionedCandidates: number; readonly queries: number }) {
+  async phases(args: { readonly db: string; readonly shortlist: number; readonly candidates: number; readonly probe: number; readonly partitionedShortlist: number; readonly partitionedCandidates: number; readonly queries: number }) {
     if (!index) throw new Error('open first');
     const { dim, queryCount } = st();
     const coder = new Coder(index.coderParams!);
@@ -735,7 +735,7 @@ const bench = {
       const hammingNeighbours = nearest.slots.length > args.candidates ? bestByAsymmetricScore(projection, set, nearest, args.candidates) : nearest;
       steps.asymmetric.push(performance.now() - t);
       t = performance.now();
-      const neighbours = lists ? lists.search(query, args.probe, args.partitionedCandidates, accept) : hammingNeighbours;
+      const neighbours = lists ? lists.search(query, args.probe, args.partitionedShortlist, args.partitionedCandidates, accept) : hammingNeighbours;
       if (lists) steps.sketchScan.push(performance.now() - t);
       const pages = [...new Set(Array.from(neighbours.slots, (slot) => Math.floor(slot / perPage)))].sort((a, b) => a - b);
       steps.pages.push(pages.length);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
-import { bestByScore } from '../../src/core/index/inverted-lists.ts';
+import { bestByScore, shortlistByScore } from '../../src/core/index/inverted-lists.ts';
 
 /** The definition: sort by score (then earliest first), keep `keep`, order the kept by score then position. */
 function bySorting(positions: Uint32Array, scores: Float32Array, keep: number) {
@@ -21,5 +21,30 @@ describe('bestByScore (the sketch scan\'s pick)', () => {
       const positions = Uint32Array.from({ length: n }, () => Math.floor(random() * 1000));
       expect(bestByScore(positions, scores, keep)).toEqual(bySorting(positions, scores, keep));
     }
+  });
+});
+
+describe('shortlistByScore (the head pass\'s pick)', () => {
+  it('keeps at least `keep` indexes, in order, and every score at or above the lowest it keeps', () => {
+    const random = seededRandom(11);
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + Math.floor(random() * 20_000);
+      const keep = 1 + Math.floor(random() * Math.min(n, 5000));
+      // Ties, scores rising or falling along the scan (where an even sample sees few of the best), or neither.
+      const levels = trial % 4 === 0 ? 5 : 1e6;
+      const trend = [0, 1, -1][trial % 3]!;
+      const scores = Float32Array.from({ length: n }, (_, i) => Math.floor(random() * levels) / levels + (trend * i) / n);
+      const picked = shortlistByScore(scores, keep, new Uint32Array(n));
+      expect(picked.length).toBeGreaterThanOrEqual(keep);
+      for (let i = 1; i < picked.length; i++) expect(picked[i]).toBeGreaterThan(picked[i - 1]!);
+      const lowest = Math.min(...Array.from(picked, (i) => scores[i]!));
+      expect(picked.length).toBe(scores.filter((s) => s >= lowest).length);
+    }
+  });
+
+  it('keeps everything when asked for as many as there are, or more', () => {
+    const scores = Float32Array.of(3, 1, 2);
+    expect(Array.from(shortlistByScore(scores, 3, new Uint32Array(3)))).toEqual([0, 1, 2]);
+    expect(Array.from(shortlistByScore(scores, 5, new Uint32Array(3)))).toEqual([0, 1, 2]);
   });
 });

@@ -327,6 +327,19 @@ describe('ImageIndex', () => {
       expect(index.memoryUsage().tables).toBeGreaterThan(4000 * sketchBytes(Math.min(SKETCH_DIMS, DIM), 'int4'));
     }, 60_000);
 
+    it('scores sketches by their heads first, then the best `shortlist` whole: as good as scoring all whole', async () => {
+      const index = await ImageIndex.open(new MemoryPageStore(), PARTITIONED);
+      await index.add(items);
+      const wholeOnly = { probe: 4000, shortlist: 4000, candidates: 100 }; // the shortlist covers the probe: one pass
+      for (const q of queries) {
+        // Every sketch but the worst by its head passes: the two passes score them exactly as one does.
+        expect(await index.search(q.vector, { ...wholeOnly, shortlist: 3999 })).toEqual(await index.search(q.vector, wholeOnly));
+      }
+      // 64 head components of 96 rank well enough that the best 300 of 4000 hold what the whole scores find.
+      const whole = await recallOf(index, items, wholeOnly);
+      expect(await recallOf(index, items, { ...wholeOnly, shortlist: 300 })).toBeGreaterThan(whole - 0.03);
+    }, 60_000);
+
     it('files added items, drops removed ones, and reopens with the same answers', async () => {
       const store = new MemoryPageStore();
       const index = await ImageIndex.open(store, PARTITIONED);
@@ -441,7 +454,7 @@ describe('ImageIndex', () => {
       const oldPack = {
         ...pack,
         header: { ...pack.header, partition: { ...pack.header.partition!, sketch: 'int8' as const } },
-        partition: { ...pack.partition!, spread: params.spread, scales, sketches: int8.bytes.slice(0, items.length * params.dims) },
+        partition: { ...pack.partition!, spread: params.spread, scales, sketches: Int8Array.from(pack.metas.flatMap((_, i) => Array.from(int8.sketch(i)))) },
       };
       // Written and read as bytes: still format 1.1, int8 sketches under "sketches", no spread section.
       const reader = await openPack(blobSource(new Blob(encodePack(oldPack))));

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
-import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
+import { HEAD_DIMS, SketchArray } from '../../src/core/index/sketch-kernel.ts';
 import type { SketchEncoding } from '../../src/core/pack/format.ts';
 
 const LEVELS = { int8: 127, int4: 7 };
+
+/** Every stored sketch of slots 0 … count − 1, back to back. */
+const storedForm = (sketches: SketchArray, count: number) => Int8Array.from(Array.from({ length: count }, (_, i) => Array.from(sketches.sketch(i))).flat());
 
 describe('SketchArray', () => {
   const cases: [SketchEncoding, number][] = [['int8', 16], ['int8', 96], ['int8', 128], ['int4', 32], ['int4', 96], ['int4', 256]];
@@ -15,25 +18,34 @@ describe('SketchArray', () => {
       const plain = new SketchArray(dims, encoding, 10, { simd: false });
       expect(withKernel.simd).toBe(true); // Node 20 and Chromium have WebAssembly SIMD
       expect(plain.simd).toBe(false);
-      // Growing past the first memory page moves nothing the caller sees.
-      withKernel.reserve(count);
-      plain.reserve(count);
+      expect(withKernel.headDims).toBe(dims > HEAD_DIMS ? HEAD_DIMS : dims);
       const values = Float32Array.from({ length: count * dims }, () => random() * 2 - 1);
       const scales = new Float32Array(count);
       for (let i = 0; i < count; i++) {
+        // Growing (past the first memory page, and moving the rests) midway loses nothing.
+        if (i === 5) {
+          withKernel.reserve(count);
+          plain.reserve(count);
+        }
         const row = values.subarray(i * dims, (i + 1) * dims);
         const scale = withKernel.encode(row, i);
         expect(plain.encode(row, i)).toBe(scale);
         scales[i] = scale;
       }
-      expect(plain.bytes).toEqual(withKernel.bytes);
+      expect(storedForm(plain, count)).toEqual(storedForm(withKernel, count));
       const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
       const slots = Uint32Array.from({ length: 2000 }, () => Math.floor(random() * count));
       const a = new Float32Array(slots.length);
       const b = new Float32Array(slots.length);
-      const unit = withKernel.dots(query, slots, slots.length, a);
-      expect(plain.dots(query, slots, slots.length, b)).toBe(unit);
+      const unit = withKernel.setQuery(query);
+      expect(plain.setQuery(query)).toBe(unit);
+      withKernel.scores(slots, slots.length, a);
+      plain.scores(slots, slots.length, b);
       expect(a).toEqual(b);
+      withKernel.headScores(slots, slots.length, a);
+      plain.headScores(slots, slots.length, b);
+      expect(a).toEqual(b);
+      withKernel.scores(slots, slots.length, a);
       for (const i of [0, 1, 999, 1999]) {
         // The quantised values, rebuilt from the originals: each within half a step.
         const slot = slots[i]!;
@@ -44,14 +56,69 @@ describe('SketchArray', () => {
           exact += query[j]! * v;
           quantised += query[j]! * Math.round(v / scales[slot]!) * scales[slot]!;
         }
-        expect(a[i]! * unit * scales[slot]!).toBeCloseTo(quantised, 2);
-        expect(Math.abs(a[i]! * unit * scales[slot]! - exact)).toBeLessThan((dims * scales[slot]!) / 2);
+        expect(a[i]! * unit).toBeCloseTo(quantised, 2);
+        expect(Math.abs(a[i]! * unit - exact)).toBeLessThan((dims * scales[slot]!) / 2);
       }
       // The largest component reaches the top level.
       const top = Math.max(...Array.from(values.subarray(0, dims), Math.abs));
       expect(scales[0]).toBeCloseTo(top / LEVELS[encoding], 6);
     });
   }
+
+  for (const headDims of [32, 64, 128, 256]) {
+    it(`scores heads of ${headDims} components as the first ${headDims} alone, and whole split sketches as unsplit ones`, () => {
+      const dims = 256;
+      const random = seededRandom(headDims);
+      const count = 500;
+      const split = new SketchArray(dims, 'int4', count, { headDims });
+      const whole = new SketchArray(dims, 'int4', count, { headDims: dims });
+      expect(split.headDims).toBe(headDims);
+      const values = Float32Array.from({ length: count * dims }, () => random() * 2 - 1);
+      for (let i = 0; i < count; i++) {
+        const row = values.subarray(i * dims, (i + 1) * dims);
+        const scale = split.encode(row, i);
+        expect(whole.encode(row, i)).toBe(scale);
+      }
+      expect(storedForm(split, count)).toEqual(storedForm(whole, count));
+      const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
+      const slots = Uint32Array.from({ length: 300 }, () => Math.floor(random() * count));
+      const [fromSplit, fromWhole] = [new Float32Array(300), new Float32Array(300)];
+      split.setQuery(query);
+      whole.setQuery(query);
+      split.headScores(slots, 300, fromSplit);
+      // The head's dots, from the stored nibbles and the query as setQuery quantises it (largest to ±16 383).
+      const maxAbs = Math.max(...Array.from(query, Math.abs));
+      const q = Array.from(query, (v) => Math.round((v * 16_383) / maxAbs));
+      const component = (sketch: Int8Array, j: number) => {
+        const byte = sketch[(j >> 5) * 16 + (j & 15)]!;
+        return j & 16 ? byte >> 4 : (byte << 28) >> 28;
+      };
+      slots.forEach((slot, i) => {
+        const sketch = whole.sketch(slot);
+        let dot = 0;
+        for (let j = 0; j < headDims; j++) dot += q[j]! * component(sketch, j);
+        expect(fromSplit[i]).toBe(Math.fround(Math.fround(dot) * whole.scale(slot)));
+      });
+      split.scores(slots, 300, fromSplit);
+      whole.scores(slots, 300, fromWhole);
+      expect(fromSplit).toEqual(fromWhole);
+      expect(fromWhole.some((d) => d !== 0)).toBe(true);
+    });
+  }
+
+  it('copies sketches between arrays of one shape, and refuses others', () => {
+    const random = seededRandom(7);
+    const from = new SketchArray(256, 'int4', 40);
+    for (let i = 0; i < 40; i++) from.encode(Float32Array.from({ length: 256 }, () => random() - 0.5), i);
+    const to = new SketchArray(256, 'int4', 100);
+    const order = Uint32Array.of(39, 0, 17, 17, 5);
+    to.copyFrom(from, order, order.length);
+    order.forEach((source, i) => {
+      expect(to.sketch(i)).toEqual(from.sketch(source));
+      expect(to.scale(i)).toBe(from.scale(source));
+    });
+    expect(() => to.copyFrom(new SketchArray(256, 'int4', 4, { headDims: 32 }), order, 1)).toThrow(RangeError);
+  });
 
   it('packs int4 components two to a byte, 32 to a block of 16 bytes', () => {
     const sketches = new SketchArray(64, 'int4', 1);
@@ -61,20 +128,24 @@ describe('SketchArray', () => {
     values[16] = -7; // byte 0, high nibble
     values[33] = 1; // byte 17, low nibble
     expect(sketches.encode(values, 0)).toBe(1);
-    expect(sketches.bytes[0]).toBe((-7 << 4) | 7);
-    expect(sketches.bytes[17]).toBe(1);
-    expect(Array.from(sketches.bytes).filter((b) => b !== 0)).toHaveLength(2);
+    const stored = sketches.sketch(0);
+    expect(stored[0]).toBe((-7 << 4) | 7);
+    expect(stored[17]).toBe(1);
+    expect(Array.from(stored).filter((b) => b !== 0)).toHaveLength(2);
   });
 
   it('falls back to the plain loop for sketch lengths the kernel does not take', () => {
     for (const [encoding, dims] of [['int8', 20], ['int4', 48]] as const) {
       const sketches = new SketchArray(dims, encoding, 4);
       expect(sketches.simd).toBe(false);
+      expect(sketches.headDims).toBe(dims);
       const scale = sketches.encode(new Float32Array(dims).fill(0.25), 3);
       const out = new Float32Array(2);
-      const unit = sketches.dots(new Float32Array(dims).fill(0.5), Uint32Array.of(0, 3), 2, out);
+      const unit = sketches.setQuery(new Float32Array(dims).fill(0.5));
+      sketches.scores(Uint32Array.of(0, 3), 2, out);
       expect(out[0]).toBe(0);
-      expect(out[1]! * unit * scale).toBeCloseTo(dims * 0.125, 3);
+      expect(scale).toBeGreaterThan(0);
+      expect(out[1]! * unit).toBeCloseTo(dims * 0.125, 3);
     }
   });
 });

@@ -72,7 +72,11 @@ export interface NewItem {
 
 export interface SearchOptions {
   readonly k?: number;
-  /** How many nearest codes by Hamming distance to score asymmetrically (default DEFAULT_SHORTLIST, at least `candidates`). */
+  /**
+   * How many nearest codes by Hamming distance to score asymmetrically (default DEFAULT_SHORTLIST); in a partitioned
+   * index, how many of the probed sketches, the best by their heads, to score whole (default DEFAULT_PARTITIONED_SHORTLIST).
+   * At least `candidates`.
+   */
   readonly shortlist?: number;
   /** How many of those, the best by asymmetric score, to re-rank by cosine on stored embeddings (default DEFAULT_CANDIDATES, at least k). */
   readonly candidates?: number;
@@ -168,6 +172,8 @@ export const SKETCH_DIMS = 256;
  */
 export const DEFAULT_PROBE_SHARE = 1 / 5;
 export const DEFAULT_PROBE_MIN = 50_000;
+/** Sketches scored whole in a partitioned index, the best of those probed by their heads (sketch-kernel.ts). */
+export const DEFAULT_PARTITIONED_SHORTLIST = 4000;
 /** Candidates re-ranked by cosine in a partitioned index, whose sketches rank better than asymmetric scores do. */
 export const DEFAULT_PARTITIONED_CANDIDATES = 100;
 /** A partitioned search re-ranks this many candidates first, and the rest only if they could still make the top k. */
@@ -435,18 +441,18 @@ export class ImageIndex {
     if (!code || this.manifest.liveCount === 0) return [];
     const lists = this.lists;
     let candidates = Math.max(k, options.candidates ?? (lists ? DEFAULT_PARTITIONED_CANDIDATES : DEFAULT_CANDIDATES));
-    let shortlist = Math.max(candidates, options.shortlist ?? DEFAULT_SHORTLIST);
+    let shortlist = Math.max(candidates, options.shortlist ?? (lists ? DEFAULT_PARTITIONED_SHORTLIST : DEFAULT_SHORTLIST));
     let probe = Math.max(candidates, options.probe ?? Math.max(DEFAULT_PROBE_MIN, Math.ceil(this.manifest.liveCount * DEFAULT_PROBE_SHARE)));
     const projection = lists ? null : this.coder!.project(vector);
     const accept = (slot: number) => this.live[slot] === 1;
     for (;;) {
-      // Partitioned: the nearest lists' sketches → the best `candidates` → cosine on stored embeddings.
+      // Partitioned: the nearest lists' sketch heads → the best `shortlist` by whole sketch → the best `candidates` → cosine on stored embeddings.
       // Otherwise: Hamming shortlist → the best `candidates` by asymmetric score → cosine on stored embeddings.
       let neighbours: Neighbours;
       let ranked: Ranked[];
       if (lists) {
         const tablesBefore = lists.byteLength;
-        const { slots, scores } = lists.search(vector, probe, candidates, accept);
+        const { slots, scores } = lists.search(vector, probe, shortlist, candidates, accept);
         if (lists.byteLength !== tablesBefore) this.fitCache(); // a wider scan than any before grew its scratch space
         neighbours = { slots, distances: Uint16Array.from(slots, (slot) => hamming(code, 0, this.codes, slot * this.words, this.words)) };
         // With a filter the k-th best that passes is unknown until the metadata is read: re-rank them all.
