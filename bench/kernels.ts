@@ -86,8 +86,8 @@ for (const count of [5_000, 200_000]) {
   const query = Float32Array.from({ length: SKETCH_DIMS }, () => random() - 0.5);
   for (const array of arrays) array.setQuery(query);
   const out = new Float32Array(count);
-  rows.push(sideBySide(`scan ${count} int4 sketches`, 1, () => arrays[0]!.scores(slots, count, out), () => arrays[1]!.scores(slots, count, out)));
-  rows.push(sideBySide(`scan ${count} int4 sketch heads (${arrays[0]!.headDims} components)`, 1, () => arrays[0]!.headScores(slots, count, out), () => arrays[1]!.headScores(slots, count, out)));
+  rows.push(sideBySide(`score ${count} whole int4 sketches (× scale)`, 1, () => arrays[0]!.scores(slots, count, out), () => arrays[1]!.scores(slots, count, out)));
+  rows.push(sideBySide(`score ${count} int4 sketch heads (${arrays[0]!.headDims} components, × scale)`, 1, () => arrays[0]!.headScores(slots, count, out), () => arrays[1]!.headScores(slots, count, out)));
 }
 
 {

@@ -418,7 +418,7 @@ export interface BuildResult {
 }
 
 /** Bumped with every change to what the driver expects, so a stale harness build fails fast. */
-export const INDEX_BENCH_VERSION = 9;
+export const INDEX_BENCH_VERSION = 10;
 
 const bench = {
   version: () => INDEX_BENCH_VERSION,
@@ -706,7 +706,7 @@ const bench = {
     const mihBuildMs = performance.now() - t;
     const steps = {
       encode: [] as number[], project: [] as number[], shortlist: [] as number[], mihTried: [] as number[], linear: [] as number[],
-      asymmetric: [] as number[], sketchScan: [] as number[], fetchVectors: [] as number[], fetchVectorsMirror: [] as number[], score: [] as number[], fetchMeta: [] as number[], pages: [] as number[], radius: [] as number[],
+      asymmetric: [] as number[], sketchScan: [] as number[], sketchScanOnePass: [] as number[], onePassOverlap: [] as number[], fetchVectors: [] as number[], fetchVectorsMirror: [] as number[], score: [] as number[], fetchMeta: [] as number[], pages: [] as number[], radius: [] as number[],
     };
     let mihGaveUp = 0;
     const scorer = new Int8Scorer(dim);
@@ -736,7 +736,15 @@ const bench = {
       steps.asymmetric.push(performance.now() - t);
       t = performance.now();
       const neighbours = lists ? lists.search(query, args.probe, args.partitionedShortlist, args.partitionedCandidates, accept) : hammingNeighbours;
-      if (lists) steps.sketchScan.push(performance.now() - t);
+      if (lists) {
+        steps.sketchScan.push(performance.now() - t);
+        // Side by side: every probed sketch scored whole (the shortlist is the probe), and how many of its picks the two passes share.
+        t = performance.now();
+        const onePass = lists.search(query, args.probe, args.probe, args.partitionedCandidates, accept);
+        steps.sketchScanOnePass.push(performance.now() - t);
+        const twoPass = new Set(neighbours.slots);
+        steps.onePassOverlap.push(onePass.slots.filter((slot) => twoPass.has(slot)).length / onePass.slots.length);
+      }
       const pages = [...new Set(Array.from(neighbours.slots, (slot) => Math.floor(slot / perPage)))].sort((a, b) => a - b);
       steps.pages.push(pages.length);
       t = performance.now();
@@ -766,7 +774,8 @@ const bench = {
     await raw.close();
     const summary = Object.fromEntries(Object.entries(steps).map(([key, xs]) => [key, percentiles(xs)])) as Record<keyof typeof steps, Percentiles>;
     return {
-      count, m, loadCodesMs, loadSketchesMs, mihBuildMs, shortlist: args.shortlist, candidates: args.candidates, probe: lists ? args.probe : null, steps: summary,
+      count, m, loadCodesMs, loadSketchesMs, mihBuildMs, shortlist: args.shortlist, candidates: args.candidates, probe: lists ? args.probe : null,
+      partitionedShortlist: lists ? args.partitionedShortlist : null, steps: summary,
       /** null where the index scans without trying MIH (below LINEAR_SCAN_BELOW). */
       mihGaveUpFraction: count < LINEAR_SCAN_BELOW ? null : mihGaveUp / picked.length,
     };

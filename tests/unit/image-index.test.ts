@@ -331,13 +331,11 @@ describe('ImageIndex', () => {
       const index = await ImageIndex.open(new MemoryPageStore(), PARTITIONED);
       await index.add(items);
       const wholeOnly = { probe: 4000, shortlist: 4000, candidates: 100 }; // the shortlist covers the probe: one pass
-      for (const q of queries) {
-        // Every sketch but the worst by its head passes: the two passes score them exactly as one does.
-        expect(await index.search(q.vector, { ...wholeOnly, shortlist: 3999 })).toEqual(await index.search(q.vector, wholeOnly));
-      }
-      // 64 head components of 96 rank well enough that the best 300 of 4000 hold what the whole scores find.
+      // 64 head components of 96 rank well enough that the best 300 or 1000 of 4000 hold what the whole scores find.
       const whole = await recallOf(index, items, wholeOnly);
+      expect(await recallOf(index, items, { ...wholeOnly, shortlist: 1000 })).toBeGreaterThan(whole - 0.02);
       expect(await recallOf(index, items, { ...wholeOnly, shortlist: 300 })).toBeGreaterThan(whole - 0.03);
+      // (tests/unit/inverted-lists.test.ts checks what the two passes keep exactly.)
     }, 60_000);
 
     it('files added items, drops removed ones, and reopens with the same answers', async () => {

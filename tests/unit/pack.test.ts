@@ -473,6 +473,10 @@ describe('versions', () => {
     const spreadError = await packError(async () => (await open(concat(assemblePack(json, badSpread)))).readPartition());
     expect(spreadError.section).toBe(SECTION.partitionSpread);
     expect(spreadError.message).toMatch(/spread of sketch component 1 is 0/);
+    const badScale = all.map((s) => (s.name === SECTION.sketchScales ? { name: s.name, chunks: [new Uint8Array(Float32Array.of(1, 1, NaN, 1, 1, 1).buffer)] } : s));
+    const scaleError = await packError(async () => (await open(concat(assemblePack(json, badScale)))).readPartition());
+    expect(scaleError.section).toBe(SECTION.sketchScales);
+    expect(scaleError.message).toMatch(/sketch scale of item 2 is NaN/);
   });
 
   it('refuse sketches in an encoding it does not know as a newer version', async () => {

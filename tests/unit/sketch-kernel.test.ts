@@ -22,10 +22,15 @@ describe('SketchArray', () => {
       const values = Float32Array.from({ length: count * dims }, () => random() * 2 - 1);
       const scales = new Float32Array(count);
       for (let i = 0; i < count; i++) {
-        // Growing (past the first memory page, and moving the rests) midway loses nothing.
+        // Growing (past the first memory page, moving the rests and the scales) midway loses nothing.
         if (i === 5) {
+          const before = Array.from({ length: 5 }, (_, slot) => [withKernel.sketch(slot), withKernel.scale(slot)]);
           withKernel.reserve(count);
           plain.reserve(count);
+          before.forEach(([sketch, scale], slot) => {
+            expect(withKernel.sketch(slot)).toEqual(sketch);
+            expect(withKernel.scale(slot)).toBe(scale);
+          });
         }
         const row = values.subarray(i * dims, (i + 1) * dims);
         const scale = withKernel.encode(row, i);
@@ -118,6 +123,17 @@ describe('SketchArray', () => {
       expect(to.scale(i)).toBe(from.scale(source));
     });
     expect(() => to.copyFrom(new SketchArray(256, 'int4', 4, { headDims: 32 }), order, 1)).toThrow(RangeError);
+    expect(() => new SketchArray(256, 'int4', 4).copyFrom(from, order, 5)).toThrow(RangeError);
+  });
+
+  it('scans only after setQuery, and again after growing (the query sat where the scales go)', () => {
+    const sketches = new SketchArray(64, 'int4', 4);
+    const out = new Float32Array(1);
+    expect(() => sketches.scores(Uint32Array.of(0), 1, out)).toThrow(/setQuery/);
+    sketches.setQuery(new Float32Array(64).fill(1));
+    sketches.scores(Uint32Array.of(0), 1, out);
+    sketches.reserve(5000);
+    expect(() => sketches.headScores(Uint32Array.of(0), 1, out)).toThrow(/setQuery/);
   });
 
   it('packs int4 components two to a byte, 32 to a block of 16 bytes', () => {

@@ -14,7 +14,8 @@
  * From PARTITION_FROM items on, the index also keeps a coarse partition and a
  * 128-byte sketch of every item in memory (partition.ts, inverted-lists.ts, sketch-kernel.ts): a
  * search then scans the sketches of the lists nearest the query, instead of
- * every code, and re-ranks the best of those by cosine. (At a million items the
+ * every code (by their first components, then the best of those whole), and
+ * re-ranks the best of those by cosine. (At a million items the
  * Hamming shortlist costs a 25 ms scan, and its 1000 nearest codes hold few of
  * the true neighbours: see BENCHMARKS.md.)
  *
@@ -172,7 +173,11 @@ export const SKETCH_DIMS = 256;
  */
 export const DEFAULT_PROBE_SHARE = 1 / 5;
 export const DEFAULT_PROBE_MIN = 50_000;
-/** Sketches scored whole in a partitioned index, the best of those probed by their heads (sketch-kernel.ts). */
+/**
+ * Sketches scored whole in a partitioned index, the best of those probed by their heads (sketch-kernel.ts). Over
+ * 200 000 synthetic items, every one probed, recall@10 was 0.987 with 4000 (and with 2000) against 0.988 scoring all
+ * whole; heads of 32 components instead of 64 lost 0.02 at 4000.
+ */
 export const DEFAULT_PARTITIONED_SHORTLIST = 4000;
 /** Candidates re-ranked by cosine in a partitioned index, whose sketches rank better than asymmetric scores do. */
 export const DEFAULT_PARTITIONED_CANDIDATES = 100;

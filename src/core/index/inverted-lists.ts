@@ -198,8 +198,9 @@ export class InvertedLists {
   /**
    * The `keep` best slots by approximate score among the lists nearest the
    * query, scanning lists in order until at least `scan` sketches are seen:
-   * the heads of all of them, then whole sketches for the best `shortlist` by
-   * head score (every one, when the shortlist covers the scan). `isLive` says
+   * the heads of all of them, then whole sketches for at least the best
+   * `shortlist` by head score (every one, in one pass, when the shortlist is
+   * more than half the scan). `isLive` says
    * which slots still hold items (it is asked only once items have been
    * removed since the last compaction).
    */
@@ -243,10 +244,12 @@ export class InvertedLists {
     const weighted = this.weighted;
     for (let j = 0; j < this.dims; j++) weighted[j] = q[j]! * this.spread[j]!;
     const unit = this.arena.setQuery(weighted);
-    let candidates = positions.subarray(0, n);
-    if (Math.max(shortlist, keep) < n && this.arena.headDims < this.dims) {
+    let candidates: Uint32Array = positions.subarray(0, n);
+    // The head pass pays only where it leaves out at least half of what was probed.
+    if (2 * Math.max(shortlist, keep) <= n && this.arena.headDims < this.dims) {
       this.arena.headScores(candidates, n, scores);
-      candidates = shortlistByScore(scores.subarray(0, n), Math.max(shortlist, keep), picked).map((i) => positions[i]!);
+      candidates = shortlistByScore(scores.subarray(0, n), Math.max(shortlist, keep), picked);
+      for (let i = 0; i < candidates.length; i++) candidates[i] = positions[candidates[i]!]!;
     }
     this.arena.scores(candidates, candidates.length, scores);
     const kept = bestByScore(candidates, scores.subarray(0, candidates.length), keep);
@@ -332,7 +335,8 @@ export function shortlistByScore(scores: Float32Array, keep: number, into: Uint3
     const threshold = below >= sampleSize ? -Infinity : sample[sampleSize - below]!;
     let count = 0;
     for (let i = 0; i < n; i++) if (scores[i]! >= threshold) into[count++] = i;
-    if (count >= keep) return into.subarray(0, count);
+    // (Below −∞ nothing more passes: only NaN scores, which never do, can leave fewer than `keep`.)
+    if (count >= keep || threshold === -Infinity) return into.subarray(0, count);
     below *= 2;
   }
 }

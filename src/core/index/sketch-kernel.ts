@@ -17,22 +17,22 @@
  * Each sketch is kept in two parts: its *head*, the first HEAD_DIMS components
  * (the strongest principal directions), and the rest. The heads sit together,
  * so a first pass over many sketches streams a quarter of their bytes (a scan
- * of 200 000 heads took 1.2 ms where whole sketches took 3.5 ms in Node); the
+ * of 200 000 heads took 1.4 ms where whole sketches took 4.0 ms in Node); the
  * rest is read only for the few that pass (inverted-lists.ts).
  *
  * Memory layout: heads [0, capacity·headBytes); rests [capacity·headBytes,
- * capacity·sketchBytes); the scales (f32 × capacity); then the query (int16 ×
+ * capacity·sketchBytes); the scales (f32 × capacity, from the next multiple of 16); then the query (int16 ×
  * dims), and per scan the slots to score (u32) and their scores (f32).
  */
 import { sketchBytes, type SketchEncoding } from '../pack/format.ts';
 import { memoryFor, simdModule, WASM_PAGE_BYTES } from '../wasm/simd-module.ts';
 import { SKETCH_SCAN_WASM_BASE64 } from './sketch-scan-wasm.ts';
 
-/** Room kept after the sketches for the query, a scan's slots and its scores (a scan of 200 000 needs 1.6 MB); larger scans grow the memory. */
+/** Room kept after the sketches and scales for the query, a scan's slots and its scores (a scan of 200 000 needs 1.6 MB); larger scans grow the memory. */
 const SCRATCH_BYTES = 2 << 20;
 /** The query's int16 range: products with int8 sketches stay exact in int32 up to 1024 components. */
 const QUERY_MAX = 16_383;
-/** Components in a sketch's head (fewer when the sketch is shorter or its length is not a multiple of HEAD_STEP). */
+/** Components in a sketch's head; a sketch no longer than this, or whose length is not a multiple of HEAD_STEP, is all head. */
 export const HEAD_DIMS = 64;
 /** A head's length is a multiple of this: one int4 block of the kernel. */
 const HEAD_STEP = 32;
@@ -62,16 +62,17 @@ export class SketchArray {
   readonly headDims: number;
   private readonly headBytes: number;
   private readonly restBytes: number;
-  /** Where the query of the next scans sits. */
-  private queryAt = 0;
-  /** `encode`'s scratch sketch. */
+  /** Where the query of the next scans sits (−1: none since the array last grew). */
+  private queryAt = -1;
+  /** `encode`'s scratch sketch and scale. */
   private readonly encoded: Int8Array;
+  private readonly encodedScale = new Float32Array(1);
 
   constructor(readonly dims: number, readonly encoding: SketchEncoding, capacity: number, options: { readonly simd?: boolean; readonly headDims?: number } = {}) {
     this.memory = memoryFor(0);
     this.sketchBytes = sketchBytes(dims, encoding);
     const head = options.headDims ?? HEAD_DIMS;
-    this.headDims = dims > head && dims % HEAD_STEP === 0 && head % HEAD_STEP === 0 ? head : dims;
+    this.headDims = dims > head && dims % HEAD_STEP === 0 && head > 0 && head % HEAD_STEP === 0 ? head : dims;
     this.headBytes = this.headDims === dims ? this.sketchBytes : sketchBytes(this.headDims, encoding);
     this.restBytes = this.sketchBytes - this.headBytes;
     this.encoded = new Int8Array(this.sketchBytes);
@@ -111,7 +112,8 @@ export class SketchArray {
 
   /** Stores a sketch (sketchBytes, as `sketch` returns it) and its scale at `slot`. */
   put(slot: number, sketch: Int8Array, scale: number): void {
-    this.putRun(slot, sketch, Float32Array.of(scale), 1);
+    this.encodedScale[0] = scale;
+    this.putRun(slot, sketch, this.encodedScale, 1);
   }
 
   /** Stores `count` sketches, back to back in `sketches`, and their scales at slots first … first + count − 1. */
@@ -148,7 +150,8 @@ export class SketchArray {
 
   /** Fills slots 0 … count − 1 with the sketches and scales of `source` (an array of the same shape) at `from[0 … count)`. */
   copyFrom(source: SketchArray, from: Uint32Array, count: number): void {
-    if (source.sketchBytes !== this.sketchBytes || source.headBytes !== this.headBytes) throw new RangeError('Sketches copy only between arrays of one shape.');
+    if (source.dims !== this.dims || source.encoding !== this.encoding || source.headBytes !== this.headBytes) throw new RangeError('Sketches copy only between arrays of one shape.');
+    if (count > this.capacity) throw new RangeError(`${count} sketches do not fit in ${this.capacity}.`);
     // A 32-bit word at a time where the parts are whole words (the default 32 + 96 bytes are).
     const unit = this.headBytes % 4 === 0 && this.restBytes % 4 === 0 ? 4 : 1;
     const view = (array: SketchArray) => (unit === 4 ? new Int32Array(array.memory.buffer) : new Int8Array(array.memory.buffer));
@@ -168,11 +171,12 @@ export class SketchArray {
   reserve(capacity: number): void {
     if (capacity <= this.capacity) return;
     const scales = this.scales().slice();
-    this.ensure(capacity * (this.sketchBytes + 4) + SCRATCH_BYTES);
+    this.ensure(scalesAt(capacity, this.sketchBytes) + 4 * capacity + SCRATCH_BYTES);
     // The rests move up to make room for the new heads, and the scales after them.
     this.bytes().copyWithin(capacity * this.headBytes, this.capacity * this.headBytes, this.capacity * this.sketchBytes);
     this.capacity = capacity;
     this.scales().set(scales);
+    this.queryAt = -1; // the query's place is now the scales'
   }
 
   /**
@@ -202,30 +206,31 @@ export class SketchArray {
   }
 
   private run(whole: boolean, slots: Uint32Array, count: number, out: Float32Array): void {
+    if (this.queryAt < 0) throw new Error('A sketch scan needs setQuery first, and again after the array grows.');
     const { headDims, headBytes, restBytes } = this;
     const restDims = whole ? this.dims - headDims : 0;
     const rests = this.capacity * headBytes;
-    const scalesAt = this.capacity * this.sketchBytes;
+    const scales = scalesAt(this.capacity, this.sketchBytes);
     const slotsAt = align16(this.queryAt + 2 * this.dims);
     const outAt = slotsAt + 4 * count;
     this.ensure(outAt + 4 * count);
     const { buffer } = this.memory;
     if (this.scan) {
       new Uint32Array(buffer, slotsAt, count).set(slots.subarray(0, count));
-      this.scan(0, headBytes, headDims, rests, restBytes, restDims, scalesAt, this.queryAt, slotsAt, count, outAt);
+      this.scan(0, headBytes, headDims, rests, restBytes, restDims, scales, this.queryAt, slotsAt, count, outAt);
       out.set(new Float32Array(buffer, outAt, count));
       return;
     }
     const q = new Int16Array(buffer, this.queryAt, this.dims);
     const bytes = this.bytes();
-    const scales = this.scales();
+    const scaleOf = this.scales();
     const component = this.encoding === 'int8' ? (at: number, j: number) => bytes[at + j]! : (at: number, j: number) => nibble(bytes[at + int4Byte(j)]!, j);
     for (let i = 0; i < count; i++) {
       const slot = slots[i]!;
       let sum = 0;
       for (let j = 0; j < headDims; j++) sum += q[j]! * component(slot * headBytes, j);
       for (let j = 0; j < restDims; j++) sum += q[headDims + j]! * component(rests + slot * restBytes, j);
-      out[i] = Math.fround(sum) * scales[slot]!;
+      out[i] = Math.fround(sum) * scaleOf[slot]!;
     }
   }
 
@@ -236,12 +241,12 @@ export class SketchArray {
 
   /** The scales, one per slot, after the sketches. */
   private scales(): Float32Array {
-    return new Float32Array(this.memory.buffer, this.capacity * this.sketchBytes, this.capacity);
+    return new Float32Array(this.memory.buffer, scalesAt(this.capacity, this.sketchBytes), this.capacity);
   }
 
   /** Where the query and a scan's slots and scores go: after the scales. */
   private scratchAt(): number {
-    return align16(this.capacity * (this.sketchBytes + 4));
+    return align16(scalesAt(this.capacity, this.sketchBytes) + 4 * this.capacity);
   }
 
   /** Grows the memory to hold `bytes` (from address 0), by exactly what is missing: the caller sizes `capacity` with headroom. */
@@ -249,6 +254,11 @@ export class SketchArray {
     const missing = Math.ceil((bytes - this.memory.buffer.byteLength) / WASM_PAGE_BYTES);
     if (missing > 0) this.memory.grow(missing);
   }
+}
+
+/** Where the scales start: after the sketches, aligned (an int8 sketch may be any number of bytes). */
+function scalesAt(capacity: number, sketchBytes: number): number {
+  return align16(capacity * sketchBytes);
 }
 
 function align16(address: number): number {

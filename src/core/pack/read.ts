@@ -187,13 +187,17 @@ class Reader implements PackReader {
     // An index cannot use a partition whose spreads are not positive: refuse it here, before anything is imported.
     const bad = spreads.findIndex((s) => !(s > 0 && Number.isFinite(s)));
     if (bad >= 0) throw corruptError(`the spread of sketch component ${bad} is ${spreads[bad]}, not a positive number`, SECTION.partitionSpread);
+    const sketchScales = f32Array(scales!);
+    // A scale that is not a finite number makes its item's every score NaN: refuse it, as the writer does.
+    const badScale = sketchScales.findIndex((s) => !Number.isFinite(s));
+    if (badScale >= 0) throw corruptError(`the sketch scale of item ${badScale} is ${sketchScales[badScale]}`, SECTION.sketchScales);
     return {
       mean: f32Array(mean!),
       projection: f32Array(projection!),
       centroids: f32Array(centroids!),
       spread: spreads,
       lists: listNumbers,
-      scales: f32Array(scales!),
+      scales: sketchScales,
       sketches: new Int8Array(sketches!.buffer, sketches!.byteOffset, sketches!.byteLength),
     };
   }
