@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, PARTITION_FROM, PARTITION_LISTS, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
 import { encodeJson, encodePartition, MANIFEST_KEY, PARTITION_KEY } from '../../src/core/index/pages.ts';
 import { Partition } from '../../src/core/index/partition.ts';
+import { HEAD_PASS_RATIO } from '../../src/core/index/inverted-lists.ts';
 import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
 import { SECTION, sketchBytes } from '../../src/core/pack/format.ts';
 import { blobSource } from '../../src/core/pack/range-source.ts';
@@ -331,10 +332,10 @@ describe('ImageIndex', () => {
       const index = await ImageIndex.open(new MemoryPageStore(), PARTITIONED);
       await index.add(items);
       const wholeOnly = { probe: 4000, shortlist: 4000, candidates: 100 }; // the shortlist covers the probe: one pass
-      // 64 head components of 96 rank well enough that the best 300 or 1000 of 4000 hold what the whole scores find.
+      // 64 head components of 96 rank well enough that the best 200 of 4000 (few enough for two passes) hold what the whole scores find.
+      expect(HEAD_PASS_RATIO * 200).toBeLessThanOrEqual(4000);
       const whole = await recallOf(index, items, wholeOnly);
-      expect(await recallOf(index, items, { ...wholeOnly, shortlist: 1000 })).toBeGreaterThan(whole - 0.02);
-      expect(await recallOf(index, items, { ...wholeOnly, shortlist: 300 })).toBeGreaterThan(whole - 0.03);
+      expect(await recallOf(index, items, { ...wholeOnly, shortlist: 200 })).toBeGreaterThan(whole - 0.05);
       // (tests/unit/inverted-lists.test.ts checks what the two passes keep exactly.)
     }, 60_000);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvertedLists } from '../../src/core/index/inverted-lists.ts';
+import { HEAD_PASS_RATIO, InvertedLists } from '../../src/core/index/inverted-lists.ts';
 import { Partition, trainPartition } from '../../src/core/index/partition.ts';
 import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
 import { syntheticItems } from '../index-data.ts';
@@ -37,7 +37,8 @@ describe('InvertedLists.search in two passes', () => {
   }
 
   it('keeps the best `keep` by whole sketch among all whose heads reach some threshold that at least `shortlist` reach', () => {
-    const [shortlist, keep] = [400, 50];
+    const [shortlist, keep] = [150, 50];
+    expect(HEAD_PASS_RATIO * shortlist).toBeLessThanOrEqual(items.length); // the probe is large enough for two passes
     for (const query of syntheticItems(12, 9, DIM, 'query').map((q) => q.vector)) {
       const { head, whole, unit } = reference(query);
       const found = lists.search(query, items.length, shortlist, keep, () => true);
@@ -61,10 +62,10 @@ describe('InvertedLists.search in two passes', () => {
     let same = 0;
     const queries = syntheticItems(12, 9, DIM, 'query').map((q) => q.vector);
     for (const query of queries) {
-      const twoPass = new Set(lists.search(query, items.length, 400, 50, () => true).slots);
+      const twoPass = new Set(lists.search(query, items.length, 150, 50, () => true).slots);
       const onePass = lists.search(query, items.length, items.length, 50, () => true).slots;
       same += onePass.filter((slot) => twoPass.has(slot)).length;
     }
-    expect(same / (queries.length * 50)).toBeGreaterThan(0.95);
+    expect(same / (queries.length * 50)).toBeGreaterThan(0.85); // keeping 150 of 3000 by head at random would share about 5%
   });
 });
