@@ -64,9 +64,9 @@ export class SketchArray {
   private readonly restBytes: number;
   /** Where the query of the next scans sits (−1: none since the array last grew). */
   private queryAt = -1;
-  /** `encode`'s scratch sketch and scale. */
+  /** `encode`'s scratch sketch, and `put`'s scale as the one-long array `putRun` takes. */
   private readonly encoded: Int8Array;
-  private readonly encodedScale = new Float32Array(1);
+  private readonly oneScale = new Float32Array(1);
 
   constructor(readonly dims: number, readonly encoding: SketchEncoding, capacity: number, options: { readonly simd?: boolean; readonly headDims?: number } = {}) {
     this.memory = memoryFor(0);
@@ -112,8 +112,8 @@ export class SketchArray {
 
   /** Stores a sketch (sketchBytes, as `sketch` returns it) and its scale at `slot`. */
   put(slot: number, sketch: Int8Array, scale: number): void {
-    this.encodedScale[0] = scale;
-    this.putRun(slot, sketch, this.encodedScale, 1);
+    this.oneScale[0] = scale;
+    this.putRun(slot, sketch, this.oneScale, 1);
   }
 
   /** Stores `count` sketches, back to back in `sketches`, and their scales at slots first … first + count − 1. */
