@@ -224,12 +224,14 @@ export class SketchArray {
     const q = new Int16Array(buffer, this.queryAt, this.dims);
     const bytes = this.bytes();
     const scaleOf = this.scales();
-    const component = this.encoding === 'int8' ? (at: number, j: number) => bytes[at + j]! : (at: number, j: number) => nibble(bytes[at + int4Byte(j)]!, j);
+    const int8 = this.encoding === 'int8';
     for (let i = 0; i < count; i++) {
       const slot = slots[i]!;
       let sum = 0;
-      for (let j = 0; j < headDims; j++) sum += q[j]! * component(slot * headBytes, j);
-      for (let j = 0; j < restDims; j++) sum += q[headDims + j]! * component(rests + slot * restBytes, j);
+      let at = slot * headBytes;
+      for (let j = 0; j < headDims; j++) sum += q[j]! * (int8 ? bytes[at + j]! : nibble(bytes[at + int4Byte(j)]!, j));
+      at = rests + slot * restBytes;
+      for (let j = 0; j < restDims; j++) sum += q[headDims + j]! * (int8 ? bytes[at + j]! : nibble(bytes[at + int4Byte(j)]!, j));
       out[i] = Math.fround(sum) * scaleOf[slot]!;
     }
   }
