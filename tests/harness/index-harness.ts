@@ -9,7 +9,7 @@ import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
 import { deleteOrphanMirrors, mirrorNames, openIndexStore } from '../../src/browser/store/index-store.ts';
 import type { CoderKind } from '../../src/core/codes/coder.ts';
 import { ImageIndex, type IndexSettings } from '../../src/core/index/image-index.ts';
-import { MANIFEST_KEY, vectorsKey, type Manifest } from '../../src/core/index/pages.ts';
+import { decodeJson, MANIFEST_KEY, vectorsKey, type Manifest } from '../../src/core/index/pages.ts';
 import { openPack } from '../../src/core/pack/read.ts';
 import { blobSource, bytesSource } from '../../src/core/pack/range-source.ts';
 import { encodePack } from '../../src/core/pack/write.ts';
@@ -131,7 +131,7 @@ export type IndexHarness = typeof indexHarness;
 
 /** Vectors pages that `store` (through its mirror) and a plain IndexedDB connection read differently. */
 async function staleCopies(name: string, store: PageStore): Promise<number> {
-  const manifest = JSON.parse(new TextDecoder().decode((await store.get(MANIFEST_KEY))!)) as Manifest;
+  const manifest = decodeJson<Manifest>((await store.get(MANIFEST_KEY))!);
   const keys = Array.from({ length: Math.ceil(manifest.slotCount / manifest.itemsPerPage) }, (_, page) => vectorsKey(page));
   const raw = await IdbPageStore.open(name);
   try {

@@ -24,6 +24,16 @@ const manifest = (n: number) => new TextEncoder().encode(JSON.stringify({ n }));
 /** vectors/0 … vectors/count − 1, page p filled with p. */
 const numberedPages = (count: number) => Array.from({ length: count }, (_, p): [string, Uint8Array] => [`vectors/${p}`, page(p)]);
 
+/** A mirror on real files holding copies of vectors/0 … vectors/39: enough that the spot check on reopening (8 of them, from the first) passes over vectors/1. */
+async function mirrorOfFortyCopies() {
+  const store = new MemoryPageStore();
+  const files = mirrorFiles();
+  const opened = files();
+  const mirror = await MirroredPageStore.open(store, opened, OPTIONS);
+  await mirror.commit(new Map([['manifest', manifest(1)], ...numberedPages(40)]));
+  return { store, files, opened, mirror };
+}
+
 /**
  * A file in memory whose writes are durable only once flushed. `afterPowerCut`
  * is the file a power cut leaves: the flushed bytes, plus any subset of the
@@ -226,12 +236,8 @@ describe('mirrored page store', () => {
   });
 
   it('empties its state when it cannot mark a commit\'s copies bad, and then no copy outlives the commit', async () => {
-    const store = new MemoryPageStore();
-    const files = mirrorFiles();
-    const opened = files();
-    const mirror = await MirroredPageStore.open(store, opened, OPTIONS);
-    // 40 copies, so that the spot check on reopening passes over vectors/1; the manifest stays the same throughout.
-    await mirror.commit(new Map([['manifest', manifest(1)], ...numberedPages(40)]));
+    // The manifest stays the same throughout.
+    const { store, files, opened, mirror } = await mirrorOfFortyCopies();
     const { write: writeState } = opened.state;
     const { write: writePages } = opened.pages;
     opened.state.write = () => { throw new Error('I/O error'); };
@@ -246,12 +252,7 @@ describe('mirrored page store', () => {
   });
 
   it('marks a commit\'s pages bad on disk even where memory already thought them bad', async () => {
-    const store = new MemoryPageStore();
-    const files = mirrorFiles();
-    const opened = files();
-    const mirror = await MirroredPageStore.open(store, opened, OPTIONS);
-    // 40 copies, so that the spot check on reopening (8 of them, from the first) passes over vectors/1.
-    await mirror.commit(new Map([['manifest', manifest(1)], ...numberedPages(40)]));
+    const { store, files, opened, mirror } = await mirrorOfFortyCopies();
     // A short read makes memory give up on vectors/1's copy; writing that down fails, so the state file still says good.
     const read = opened.pages.read;
     const write = opened.state.write;
