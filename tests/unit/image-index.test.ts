@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, PARTITION_FROM, PARTITION_LISTS, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
+import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, LIST_SAMPLE, PARTITION_FROM, PARTITION_LISTS, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
 import { encodeJson, encodePartition, MANIFEST_KEY, PARTITION_KEY } from '../../src/core/index/pages.ts';
 import { Partition } from '../../src/core/index/partition.ts';
 import { HEAD_PASS_RATIO } from '../../src/core/index/inverted-lists.ts';
@@ -209,7 +209,7 @@ describe('ImageIndex', () => {
     };
     for (let i = 0; i < 16_000; i += 1000) await add(i, i + 1000);
     await add(16_000, 33_000);
-    // Partitioned from PARTITION_FROM (2048) items on; full lists once trained at 33 000 (every 4th item sampled: 8250 rows).
+    // Partitioned from PARTITION_FROM (2048) items on; full lists once trained at 33 000 (on TRAINING_SAMPLE of them: 10 000 rows).
     const few = PROVISIONAL_LISTS;
     expect([...trainedAt]).toEqual([[1000, undefined], [2000, undefined], [4000, few], [8000, few], [16000, few], [33000, PARTITION_LISTS]]);
     expect(index.coderParams!.trainedOn).toBeLessThanOrEqual(TRAINING_SAMPLE); // the sample is capped; the count it was trained at is not
@@ -378,6 +378,44 @@ describe('ImageIndex', () => {
       await source.remove(large.slice(PARTITION_FROM).map((item) => item.meta.id));
       expect((await ImageIndex.fromPack(new MemoryPageStore(), await source.toPack())).settings.partition).toBeNull();
     }, 120_000);
+
+    it('trains its partition again on LIST_SAMPLE items once there are that many, in one commit that a full disk leaves undone', async () => {
+      const store = new FailingStore();
+      const index = await ImageIndex.open(store, SETTINGS);
+      const items = makeItems(LIST_SAMPLE + 100, 27);
+      await index.add(items.slice(0, RETRAIN_UNTIL)); // coder and full lists, trained on TRAINING_SAMPLE items
+      const first = index.settings.partition!;
+      expect(first).toMatchObject({ lists: PARTITION_LISTS, trainedOn: TRAINING_SAMPLE });
+      const coder = index.coderParams;
+      await index.add(items.slice(RETRAIN_UNTIL, LIST_SAMPLE - 1));
+      expect(index.settings.partition).toEqual(first); // one item short
+      const firstParams = index.partitionParams;
+      const queries = items.slice(0, 3000).filter((_, i) => i % 300 === 0);
+      const before = await Promise.all(queries.map((q) => index.search(q.vector)));
+
+      const late = items.slice(LIST_SAMPLE - 1);
+      store.failAfter = 0;
+      await expect(index.add(late)).rejects.toThrow(StorageFullError);
+      expect(index.settings.partition).toEqual(first);
+      expect(index.partitionParams).toEqual(firstParams);
+      for (const [i, q] of queries.entries()) expect(await index.search(q.vector)).toEqual(before[i]);
+
+      await index.add(late);
+      expect(index.settings.partition).toEqual({ ...first, trainedOn: LIST_SAMPLE });
+      expect(index.partitionParams!.centroids).not.toEqual(firstParams!.centroids);
+      expect(index.coderParams).toEqual(coder);
+      for (const i of [0, 20_000, items.length - 1]) expect((await index.search(items[i]!.vector, { k: 1 }))[0]!.id).toBe(`item-${i}`);
+      // Stored: a reopened index has the new partition and answers the same; it is not trained again.
+      const reopened = await ImageIndex.open(store, SETTINGS);
+      expect(reopened.partitionParams).toEqual(index.partitionParams);
+      for (const q of queries) expect(await reopened.search(q.vector)).toEqual(await index.search(q.vector));
+      await reopened.add(makeItems(10, 28, 'more'));
+      expect(reopened.partitionParams).toEqual(index.partitionParams);
+      // A rebuild (as the CLI's last step) trains the coder, and then the partition on LIST_SAMPLE items again.
+      await reopened.rebuild();
+      expect(reopened.settings.partition!.trainedOn).toBe(LIST_SAMPLE);
+      expect(reopened.coderParams!.trainedOn).toBe(TRAINING_SAMPLE);
+    }, 180_000);
 
     it('gives a provisional partition that came with a pack its full lists on the next add', async () => {
       const items = makeItems(16_400, 24);

@@ -155,24 +155,37 @@ export const PARTITION_LISTS = 1024;
 /**
  * At most this many lists while the collection is smaller than RETRAIN_UNTIL: the partition
  * is trained again when it doubles, and until DEFAULT_PROBE_MIN items the default probe
- * scans every list anyway (k-means of 1024 lists took ~7 s of a 10 000-item build).
+ * scans every list anyway (k-means of 1024 lists on 10 000 items takes ~4 s in Node).
  */
 export const PROVISIONAL_LISTS = 64;
 const partitionLists = (sampleRows: number, collection: number) =>
   Math.max(1, Math.min(collection >= RETRAIN_UNTIL ? PARTITION_LISTS : PROVISIONAL_LISTS, Math.floor(sampleRows / 8)));
 /** Whether a partition has fewer lists than its sample allows: one trained while its collection was small. */
 const isProvisional = (partition: Manifest['partition']) => partition !== null && partition.lists < partitionLists(partition.trainedOn, RETRAIN_UNTIL);
+/**
+ * A partition trained along with the coder has ~10 sample rows a list: too few to place 1024 centroids well.
+ * Once the collection reaches LIST_SAMPLE items, the partition is trained once more, on that many (a full
+ * partition trained on fewer is due then, one from an older version or a pack included). Over 200 000
+ * synthetic items (scratch experiment), lists trained on 8192, 40 000 and 65 536 items held 0.946, 0.990 and
+ * 1.000 of the true top 10 within the lists that make up 1/32 of the collection, 0.968, 0.998 and 1.000
+ * within 1/16. The cost, once: the sample's embeddings in memory meanwhile (4 bytes × dim each, 96 MiB at
+ * the default model's 768) and ~20 s of PCA and k-means in Node.
+ */
+export const LIST_SAMPLE = 32_768;
+const needsListSample = (partition: Manifest['partition'], liveCount: number) =>
+  partition !== null && !isProvisional(partition) && partition.trainedOn < LIST_SAMPLE && liveCount >= LIST_SAMPLE;
 /** Principal components in a new partition's sketches, stored as int4: 128 bytes an item (sketch-kernel.ts says why int4). */
 export const SKETCH_DIMS = 256;
 /**
  * Sketches probed by default: this share of the collection, and at least
- * DEFAULT_PROBE_MIN. At a million items, recall@10 of the whole search (100
- * candidates re-ranked; bench:index's synthetic and real queries together) was
- * 0.87 probing 1/16 of the items, 0.92 probing 1/10 and 0.96 probing 1/5: the
- * lists, not the sketches, decide it there.
+ * DEFAULT_PROBE_MIN. The lists decide recall here. Over 200 000 synthetic items
+ * (scratch experiment; 100 queries, 100 candidates re-ranked), with lists trained
+ * on LIST_SAMPLE items, recall@10 was 0.967 probing 1/32 of them, 0.985 probing
+ * 1/16 and 0.987 probing 1/4; with lists trained on 8192 (the coder's sample, as
+ * before LIST_SAMPLE), 0.842, 0.869 and 0.952.
  */
-export const DEFAULT_PROBE_SHARE = 1 / 5;
-export const DEFAULT_PROBE_MIN = 50_000;
+export const DEFAULT_PROBE_SHARE = 1 / 20;
+export const DEFAULT_PROBE_MIN = 20_000;
 /**
  * Sketches scored whole in a partitioned index, the best of those probed by their heads (sketch-kernel.ts). Over
  * 200 000 synthetic items, every one probed, recall@10 was 0.987 with 4000 (and with 2000) against 0.988 scoring all
@@ -356,8 +369,12 @@ export class ImageIndex {
       const trainedAt = this.manifest.coder?.trainedAtCount ?? 0;
       if (!this.coder || (this.manifest.liveCount + items.length >= 2 * trainedAt && trainedAt < RETRAIN_UNTIL)) await this.retrain({}, items);
       // A coder that is done retraining beside a provisional partition (imported with a pack): the partition gets its full
-      // lists, once the collection is that large (smaller, another provisional one would be retrained on every add).
-      else if (trainedAt >= RETRAIN_UNTIL && this.manifest.liveCount + items.length >= RETRAIN_UNTIL && isProvisional(this.manifest.partition)) {
+      // lists, once the collection is that large (smaller, another provisional one would be retrained on every add). And a
+      // full partition trained on fewer than LIST_SAMPLE items is trained on that many, once there are that many.
+      else if (
+        (trainedAt >= RETRAIN_UNTIL && this.manifest.liveCount + items.length >= RETRAIN_UNTIL && isProvisional(this.manifest.partition))
+        || needsListSample(this.manifest.partition, this.manifest.liveCount + items.length)
+      ) {
         await this.retrain({}, items, { coder: false });
       }
       const coder = this.coder!;
@@ -431,9 +448,13 @@ export class ImageIndex {
     });
   }
 
-  /** Retrains the coder on the collection (optionally with another kind or length) and re-codes every item. */
+  /** Retrains the coder on the collection (optionally with another kind or length) and re-codes every item (two commits when the partition is trained apart). */
   rebuild(options: { readonly coder?: CoderKind; readonly bits?: number } = {}): Promise<void> {
-    return this.serialised(() => this.retrain(options));
+    return this.serialised(async () => {
+      await this.retrain(options);
+      // The coder's sample is too small to place a large collection's lists well: they are trained on LIST_SAMPLE items.
+      if (needsListSample(this.manifest.partition, this.manifest.liveCount)) await this.retrain({}, [], { coder: false });
+    });
   }
 
   async search(query: Float32Array, options: SearchOptions = {}): Promise<SearchResult[]> {
@@ -652,8 +673,9 @@ export class ImageIndex {
 
   /**
    * Trains a coder (unless told to keep it) and, for a large collection, a
-   * partition, on the live items plus `incoming` (items about to be added);
-   * then re-codes and re-sketches the live items, in one commit.
+   * partition, on the live items plus `incoming` (items about to be added):
+   * on TRAINING_SAMPLE of them, or on LIST_SAMPLE when only the partition is
+   * trained. Then re-codes and re-sketches the live items, in one commit.
    */
   private async retrain(options: { readonly coder?: CoderKind; readonly bits?: number }, incoming: readonly NewItem[] = [], train = { coder: true }): Promise<void> {
     const kind = options.coder ?? this.manifest.coderKind;
@@ -673,14 +695,14 @@ export class ImageIndex {
       this.codes = new Uint32Array(this.live.length * words);
       return;
     }
-    // Train on every step-th item, then re-code them all.
-    const step = Math.ceil(total / TRAINING_SAMPLE);
-    const sample = new Float32Array(Math.ceil(total / step) * dim);
-    let n = 0;
+    // Train on `n` items evenly spread (item i is taken where i · n / total reaches a new whole number), then re-code them all.
+    const n = Math.min(total, train.coder ? TRAINING_SAMPLE : LIST_SAMPLE);
+    const isSampled = (i: number) => Math.floor((i * n) / total) !== Math.floor(((i - 1) * n) / total);
+    const trained = new Float32Array(n * dim);
+    let taken = 0;
     let seen = 0;
-    for await (const { stored } of this.scan({ vectors: true })) if (seen++ % step === 0) sample.set(this.dequantize(stored!), n++ * dim);
-    for (const item of incoming) if (seen++ % step === 0) sample.set(item.vector, n++ * dim);
-    const trained = sample.subarray(0, n * dim);
+    for await (const { stored } of this.scan({ vectors: true })) if (isSampled(seen++)) trained.set(this.dequantize(stored!), taken++ * dim);
+    for (const item of incoming) if (isSampled(seen++)) trained.set(item.vector, taken++ * dim);
     const { partitionFrom } = this.manifest;
     const dims = Math.min(SKETCH_DIMS, dim);
     // One PCA of the sample for the partition and, when it has as many bits as the sketches have dims (the defaults), an ITQ coder.

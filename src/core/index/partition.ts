@@ -187,18 +187,27 @@ class CentroidSet {
   }
 }
 
-/** Lloyd's k-means from a k-means++ start (Arthur & Vassilvitskii 2007), seeded. An emptied centroid takes the farthest point. */
+/**
+ * Lloyd's k-means from a k-means++ start (Arthur & Vassilvitskii 2007), seeded. An emptied centroid takes the farthest point.
+ * The start's squared distances come from products with the points' matrix (‖p‖² − 2·p·c + ‖c‖²), so that 32 768 points
+ * and 1024 centres are a second's work, not the better part of a minute.
+ */
 function kMeans(points: Float32Array, n: number, dims: number, k: number, seed: number, iterations: number): Float32Array {
   const random = seededRandom(seed);
   const centroids = new Float32Array(k * dims);
+  const matrix = new MatrixKernel(points, n, dims);
+  const norms = new Float64Array(n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < dims; j++) norms[i] = norms[i]! + points[i * dims + j]! ** 2;
+  const dots = new Float32Array(n);
   const nearest = new Float64Array(n).fill(Infinity);
   let chosen = Math.floor(random() * n);
   for (let c = 0; c < k; c++) {
     centroids.set(points.subarray(chosen * dims, (chosen + 1) * dims), c * dims);
+    matrix.multiply(centroids, c * dims, dots);
     let total = 0;
     for (let i = 0; i < n; i++) {
-      let d = 0;
-      for (let j = 0; j < dims; j++) d += (points[i * dims + j]! - centroids[c * dims + j]!) ** 2;
+      // (Rounding can take a point's distance to itself a little below 0.)
+      const d = Math.max(0, norms[i]! - 2 * dots[i]! + norms[chosen]!);
       if (d < nearest[i]!) nearest[i] = d;
       total += nearest[i]!;
     }
