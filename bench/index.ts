@@ -87,7 +87,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { CoderKind } from '../src/core/codes/coder.ts';
 import { EMBEDDING_METHOD } from '../src/core/embed/embedder.ts';
 import { embeddingLength } from '../src/core/embed/fused.ts';
-import { DEFAULT_CANDIDATES, DEFAULT_PARTITIONED_CANDIDATES, DEFAULT_PARTITIONED_SHORTLIST, DEFAULT_PROBE_MIN, DEFAULT_PROBE_SHARE, DEFAULT_SHORTLIST, LIST_SAMPLE, PARTITION_FROM, PARTITION_LISTS, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS } from '../src/core/index/image-index.ts';
+import { DEFAULT_CANDIDATES, DEFAULT_PARTITIONED_CANDIDATES, DEFAULT_PARTITIONED_SHORTLIST, DEFAULT_PROBE_MIN, DEFAULT_PROBE_SHARE, DEFAULT_SHORTLIST, DEFAULT_WIDEST_PROBE_SHARE, LIST_SAMPLE, PARTITION_FROM, PARTITION_LISTS, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS } from '../src/core/index/image-index.ts';
 import { modelSpec } from '../src/core/models/registry.ts';
 import { NodeEngine } from '../src/node/engine.ts';
 import { PROJECT_ROOT } from '../src/node/provision.ts';
@@ -242,7 +242,7 @@ function fitCopula(real: Float32Array, n: number): { model: Float32Array; explai
 // ——— Chromium ———
 
 /** INDEX_BENCH_VERSION of the bench this driver expects (tests/harness/index-bench.ts; a value import would run the worker module). */
-const INDEX_BENCH_VERSION = 10;
+const INDEX_BENCH_VERSION = 11;
 
 // tests/harness/chromium.ts's flags, plus memory measurement without its random delay and a callable GC.
 const CHROMIUM_ARGS = [
@@ -355,7 +355,7 @@ async function main() {
     results.environment = {
       date: new Date().toISOString(), loadAverageAtStart: loadavg(), source: gitState(), cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version, userAgent,
       crossOriginIsolated: isolated,
-      settings: { sizes: SIZES, bits: BITS, coder: CODER, budgetBytes: BUDGET, sweep: SWEEP, defaultShortlist: DEFAULT_SHORTLIST, defaultCandidates: DEFAULT_CANDIDATES, partitionFrom: PARTITION_FROM, lists: PARTITION_LISTS, listSample: LIST_SAMPLE, sketchDims: SKETCH_DIMS, defaultProbe: { share: DEFAULT_PROBE_SHARE, min: DEFAULT_PROBE_MIN }, defaultPartitionedShortlist: DEFAULT_PARTITIONED_SHORTLIST, defaultPartitionedCandidates: DEFAULT_PARTITIONED_CANDIDATES, coldRuns: COLD_RUNS, rank: RANK, seed: SEED, queries: init.syntheticQueries, realQueries: init.realQueries, classShare: init.classShare, classes: init.classes },
+      settings: { sizes: SIZES, bits: BITS, coder: CODER, budgetBytes: BUDGET, sweep: SWEEP, defaultShortlist: DEFAULT_SHORTLIST, defaultCandidates: DEFAULT_CANDIDATES, partitionFrom: PARTITION_FROM, lists: PARTITION_LISTS, listSample: LIST_SAMPLE, sketchDims: SKETCH_DIMS, defaultProbe: { share: DEFAULT_PROBE_SHARE, min: DEFAULT_PROBE_MIN, widestShare: DEFAULT_WIDEST_PROBE_SHARE }, defaultPartitionedShortlist: DEFAULT_PARTITIONED_SHORTLIST, defaultPartitionedCandidates: DEFAULT_PARTITIONED_CANDIDATES, coldRuns: COLD_RUNS, rank: RANK, seed: SEED, queries: init.syntheticQueries, realQueries: init.realQueries, classShare: init.classShare, classes: init.classes },
     };
     results.synthStats = { ...synthStats, copulaExplained: explained };
     if (MEMEMO_CAP_MS > 0) {
@@ -417,7 +417,8 @@ async function main() {
           warm = await session.call('queries', { hot: true, sweep: SWEEP });
           rss = chromiumRss(profile);
           const probe = Math.max(DEFAULT_PROBE_MIN, Math.ceil(n * DEFAULT_PROBE_SHARE));
-          phases = await session.call('phases', { db, shortlist: DEFAULT_SHORTLIST, candidates: DEFAULT_CANDIDATES, probe, partitionedShortlist: DEFAULT_PARTITIONED_SHORTLIST, partitionedCandidates: DEFAULT_PARTITIONED_CANDIDATES, queries: Number(values['phase-queries']) });
+          const widestProbe = Math.max(probe, Math.ceil(n * DEFAULT_WIDEST_PROBE_SHARE));
+          phases = await session.call('phases', { db, shortlist: DEFAULT_SHORTLIST, candidates: DEFAULT_CANDIDATES, probe, widestProbe, partitionedShortlist: DEFAULT_PARTITIONED_SHORTLIST, partitionedCandidates: DEFAULT_PARTITIONED_CANDIDATES, queries: Number(values['phase-queries']) });
         }
         await session.context.close();
       }
@@ -492,7 +493,7 @@ function report(results: Results, queryCount: number): void {
       return [kind, r3(x.meanPairwiseCosine), r3(x.meanNearestNeighbourCosine), r3(x.zeroFraction), r3(x.itq256HammingTop10Recall), r3(x.itq256Rerank40Recall)];
     }));
 
-  out(`Lookalike index (${BITS}-bit ${CODER}, budget ${mib(BUDGET)} MiB, k = 10; class share ${values["class-share"]} of ${values.classes} classes; default search below ${PARTITION_FROM} items: Hamming shortlist ${DEFAULT_SHORTLIST} → asymmetric → cosine on ${DEFAULT_CANDIDATES}; from ${PARTITION_FROM}: ${PARTITION_LISTS} lists (${PROVISIONAL_LISTS} if trained below ${RETRAIN_UNTIL} items; trained on ${LIST_SAMPLE} items once there are that many), ${SKETCH_DIMS}-d sketches, probe 1/${1 / DEFAULT_PROBE_SHARE} of the items (≥ ${DEFAULT_PROBE_MIN}) by sketch head → ${DEFAULT_PARTITIONED_SHORTLIST} by whole sketch → cosine on ${DEFAULT_PARTITIONED_CANDIDATES}; ${queryCount} queries; latencies p50 / p99 in ms)`);
+  out(`Lookalike index (${BITS}-bit ${CODER}, budget ${mib(BUDGET)} MiB, k = 10; class share ${values["class-share"]} of ${values.classes} classes; default search below ${PARTITION_FROM} items: Hamming shortlist ${DEFAULT_SHORTLIST} → asymmetric → cosine on ${DEFAULT_CANDIDATES}; from ${PARTITION_FROM}: ${PARTITION_LISTS} lists (${PROVISIONAL_LISTS} if trained below ${RETRAIN_UNTIL} items; trained on ${LIST_SAMPLE} items once there are that many), ${SKETCH_DIMS}-d sketches, probe 1/${1 / DEFAULT_PROBE_SHARE} of the items (≥ ${DEFAULT_PROBE_MIN}; widened up to 1/${1 / DEFAULT_WIDEST_PROBE_SHARE} for queries unlike their lists) by sketch head → ${DEFAULT_PARTITIONED_SHORTLIST} by whole sketch → cosine on ${DEFAULT_PARTITIONED_CANDIDATES}; ${queryCount} queries; latencies p50 / p99 in ms)`);
   table(['N', 'build s', 'µs/item', 'index MiB (codes+tables+cache)', 'page MiB', 'renderer RSS MiB', 'open ms', 'cold 1st query ms', 'warm', 'warm, settled', 'warm, settled, IndexedDB alone', 'hot', 'recall@10 (synth / real)'],
     results.sizes.map((z) => {
       const opens = z.cold.map((c) => c.storeOpenMs + c.indexOpenMs);

@@ -418,7 +418,7 @@ export interface BuildResult {
 }
 
 /** Bumped with every change to what the driver expects, so a stale harness build fails fast. */
-export const INDEX_BENCH_VERSION = 10;
+export const INDEX_BENCH_VERSION = 11;
 
 const bench = {
   version: () => INDEX_BENCH_VERSION,
@@ -671,7 +671,7 @@ const bench = {
    * before); reading the candidates' vector pages; cosine scoring; reading the
    * top-k meta pages.
    */
-  async phases(args: { readonly db: string; readonly shortlist: number; readonly candidates: number; readonly probe: number; readonly partitionedShortlist: number; readonly partitionedCandidates: number; readonly queries: number }) {
+  async phases(args: { readonly db: string; readonly shortlist: number; readonly candidates: number; readonly probe: number; readonly widestProbe: number; readonly partitionedShortlist: number; readonly partitionedCandidates: number; readonly queries: number }) {
     if (!index) throw new Error('open first');
     const { dim, queryCount } = st();
     const coder = new Coder(index.coderParams!);
@@ -735,12 +735,12 @@ const bench = {
       const hammingNeighbours = nearest.slots.length > args.candidates ? bestByAsymmetricScore(projection, set, nearest, args.candidates) : nearest;
       steps.asymmetric.push(performance.now() - t);
       t = performance.now();
-      const neighbours = lists ? lists.search(query, args.probe, args.partitionedShortlist, args.partitionedCandidates, accept) : hammingNeighbours;
+      const neighbours = lists ? lists.search(query, args.probe, args.partitionedShortlist, args.partitionedCandidates, accept, args.widestProbe) : hammingNeighbours;
       if (lists) {
         steps.sketchScan.push(performance.now() - t);
         // Side by side: every probed sketch scored whole (the shortlist is the probe), and how many of its picks the two passes share.
         t = performance.now();
-        const onePass = lists.search(query, args.probe, args.probe, args.partitionedCandidates, accept);
+        const onePass = lists.search(query, args.probe, args.widestProbe, args.partitionedCandidates, accept, args.widestProbe);
         steps.sketchScanOnePass.push(performance.now() - t);
         const twoPass = new Set(neighbours.slots);
         steps.onePassOverlap.push(onePass.slots.filter((slot) => twoPass.has(slot)).length / onePass.slots.length);

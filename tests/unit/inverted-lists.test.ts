@@ -1,23 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { HEAD_PASS_RATIO, InvertedLists } from '../../src/core/index/inverted-lists.ts';
-import { Partition, trainPartition } from '../../src/core/index/partition.ts';
+import { Partition, trainPartition, type PartitionParams } from '../../src/core/index/partition.ts';
 import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
+import { gaussianRandom, seededRandom } from '../../src/core/codes/random.ts';
 import { syntheticItems } from '../index-data.ts';
 
 const DIM = 160;
 const DIMS = 128; // a 64-component head and a 64-component rest
 
-describe('InvertedLists.search in two passes', () => {
+describe('InvertedLists.search', () => {
   const items = syntheticItems(3000, 5, DIM);
   const sample = new Float32Array(1000 * DIM);
   items.slice(0, 1000).forEach((item, i) => sample.set(item.vector, i * DIM));
   const params = trainPartition(sample, DIM, { dims: DIMS, lists: 16, sketch: 'int4', seed: 3 });
-  const lists = new InvertedLists(new Partition(params), items.length);
-  items.forEach((item, slot) => {
-    lists.sketch(slot, item.vector);
-    lists.file(slot);
-  });
-  lists.compact(() => true);
+  const filed = (params: PartitionParams) => {
+    const lists = new InvertedLists(new Partition(params), items.length);
+    items.forEach((item, slot) => {
+      lists.sketch(slot, item.vector);
+      lists.file(slot);
+    });
+    lists.compact(() => true);
+    return lists;
+  };
+  const lists = filed(params);
   // Every item's score by its head and by its whole sketch, from the stored sketches, as a search weighs the query.
   const [heads, wholes] = [new SketchArray(DIMS, 'int4', items.length), new SketchArray(DIMS, 'int4', items.length, { headDims: DIMS })];
   items.forEach((_, slot) => {
@@ -68,4 +73,39 @@ describe('InvertedLists.search in two passes', () => {
     }
     expect(same / (queries.length * 50)).toBeGreaterThan(0.85); // keeping 150 of 3000 by head at random would share about 5%
   });
+
+  it('widens the scan, up to `widest`, for queries whose best items could lie in lower lists, and never keeps worse', () => {
+    // One list per centre of the items (tests/index-data.ts), as lists trained on enough items come to be.
+    const lists = filed(trainPartition(sample, DIM, { dims: DIMS, lists: 64, sketch: 'int4', seed: 3 }));
+    const [scan, keep] = [100, 20]; // a few lists; fewer kept than a centre has items
+    const all = () => true;
+    const gauss = gaussianRandom(seededRandom(11));
+    // Queries like the items (more drawn around the same centres) and unlike them (non-negative noise, no centre).
+    const near = syntheticItems(items.length + 10, 5, DIM).slice(items.length).map((item) => item.vector);
+    const far = Array.from({ length: 10 }, () => unitVector(Float32Array.from({ length: DIM }, () => Math.abs(gauss()))));
+    const overlap = (query: Float32Array, widest: number) => {
+      const found = lists.search(query, scan, items.length, keep, all, widest);
+      const best = new Set(lists.search(query, items.length, items.length, keep, all).slots); // every sketch, one pass
+      return Array.from(found.slots).filter((slot) => best.has(slot)).length / keep;
+    };
+    for (const query of [...near, ...far]) {
+      const narrow = lists.search(query, scan, items.length, keep, all);
+      const wide = lists.search(query, scan, items.length, keep, all, items.length);
+      // A superset scanned: each rank's score is at least as good.
+      wide.scores.forEach((score, i) => expect(score).toBeGreaterThanOrEqual(narrow.scores[i]!));
+      expect(lists.search(query, scan, items.length, keep, all, scan)).toEqual(narrow);
+    }
+    const mean = (queries: Float32Array[], value: (query: Float32Array) => number) => queries.reduce((sum, q) => sum + value(q), 0) / queries.length;
+    expect(mean(far, (q) => overlap(q, items.length))).toBeGreaterThan(mean(far, (q) => overlap(q, scan)) + 0.1);
+    expect(mean(near, (q) => overlap(q, items.length))).toBeGreaterThanOrEqual(mean(near, (q) => overlap(q, scan)));
+    // Queries like the items stop sooner; none scans past `widest` by more than its last list.
+    const scanned = (query: Float32Array, widest = items.length) => lists.search(query, scan, items.length, keep, all, widest).scanned;
+    expect(mean(near, scanned)).toBeLessThan(0.5 * mean(far, scanned));
+    for (const query of far) expect(scanned(query, 2 * scan)).toBeLessThan(2 * scan + 200);
+  });
 });
+
+function unitVector(v: Float32Array): Float32Array {
+  const norm = Math.hypot(...v);
+  return v.map((x) => x / norm);
+}

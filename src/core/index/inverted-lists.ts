@@ -11,6 +11,8 @@ export interface Scored {
   readonly slots: Uint32Array;
   /** Approximate scores, best first: (P·q)·y, the item's cosine with the query less a constant. */
   readonly scores: Float32Array;
+  /** Sketches in the lists scanned (live or not). */
+  readonly scanned: number;
 }
 
 /** No position yet. */
@@ -207,36 +209,75 @@ export class InvertedLists {
    * query, scanning lists in order until at least `scan` sketches are seen:
    * the heads of all of them, then whole sketches for at least the best
    * `shortlist` by head score (every one, in one pass, when the scan is less
-   * than HEAD_PASS_RATIO times the shortlist). `isLive` says
-   * which slots still hold items (it is asked only once items have been
-   * removed since the last compaction).
+   * than HEAD_PASS_RATIO times the shortlist). `isLive` says which slots
+   * still hold items (it is asked only once items have been removed since the
+   * last compaction).
+   *
+   * Up to `widest` sketches (default: `scan`, no widening), the scan then goes
+   * on through the next lists for as long as one could still hold a better
+   * item than the `keep`-th: while the list's centroid score, plus the largest
+   * gain over its own list's score among the items kept, reaches the
+   * `keep`-th score. A query like the collection's items finds its best near
+   * the top lists and stops; one unlike them (an outlier, such as a real photo
+   * among the synthetic ones of bench:index) has flat list scores, and scans
+   * wider.
    */
-  search(query: Float32Array, scan: number, shortlist: number, keep: number, isLive: SlotFilter): Scored {
+  search(query: Float32Array, scan: number, shortlist: number, keep: number, isLive: SlotFilter, widest = scan): Scored {
     const q = this.partition.projectQuery(query);
     const size = (list: number) => this.listStart[list + 1]! - this.listStart[list]! + this.tailSizes[list]!;
     // Rank only as many lists as the scan is likely to reach (twice the average-size estimate), all of them if that falls short;
     // none when it must reach every sketch anyway (a collection smaller than the probe).
     const average = Math.max(1, this.used / this.lists);
-    let order = scan >= this.used ? this.everyList : this.partition.rankLists(q, Math.min(this.lists, 2 * Math.ceil(scan / average) + 1));
+    const reach = Math.max(scan, widest);
+    let ranked = scan >= this.used ? null : this.partition.rankLists(q, Math.min(this.lists, 2 * Math.ceil(reach / average) + 1));
+    let order = ranked?.order ?? this.everyList;
     let total = 0;
     let listCount = 0;
     for (;;) {
       while (listCount < order.length && total < scan) total += size(order[listCount++]!);
       if (total >= scan || order.length === this.lists) break;
-      order = this.partition.rankLists(q, this.lists);
+      ranked = this.partition.rankLists(q, this.lists);
+      order = ranked.order;
       total = 0;
       listCount = 0;
     }
-    if (this.scratch.positions.length < total) {
-      const size = Math.ceil(total * 1.25);
+    const weighted = this.weighted;
+    for (let j = 0; j < this.dims; j++) weighted[j] = q[j]! * this.spread[j]!;
+    const unit = this.arena.setQuery(weighted);
+    let kept = this.bestInLists(order.subarray(0, listCount), total, shortlist, keep, isLive);
+    if (ranked && total < widest && listCount < order.length) {
+      const listScores = ranked.scores;
+      const listOf = (position: number) => this.listOfSlot[this.slotAt[position]!]!;
+      let gain = -Infinity;
+      for (let i = 0; i < kept.scores.length; i++) gain = Math.max(gain, kept.scores[i]! * unit - listScores[listOf(kept.positions[i]!)]!);
+      // Fewer than `keep` found: any list could add one.
+      const worst = kept.scores.length < keep ? -Infinity : kept.scores[keep - 1]! * unit;
+      const from = listCount;
+      let more = 0;
+      while (listCount < order.length && total + more < widest && listScores[order[listCount]!]! + gain >= worst) more += size(order[listCount++]!);
+      if (more > 0) {
+        const wider = this.bestInLists(order.subarray(from, listCount), more, shortlist, keep, isLive);
+        kept = bestByScore(joined(kept.positions, wider.positions), joined(kept.scores, wider.scores), keep);
+        total += more;
+      }
+    }
+    return { slots: kept.positions.map((p) => this.slotAt[p]!), scores: kept.scores.map((score) => score * unit), scanned: total };
+  }
+
+  /**
+   * The `keep` best positions, with their scores, of the sketches in `lists` (`count` of them at most) against
+   * the query set last: by heads and then the best `shortlist` whole where there are many, else all whole.
+   */
+  private bestInLists(lists: Uint32Array, count: number, shortlist: number, keep: number, isLive: SlotFilter): { positions: Uint32Array; scores: Float32Array } {
+    if (this.scratch.positions.length < count) {
+      const size = Math.ceil(count * 1.25);
       this.scratch = { positions: new Uint32Array(size), scores: new Float32Array(size), picked: new Uint32Array(size) };
     }
     const { positions, scores, picked } = this.scratch;
     let n = 0;
     // Every filed item is live until one is removed (compaction then drops it): only then is each checked.
     const check = this.removed > 0;
-    for (let l = 0; l < listCount; l++) {
-      const list = order[l]!;
+    for (const list of lists) {
       const tail = this.tail[list]!;
       const end = this.listStart[list + 1]!;
       if (check) {
@@ -248,9 +289,6 @@ export class InvertedLists {
         n += this.tailSizes[list]!;
       }
     }
-    const weighted = this.weighted;
-    for (let j = 0; j < this.dims; j++) weighted[j] = q[j]! * this.spread[j]!;
-    const unit = this.arena.setQuery(weighted);
     let candidates: Uint32Array = positions.subarray(0, n);
     if (HEAD_PASS_RATIO * Math.max(shortlist, keep) <= n && this.arena.headDims < this.dims) {
       this.arena.headScores(candidates, n, scores);
@@ -258,8 +296,7 @@ export class InvertedLists {
       for (let i = 0; i < candidates.length; i++) candidates[i] = positions[candidates[i]!]!;
     }
     this.arena.scores(candidates, candidates.length, scores);
-    const kept = bestByScore(candidates, scores.subarray(0, candidates.length), keep);
-    return { slots: kept.positions.map((p) => this.slotAt[p]!), scores: kept.scores.map((score) => score * unit) };
+    return bestByScore(candidates, scores.subarray(0, candidates.length), keep);
   }
 
   private newPosition(slot: number, list: number): number {
@@ -345,6 +382,14 @@ export function shortlistByScore(scores: Float32Array, keep: number, into: Uint3
     if (count >= keep || threshold === -Infinity) return into.subarray(0, count);
     below *= 2;
   }
+}
+
+/** `a` then `b`, in a new array of their type. */
+function joined<T extends Uint32Array | Float32Array>(a: T, b: T): T {
+  const out = new (a.constructor as new (length: number) => T)(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** Scores sampled to set shortlistByScore's threshold. */

@@ -115,16 +115,19 @@ export class Partition {
     return this.centroids.nearest(projected, offset);
   }
 
-  /** The `count` best lists, best first, for a projected query (by inner product with their centroids; ties by number). */
-  rankLists(projectedQuery: Float32Array, count = this.params.lists): Uint32Array {
+  /**
+   * The `count` best lists, best first, for a projected query, by inner product with their centroids (ties by
+   * number); and every list's score (a copy).
+   */
+  rankLists(projectedQuery: Float32Array, count = this.params.lists): { order: Uint32Array; scores: Float32Array } {
     const { lists } = this.params;
-    const scores = this.centroids.dotsWith(projectedQuery, 0);
+    const scores = this.centroids.dotsWith(projectedQuery, 0).slice();
     // Only the best `count` need sorting: pass over the scores for the ones at or above the count-th.
     const threshold = count < lists ? Float32Array.from(scores).sort()[lists - count]! : -Infinity;
     const picked: number[] = [];
     for (let c = 0; c < lists; c++) if (scores[c]! >= threshold) picked.push(c);
     picked.sort((a, b) => scores[b]! - scores[a]! || a - b);
-    return Uint32Array.from(picked.slice(0, count));
+    return { order: Uint32Array.from(picked.slice(0, count)), scores };
   }
 }
 
