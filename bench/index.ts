@@ -87,7 +87,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { CoderKind } from '../src/core/codes/coder.ts';
 import { EMBEDDING_METHOD } from '../src/core/embed/embedder.ts';
 import { embeddingLength } from '../src/core/embed/fused.ts';
-import { DEFAULT_CANDIDATES, DEFAULT_PARTITIONED_CANDIDATES, DEFAULT_PARTITIONED_SHORTLIST, DEFAULT_PROBE_MIN, DEFAULT_PROBE_SHARE, DEFAULT_SHORTLIST, DEFAULT_WIDEST_PROBE_SHARE, LIST_SAMPLE, PARTITION_FROM, PARTITION_LISTS, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS } from '../src/core/index/image-index.ts';
+import { DEFAULT_CANDIDATES, DEFAULT_PARTITIONED_CANDIDATES, DEFAULT_PARTITIONED_SHORTLIST, DEFAULT_PROBE_MIN, DEFAULT_PROBE_SHARE, DEFAULT_SHORTLIST, DEFAULT_WIDEST_PROBE_SHARE, defaultProbe, LIST_SAMPLE, PARTITION_FROM, PARTITION_LISTS, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS } from '../src/core/index/image-index.ts';
 import { modelSpec } from '../src/core/models/registry.ts';
 import { NodeEngine } from '../src/node/engine.ts';
 import { PROJECT_ROOT } from '../src/node/provision.ts';
@@ -416,8 +416,7 @@ async function main() {
         if (r === COLD_RUNS - 1) {
           warm = await session.call('queries', { hot: true, sweep: SWEEP });
           rss = chromiumRss(profile);
-          const probe = Math.max(DEFAULT_PROBE_MIN, Math.ceil(n * DEFAULT_PROBE_SHARE));
-          const widestProbe = Math.max(probe, Math.ceil(n * DEFAULT_WIDEST_PROBE_SHARE));
+          const { probe, widest: widestProbe } = defaultProbe(n);
           phases = await session.call('phases', { db, shortlist: DEFAULT_SHORTLIST, candidates: DEFAULT_CANDIDATES, probe, widestProbe, partitionedShortlist: DEFAULT_PARTITIONED_SHORTLIST, partitionedCandidates: DEFAULT_PARTITIONED_CANDIDATES, queries: Number(values['phase-queries']) });
         }
         await session.context.close();

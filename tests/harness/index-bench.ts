@@ -738,7 +738,8 @@ const bench = {
       const neighbours = lists ? lists.search(query, args.probe, args.partitionedShortlist, args.partitionedCandidates, accept, args.widestProbe) : hammingNeighbours;
       if (lists) {
         steps.sketchScan.push(performance.now() - t);
-        // Side by side: every probed sketch scored whole (the shortlist is the probe), and how many of its picks the two passes share.
+        // Side by side: every probed sketch scored whole (the shortlist is the widest probe; the scan widens by the same rule, on
+        // whole scores), and how many of its picks the default shares.
         t = performance.now();
         const onePass = lists.search(query, args.probe, args.widestProbe, args.partitionedCandidates, accept, args.widestProbe);
         steps.sketchScanOnePass.push(performance.now() - t);

@@ -93,7 +93,6 @@ describe('InvertedLists.search', () => {
       const wide = lists.search(query, scan, items.length, keep, all, items.length);
       // A superset scanned: each rank's score is at least as good.
       wide.scores.forEach((score, i) => expect(score).toBeGreaterThanOrEqual(narrow.scores[i]!));
-      expect(lists.search(query, scan, items.length, keep, all, scan)).toEqual(narrow);
     }
     const mean = (queries: Float32Array[], value: (query: Float32Array) => number) => queries.reduce((sum, q) => sum + value(q), 0) / queries.length;
     expect(mean(far, (q) => overlap(q, items.length))).toBeGreaterThan(mean(far, (q) => overlap(q, scan)) + 0.1);

@@ -31,7 +31,7 @@ import type { ItemMeta } from '../items.ts';
 import type { PackContents, PackPartition } from '../pack/contents.ts';
 import { sketchBytes } from '../pack/format.ts';
 import { LruPageCache } from '../store/lru-cache.ts';
-import type { PageStore } from '../store/page-store.ts';
+import { StorageFullError, type PageStore } from '../store/page-store.ts';
 import { Int8Scorer, type StoredInt8 } from '../vectors/int8-scorer.ts';
 import { dequantizeInt8, quantizeInt8 } from '../vectors/quantize.ts';
 import { bestByAsymmetricScore } from './asymmetric.ts';
@@ -171,8 +171,8 @@ const isProvisional = (partition: Manifest['partition']) => partition !== null &
  * partition trained on fewer is due then, one from an older version or a pack included). Over 200 000
  * synthetic items (scratch experiment), lists trained on 8192, 40 000 and 65 536 items held 0.946, 0.990 and
  * 1.000 of the true top 10 within the lists that make up 1/32 of the collection, 0.968, 0.998 and 1.000
- * within 1/16. The cost, once: the sample's embeddings in memory meanwhile (4 bytes × dim each, 96 MiB at
- * the default model's 768) and ~20 s of PCA and k-means in Node.
+ * within 1/16. The cost, once: the sample's embeddings in memory meanwhile (4 bytes × dim each, 128 MiB at
+ * the default embedding's 1023) and ~20 s of PCA and k-means in Node.
  */
 export const LIST_SAMPLE = 32_768;
 const needsListSample = (partition: Manifest['partition'], liveCount: number) =>
@@ -193,9 +193,16 @@ export const DEFAULT_PROBE_MIN = 20_000;
  * How far the default probe widens for a query unlike its nearest lists (InvertedLists.search): to this share of the
  * collection at most. In the same experiment, with 800 real photos among the items and 100 of them among the queries
  * (outliers here), probing 1/20 found 0.968 of the synthetic queries' top 10 and 0.771 of the real ones'; widening to
- * 1/4 at most, 0.986 and 0.955, while the synthetic queries probed 1/20 at the median (1/16 on average).
+ * 1/4 at most, 0.986 and 0.955, while the synthetic queries probed 1/20 at the median (1/16 on average). The
+ * widest is 1/5 here, the probe whose recall at a million items met the target before the lists were retrained.
  */
 export const DEFAULT_WIDEST_PROBE_SHARE = 1 / 5;
+
+/** The default probe of a collection of `liveCount` items, and the widest it may grow to. */
+export function defaultProbe(liveCount: number): { probe: number; widest: number } {
+  const probe = Math.max(DEFAULT_PROBE_MIN, Math.ceil(liveCount * DEFAULT_PROBE_SHARE));
+  return { probe, widest: Math.max(probe, Math.ceil(liveCount * DEFAULT_WIDEST_PROBE_SHARE)) };
+}
 /**
  * Sketches scored whole in a partitioned index, the best of those probed by their heads (sketch-kernel.ts). Over
  * 200 000 synthetic items, every one probed, recall@10 was 0.987 with 4000 (and with 2000) against 0.988 scoring all
@@ -379,14 +386,12 @@ export class ImageIndex {
       const trainedAt = this.manifest.coder?.trainedAtCount ?? 0;
       if (!this.coder || (this.manifest.liveCount + items.length >= 2 * trainedAt && trainedAt < RETRAIN_UNTIL)) await this.retrain({}, items);
       // A coder that is done retraining beside a provisional partition (imported with a pack): the partition gets its full
-      // lists, once the collection is that large (smaller, another provisional one would be retrained on every add). And a
-      // full partition trained on fewer than LIST_SAMPLE items is trained on that many, once there are that many.
-      else if (
-        (trainedAt >= RETRAIN_UNTIL && this.manifest.liveCount + items.length >= RETRAIN_UNTIL && isProvisional(this.manifest.partition))
-        || needsListSample(this.manifest.partition, this.manifest.liveCount + items.length)
-      ) {
+      // lists, once the collection is that large (smaller, another provisional one would be retrained on every add).
+      else if (trainedAt >= RETRAIN_UNTIL && this.manifest.liveCount + items.length >= RETRAIN_UNTIL && isProvisional(this.manifest.partition)) {
         await this.retrain({}, items, { coder: false });
       }
+      // And a full one trained on fewer than LIST_SAMPLE items (with the coder, just now or before) on that many.
+      await this.trainListsOnLargerSample(items);
       const coder = this.coder!;
       this.reserve(end);
       this.fitCache();
@@ -462,8 +467,7 @@ export class ImageIndex {
   rebuild(options: { readonly coder?: CoderKind; readonly bits?: number } = {}): Promise<void> {
     return this.serialised(async () => {
       await this.retrain(options);
-      // The coder's sample is too small to place a large collection's lists well: they are trained on LIST_SAMPLE items.
-      if (needsListSample(this.manifest.partition, this.manifest.liveCount)) await this.retrain({}, [], { coder: false });
+      await this.trainListsOnLargerSample([]);
     });
   }
 
@@ -478,9 +482,10 @@ export class ImageIndex {
     const lists = this.lists;
     let candidates = Math.max(k, options.candidates ?? (lists ? DEFAULT_PARTITIONED_CANDIDATES : DEFAULT_CANDIDATES));
     let shortlist = Math.max(candidates, options.shortlist ?? (lists ? DEFAULT_PARTITIONED_SHORTLIST : DEFAULT_SHORTLIST));
-    let probe = Math.max(candidates, options.probe ?? Math.max(DEFAULT_PROBE_MIN, Math.ceil(this.manifest.liveCount * DEFAULT_PROBE_SHARE)));
+    const defaults = defaultProbe(this.manifest.liveCount);
+    let probe = Math.max(candidates, options.probe ?? defaults.probe);
     // A probe that is asked for is kept to; the default one widens for a query unlike its lists.
-    let widest = options.probe === undefined ? Math.max(probe, Math.ceil(this.manifest.liveCount * DEFAULT_WIDEST_PROBE_SHARE)) : probe;
+    let widest = options.probe === undefined ? Math.max(probe, defaults.widest) : probe;
     const projection = lists ? null : this.coder!.project(vector);
     const accept = (slot: number) => this.live[slot] === 1;
     for (;;) {
@@ -711,18 +716,19 @@ export class ImageIndex {
     // Train on `n` items evenly spread (item i is taken where i · n / total reaches a new whole number), then re-code them all.
     const n = Math.min(total, train.coder ? TRAINING_SAMPLE : LIST_SAMPLE);
     const isSampled = (i: number) => Math.floor((i * n) / total) !== Math.floor(((i - 1) * n) / total);
-    const trained = new Float32Array(n * dim);
+    const sample = new Float32Array(n * dim);
     let taken = 0;
     let seen = 0;
-    for await (const { stored } of this.scan({ vectors: true })) if (isSampled(seen++)) trained.set(this.dequantize(stored!), taken++ * dim);
-    for (const item of incoming) if (isSampled(seen++)) trained.set(item.vector, taken++ * dim);
+    for await (const { stored } of this.scan({ vectors: true })) if (isSampled(seen++)) sample.set(this.dequantize(stored!), taken++ * dim);
+    for (const item of incoming) if (isSampled(seen++)) sample.set(item.vector, taken++ * dim);
+    if (taken !== n) throw new Error(`The index is damaged: it holds ${seen - incoming.length} live items, not ${this.manifest.liveCount}.`);
     const { partitionFrom } = this.manifest;
     const dims = Math.min(SKETCH_DIMS, dim);
     // One PCA of the sample for the partition and, when it has as many bits as the sketches have dims (the defaults), an ITQ coder.
-    const pca = partitionFrom !== null && total >= partitionFrom ? samplePca(trained, n, dim, dims) : null;
-    const params = train.coder ? this.train(trained, n, kind, bits, pca) : this.coder!.params;
+    const pca = partitionFrom !== null && total >= partitionFrom ? samplePca(sample, n, dim, dims) : null;
+    const params = train.coder ? this.train(sample, n, kind, bits, pca) : this.coder!.params;
     const coder = train.coder ? new Coder(params) : this.coder!;
-    const partition = pca ? trainPartition(trained, dim, { dims, lists: partitionLists(n, total), sketch: 'int4', seed, pca }) : null;
+    const partition = pca ? trainPartition(sample, dim, { dims, lists: partitionLists(n, total), sketch: 'int4', seed, pca }) : null;
     const codes = train.coder ? new Uint32Array(this.live.length * words) : this.codes;
     const lists = partition ? new InvertedLists(new Partition(partition), this.live.length) : null;
     if (train.coder || lists) {
@@ -752,6 +758,20 @@ export class ImageIndex {
     this.lists = lists;
     this.mih = null;
     this.fitCache();
+  }
+
+  /**
+   * Trains the partition alone on LIST_SAMPLE items once the collection (with `incoming`) has that many and its
+   * partition was trained on fewer. The lists work as they are, so where storage cannot take the new ones (a
+   * commit of every sketch page) this gives up quietly, and the next add tries again.
+   */
+  private async trainListsOnLargerSample(incoming: readonly NewItem[]): Promise<void> {
+    if (!needsListSample(this.manifest.partition, this.manifest.liveCount + incoming.length)) return;
+    try {
+      await this.retrain({}, incoming, { coder: false });
+    } catch (err) {
+      if (!(err instanceof StorageFullError)) throw err;
+    }
   }
 
   /** Live slots in order, with their metadata and/or stored embedding. */

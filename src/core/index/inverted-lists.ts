@@ -214,19 +214,20 @@ export class InvertedLists {
    * last compaction).
    *
    * Up to `widest` sketches (default: `scan`, no widening), the scan then goes
-   * on through the next lists for as long as one could still hold a better
+   * on through the next lists for as long as one is likely to hold a better
    * item than the `keep`-th: while the list's centroid score, plus the largest
    * gain over its own list's score among the items kept, reaches the
-   * `keep`-th score. A query like the collection's items finds its best near
-   * the top lists and stops; one unlike them (an outlier, such as a real photo
-   * among the synthetic ones of bench:index) has flat list scores, and scans
-   * wider.
+   * `keep`-th score (a guess from what the first lists held, not a bound). A
+   * query like the collection's items finds its best near the top lists and
+   * stops; one unlike them (an outlier, such as a real photo among the
+   * synthetic ones of bench:index) has flat list scores, and scans wider; so
+   * does a near-duplicate of an item, whose copy scores far above its list.
    */
   search(query: Float32Array, scan: number, shortlist: number, keep: number, isLive: SlotFilter, widest = scan): Scored {
     const q = this.partition.projectQuery(query);
     const size = (list: number) => this.listStart[list + 1]! - this.listStart[list]! + this.tailSizes[list]!;
-    // Rank only as many lists as the scan is likely to reach (twice the average-size estimate), all of them if that falls short;
-    // none when it must reach every sketch anyway (a collection smaller than the probe).
+    // Rank only as many lists as the widest scan is likely to reach (twice the average-size estimate), all of them if that
+    // falls short; none when the first scan must reach every sketch anyway (a collection smaller than the probe).
     const average = Math.max(1, this.used / this.lists);
     const reach = Math.max(scan, widest);
     let ranked = scan >= this.used ? null : this.partition.rankLists(q, Math.min(this.lists, 2 * Math.ceil(reach / average) + 1));
@@ -245,16 +246,22 @@ export class InvertedLists {
     for (let j = 0; j < this.dims; j++) weighted[j] = q[j]! * this.spread[j]!;
     const unit = this.arena.setQuery(weighted);
     let kept = this.bestInLists(order.subarray(0, listCount), total, shortlist, keep, isLive);
-    if (ranked && total < widest && listCount < order.length) {
+    if (ranked && total < widest && listCount < this.lists) {
       const listScores = ranked.scores;
       const listOf = (position: number) => this.listOfSlot[this.slotAt[position]!]!;
+      // (A NaN score makes the gain NaN, and the scan stops here.)
       let gain = -Infinity;
       for (let i = 0; i < kept.scores.length; i++) gain = Math.max(gain, kept.scores[i]! * unit - listScores[listOf(kept.positions[i]!)]!);
       // Fewer than `keep` found: any list could add one.
       const worst = kept.scores.length < keep ? -Infinity : kept.scores[keep - 1]! * unit;
       const from = listCount;
       let more = 0;
-      while (listCount < order.length && total + more < widest && listScores[order[listCount]!]! + gain >= worst) more += size(order[listCount++]!);
+      for (;;) {
+        while (listCount < order.length && total + more < widest && listScores[order[listCount]!]! + gain >= worst) more += size(order[listCount++]!);
+        if (listCount < order.length || order.length === this.lists || total + more >= widest) break;
+        // The lists ranked ran out (they are ranked by an estimate of their sizes): rank them all, a ranking the first ones begin.
+        order = this.partition.rankLists(q, this.lists).order;
+      }
       if (more > 0) {
         const wider = this.bestInLists(order.subarray(from, listCount), more, shortlist, keep, isLive);
         kept = bestByScore(joined(kept.positions, wider.positions), joined(kept.scores, wider.scores), keep);
@@ -265,10 +272,10 @@ export class InvertedLists {
   }
 
   /**
-   * The `keep` best positions, with their scores, of the sketches in `lists` (`count` of them at most) against
+   * The `keep` best positions, with their scores, of the sketches in lists `listNumbers` (`count` of them at most) against
    * the query set last: by heads and then the best `shortlist` whole where there are many, else all whole.
    */
-  private bestInLists(lists: Uint32Array, count: number, shortlist: number, keep: number, isLive: SlotFilter): { positions: Uint32Array; scores: Float32Array } {
+  private bestInLists(listNumbers: Uint32Array, count: number, shortlist: number, keep: number, isLive: SlotFilter): { positions: Uint32Array; scores: Float32Array } {
     if (this.scratch.positions.length < count) {
       const size = Math.ceil(count * 1.25);
       this.scratch = { positions: new Uint32Array(size), scores: new Float32Array(size), picked: new Uint32Array(size) };
@@ -277,7 +284,7 @@ export class InvertedLists {
     let n = 0;
     // Every filed item is live until one is removed (compaction then drops it): only then is each checked.
     const check = this.removed > 0;
-    for (const list of lists) {
+    for (const list of listNumbers) {
       const tail = this.tail[list]!;
       const end = this.listStart[list + 1]!;
       if (check) {
