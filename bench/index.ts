@@ -87,7 +87,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { CoderKind } from '../src/core/codes/coder.ts';
 import { EMBEDDING_METHOD } from '../src/core/embed/embedder.ts';
 import { embeddingLength } from '../src/core/embed/fused.ts';
-import { DEFAULT_CANDIDATES, DEFAULT_PARTITIONED_CANDIDATES, DEFAULT_PARTITIONED_SHORTLIST, DEFAULT_PROBE_MIN, DEFAULT_PROBE_SHARE, DEFAULT_SHORTLIST, DEFAULT_WIDEST_PROBE_SHARE, defaultProbe, LIST_SAMPLE, PARTITION_FROM, PARTITION_LISTS, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS } from '../src/core/index/image-index.ts';
+import { DEFAULT_CANDIDATES, DEFAULT_PARTITIONED_CANDIDATES, DEFAULT_PARTITIONED_SHORTLIST, DEFAULT_PROBE_MIN, DEFAULT_PROBE_SHARE, DEFAULT_SHORTLIST, DEFAULT_WIDEST_PROBE_MIN, DEFAULT_WIDEST_PROBE_SHARE, defaultProbe, LIST_SAMPLE, PARTITION_FROM, PARTITION_LISTS, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS } from '../src/core/index/image-index.ts';
 import { modelSpec } from '../src/core/models/registry.ts';
 import { NodeEngine } from '../src/node/engine.ts';
 import { PROJECT_ROOT } from '../src/node/provision.ts';
@@ -355,7 +355,7 @@ async function main() {
     results.environment = {
       date: new Date().toISOString(), loadAverageAtStart: loadavg(), source: gitState(), cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem(), node: process.version, userAgent,
       crossOriginIsolated: isolated,
-      settings: { sizes: SIZES, bits: BITS, coder: CODER, budgetBytes: BUDGET, sweep: SWEEP, defaultShortlist: DEFAULT_SHORTLIST, defaultCandidates: DEFAULT_CANDIDATES, partitionFrom: PARTITION_FROM, lists: PARTITION_LISTS, listSample: LIST_SAMPLE, sketchDims: SKETCH_DIMS, defaultProbe: { share: DEFAULT_PROBE_SHARE, min: DEFAULT_PROBE_MIN, widestShare: DEFAULT_WIDEST_PROBE_SHARE }, defaultPartitionedShortlist: DEFAULT_PARTITIONED_SHORTLIST, defaultPartitionedCandidates: DEFAULT_PARTITIONED_CANDIDATES, coldRuns: COLD_RUNS, rank: RANK, seed: SEED, queries: init.syntheticQueries, realQueries: init.realQueries, classShare: init.classShare, classes: init.classes },
+      settings: { sizes: SIZES, bits: BITS, coder: CODER, budgetBytes: BUDGET, sweep: SWEEP, defaultShortlist: DEFAULT_SHORTLIST, defaultCandidates: DEFAULT_CANDIDATES, partitionFrom: PARTITION_FROM, lists: PARTITION_LISTS, listSample: LIST_SAMPLE, sketchDims: SKETCH_DIMS, defaultProbe: { share: DEFAULT_PROBE_SHARE, min: DEFAULT_PROBE_MIN, widestShare: DEFAULT_WIDEST_PROBE_SHARE, widestMin: DEFAULT_WIDEST_PROBE_MIN }, defaultPartitionedShortlist: DEFAULT_PARTITIONED_SHORTLIST, defaultPartitionedCandidates: DEFAULT_PARTITIONED_CANDIDATES, coldRuns: COLD_RUNS, rank: RANK, seed: SEED, queries: init.syntheticQueries, realQueries: init.realQueries, classShare: init.classShare, classes: init.classes },
     };
     results.synthStats = { ...synthStats, copulaExplained: explained };
     if (MEMEMO_CAP_MS > 0) {
@@ -492,7 +492,7 @@ function report(results: Results, queryCount: number): void {
       return [kind, r3(x.meanPairwiseCosine), r3(x.meanNearestNeighbourCosine), r3(x.zeroFraction), r3(x.itq256HammingTop10Recall), r3(x.itq256Rerank40Recall)];
     }));
 
-  out(`Lookalike index (${BITS}-bit ${CODER}, budget ${mib(BUDGET)} MiB, k = 10; class share ${values["class-share"]} of ${values.classes} classes; default search below ${PARTITION_FROM} items: Hamming shortlist ${DEFAULT_SHORTLIST} → asymmetric → cosine on ${DEFAULT_CANDIDATES}; from ${PARTITION_FROM}: ${PARTITION_LISTS} lists (${PROVISIONAL_LISTS} if trained below ${RETRAIN_UNTIL} items; trained on ${LIST_SAMPLE} items once there are that many), ${SKETCH_DIMS}-d sketches, probe 1/${1 / DEFAULT_PROBE_SHARE} of the items (≥ ${DEFAULT_PROBE_MIN}; widened up to 1/${1 / DEFAULT_WIDEST_PROBE_SHARE} for queries unlike their lists) by sketch head → ${DEFAULT_PARTITIONED_SHORTLIST} by whole sketch → cosine on ${DEFAULT_PARTITIONED_CANDIDATES}; ${queryCount} queries; latencies p50 / p99 in ms)`);
+  out(`Lookalike index (${BITS}-bit ${CODER}, budget ${mib(BUDGET)} MiB, k = 10; class share ${values["class-share"]} of ${values.classes} classes; default search below ${PARTITION_FROM} items: Hamming shortlist ${DEFAULT_SHORTLIST} → asymmetric → cosine on ${DEFAULT_CANDIDATES}; from ${PARTITION_FROM}: ${PARTITION_LISTS} lists (${PROVISIONAL_LISTS} if trained below ${RETRAIN_UNTIL} items; trained on ${LIST_SAMPLE} items once there are that many), ${SKETCH_DIMS}-d sketches, probe 1/${1 / DEFAULT_PROBE_SHARE} of the items (≥ ${DEFAULT_PROBE_MIN}; widened up to 1/${1 / DEFAULT_WIDEST_PROBE_SHARE}, ≥ ${DEFAULT_WIDEST_PROBE_MIN}, for queries unlike their lists) by sketch head → ${DEFAULT_PARTITIONED_SHORTLIST} by whole sketch → cosine on ${DEFAULT_PARTITIONED_CANDIDATES}; ${queryCount} queries; latencies p50 / p99 in ms)`);
   table(['N', 'build s', 'µs/item', 'index MiB (codes+tables+cache)', 'page MiB', 'renderer RSS MiB', 'open ms', 'cold 1st query ms', 'warm', 'warm, settled', 'warm, settled, IndexedDB alone', 'hot', 'recall@10 (synth / real)'],
     results.sizes.map((z) => {
       const opens = z.cold.map((c) => c.storeOpenMs + c.indexOpenMs);
