@@ -2,8 +2,9 @@
  * A fixed f32 matrix times vectors: a partition's projection (256 × 1023 at the
  * default) and its centroids (1024 × 256), each used once per item added and
  * once per query; and, while a partition is trained, its sample's projections
- * (k-means++ takes distances to each new centre from their products). The WebAssembly SIMD kernel (matvec.wat) does four rows per
- * pass over the vector with four f32 lanes each; a plain loop does the same
+ * (k-means++ takes distances to each new centre from their products). The
+ * WebAssembly SIMD kernel (matvec.wat) does four rows per pass over the
+ * vector with four f32 lanes each; a plain loop does the same
  * where SIMD is missing. Their sums round differently in the last bits, which
  * only matters to a value within rounding of a tie (an item's list, a sketch
  * component's rounding): nothing reads those back expecting the other result.
