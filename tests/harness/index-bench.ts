@@ -743,8 +743,8 @@ const bench = {
         t = performance.now();
         const onePass = lists.search(query, args.probe, args.widestProbe, args.partitionedCandidates, accept, args.widestProbe);
         steps.sketchScanOnePass.push(performance.now() - t);
-        const twoPass = new Set(neighbours.slots);
-        steps.onePassOverlap.push(onePass.slots.filter((slot) => twoPass.has(slot)).length / onePass.slots.length);
+        const byDefault = new Set(neighbours.slots);
+        steps.onePassOverlap.push(onePass.slots.filter((slot) => byDefault.has(slot)).length / onePass.slots.length);
       }
       const pages = [...new Set(Array.from(neighbours.slots, (slot) => Math.floor(slot / perPage)))].sort((a, b) => a - b);
       steps.pages.push(pages.length);

@@ -21,8 +21,9 @@
  * rest is read only for the few that pass (inverted-lists.ts).
  *
  * Memory layout: heads [0, capacity·headBytes); rests [capacity·headBytes,
- * capacity·sketchBytes); the scales (f32 × capacity, from the next multiple of 16); then the query (int16 ×
- * dims), and per scan the slots to score (u32) and their scores (f32).
+ * capacity·sketchBytes); the scales (f32 × capacity, from the next multiple
+ * of 16); then the query (int16 × dims), and per scan the slots to score
+ * (u32) and their scores (f32).
  */
 import { sketchBytes, type SketchEncoding } from '../pack/format.ts';
 import { memoryFor, simdModule, WASM_PAGE_BYTES } from '../wasm/simd-module.ts';
