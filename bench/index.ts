@@ -242,7 +242,7 @@ function fitCopula(real: Float32Array, n: number): { model: Float32Array; explai
 // ——— Chromium ———
 
 /** INDEX_BENCH_VERSION of the bench this driver expects (tests/harness/index-bench.ts; a value import would run the worker module). */
-const INDEX_BENCH_VERSION = 11;
+const INDEX_BENCH_VERSION = 12;
 
 // tests/harness/chromium.ts's flags, plus memory measurement without its random delay and a callable GC.
 const CHROMIUM_ARGS = [
@@ -510,12 +510,12 @@ function report(results: Results, queryCount: number): void {
   table(['N', ...SWEEP.map((x) => `${x.shortlist} → ${x.candidates}`)], results.sizes.map((z) => [nfmt(z.n), ...(z.warm?.sweep ?? []).map((c) => `${lat(c.latency)}, ${r3(c.recall.all)}`)]));
 
   out(`Where a warm query goes (median ms, on an uncached connection; Hamming path: shortlist ${DEFAULT_SHORTLIST} → ${DEFAULT_CANDIDATES} candidates; a partitioned index reads the pages of its sketch scan's ${DEFAULT_PARTITIONED_CANDIDATES} candidates instead)`);
-  table(['N', 'MIH m', 'code + project', 'shortlist (MIH → scan)', 'MIH gave up', 'linear scan alone', 'radius', 'asymmetric', 'sketch scan (probe)', 'one pass, all whole (picks shared)', 'vector pages', 'read pages (IndexedDB)', 'read pages (OPFS mirror)', 'score', 'read meta', 'MIH build (cold)', 'load codes', 'load sketches'],
+  table(['N', 'MIH m', 'code + project', 'shortlist (MIH → scan)', 'MIH gave up', 'linear scan alone', 'radius', 'asymmetric', 'sketch scan (probe)', 'one pass, all whole (picks shared)', 'vector pages', 'read pages (IndexedDB)', 'read pages (OPFS mirror)', 'score', 'read meta (IndexedDB)', 'read meta (OPFS mirror)', 'MIH build (cold)', 'load codes', 'load sketches'],
     results.sizes.filter((z) => z.phases).map((z) => {
       const p = z.phases!;
       return [nfmt(z.n), String(p.m), ms(p.steps.encode.p50 + p.steps.project.p50, 2), ms(p.steps.shortlist.p50, 2), p.mihGaveUpFraction === null ? 'scan only' : `${(p.mihGaveUpFraction * 100).toFixed(0)}%`, ms(p.steps.linear.p50, 2), String(p.steps.radius.p50),
         ms(p.steps.asymmetric.p50, 2), p.probe === null ? '–' : `${ms(p.steps.sketchScan.p50, 2)} (${nfmt(p.probe)})`,
-        p.probe === null || !p.steps.sketchScanOnePass ? '–' : `${ms(p.steps.sketchScanOnePass.p50, 2)} (${r3(p.steps.onePassOverlap.p50)})`, String(p.steps.pages.p50), ms(p.steps.fetchVectors.p50, 2), ms(p.steps.fetchVectorsMirror?.p50, 2), ms(p.steps.score.p50, 2), ms(p.steps.fetchMeta.p50, 2), ms(p.mihBuildMs),
+        p.probe === null || !p.steps.sketchScanOnePass ? '–' : `${ms(p.steps.sketchScanOnePass.p50, 2)} (${r3(p.steps.onePassOverlap.p50)})`, String(p.steps.pages.p50), ms(p.steps.fetchVectors.p50, 2), ms(p.steps.fetchVectorsMirror?.p50, 2), ms(p.steps.score.p50, 2), ms(p.steps.fetchMeta.p50, 2), ms(p.steps.fetchMetaMirror?.p50, 2), ms(p.mihBuildMs),
         ms(p.loadCodesMs), p.loadSketchesMs === null ? '–' : ms(p.loadSketchesMs)];
     }));
 

@@ -20,8 +20,8 @@ import { DEFAULT_CANDIDATES, DEFAULT_SHORTLIST, ImageIndex, LINEAR_SCAN_BELOW, t
 import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Neighbours } from '../../src/core/index/mih.ts';
 import { InvertedLists } from '../../src/core/index/inverted-lists.ts';
 import {
-  CODES_PER_PAGE, codesKey, decodeCodesPage, decodeJson, decodePartition, decodeSketchesPage, MANIFEST_KEY, metaKey, PARTITION_KEY, sketchesKey, vectorsKey,
-  vectorsPageView, type Manifest,
+  CODES_PER_PAGE, codesKey, decodeCodesPage, decodeJson, decodePartition, decodeSketchesPage, MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey,
+  VECTORS_PREFIX, vectorsKey, vectorsPageView, type Manifest,
 } from '../../src/core/index/pages.ts';
 import { Partition } from '../../src/core/index/partition.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
@@ -418,7 +418,7 @@ export interface BuildResult {
 }
 
 /** Bumped with every change to what the driver expects, so a stale harness build fails fast. */
-export const INDEX_BENCH_VERSION = 11;
+export const INDEX_BENCH_VERSION = 12;
 
 const bench = {
   version: () => INDEX_BENCH_VERSION,
@@ -620,8 +620,8 @@ const bench = {
       storeOpenMs: t1 - t0, indexOpenMs: t2 - t1, firstQueryMs: t3 - t2, totalMs: t3 - t0,
       firstQueryRecall: overlap(results.map((r) => Number(r.id)), truthOf(args.firstQuery)),
       count: index.count, memoryAfterOpen,
-      /** Vectors pages with a good copy in the OPFS mirror (null: IndexedDB alone). */
-      goodCopies: store instanceof MirroredPageStore ? store.goodCopies : null,
+      /** Vectors and meta pages with a good copy in the OPFS mirrors (null: IndexedDB alone). */
+      goodCopies: store instanceof MirroredPageStore ? { vectors: store.mirrorOf(VECTORS_PREFIX)?.goodCopies ?? 0, meta: store.mirrorOf(META_PREFIX)?.goodCopies ?? 0 } : null,
     };
   },
 
@@ -706,7 +706,7 @@ const bench = {
     const mihBuildMs = performance.now() - t;
     const steps = {
       encode: [] as number[], project: [] as number[], shortlist: [] as number[], mihTried: [] as number[], linear: [] as number[],
-      asymmetric: [] as number[], sketchScan: [] as number[], sketchScanOnePass: [] as number[], onePassOverlap: [] as number[], fetchVectors: [] as number[], fetchVectorsMirror: [] as number[], score: [] as number[], fetchMeta: [] as number[], pages: [] as number[], radius: [] as number[],
+      asymmetric: [] as number[], sketchScan: [] as number[], sketchScanOnePass: [] as number[], onePassOverlap: [] as number[], fetchVectors: [] as number[], fetchVectorsMirror: [] as number[], score: [] as number[], fetchMeta: [] as number[], fetchMetaMirror: [] as number[], pages: [] as number[], radius: [] as number[],
     };
     let mihGaveUp = 0;
     const scorer = new Int8Scorer(dim);
@@ -771,6 +771,11 @@ const bench = {
       const metaPages = [...new Set(scored.slice(0, K).map((x) => Math.floor(x.slot / perPage)))];
       (await raw.getMany(metaPages.map(metaKey))).forEach((bytes) => decodeJson(bytes!));
       steps.fetchMeta.push(performance.now() - t);
+      if (store instanceof MirroredPageStore) {
+        t = performance.now();
+        (await store.getMany(metaPages.map(metaKey))).forEach((bytes) => decodeJson(bytes!));
+        steps.fetchMetaMirror.push(performance.now() - t);
+      }
     }
     await raw.close();
     const summary = Object.fromEntries(Object.entries(steps).map(([key, xs]) => [key, percentiles(xs)])) as Record<keyof typeof steps, Percentiles>;

@@ -9,7 +9,7 @@ import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
 import { deleteOrphanMirrors, mirrorNames, openIndexStore } from '../../src/browser/store/index-store.ts';
 import type { CoderKind } from '../../src/core/codes/coder.ts';
 import { ImageIndex, type IndexSettings } from '../../src/core/index/image-index.ts';
-import { decodeJson, MANIFEST_KEY, vectorsKey, type Manifest } from '../../src/core/index/pages.ts';
+import { decodeJson, MANIFEST_KEY, META_PREFIX, metaKey, VECTORS_PREFIX, vectorsKey, type Manifest } from '../../src/core/index/pages.ts';
 import { openPack } from '../../src/core/pack/read.ts';
 import { blobSource, bytesSource } from '../../src/core/pack/range-source.ts';
 import { encodePack } from '../../src/core/pack/write.ts';
@@ -63,10 +63,10 @@ export const indexHarness = {
 
   /**
    * What a reopened index holds: its count, its ids in order, how many of them find themselves
-   * first, how many pages its store answered from the OPFS mirror's copies (-1: no mirror), and
-   * how many of the mirror's pages differ from IndexedDB's.
+   * first, how many vectors and meta pages its store answered from the OPFS mirrors' copies (-1: no
+   * mirror), and how many of the mirrored pages differ from IndexedDB's.
    */
-  inspect(name: string, plan: BuildPlan): Promise<{ count: number; ids: string[]; selfFound: number; partitioned: boolean; readsFromCopies: number; staleCopies: number }> {
+  inspect(name: string, plan: BuildPlan): Promise<{ count: number; ids: string[]; selfFound: number; partitioned: boolean; readsFromCopies: { vectors: number; meta: number }; staleCopies: number }> {
     return withIndex(name, plan, async (index, store) => {
       const ids: string[] = [];
       for await (const { meta } of index.items()) ids.push(meta.id);
@@ -76,7 +76,8 @@ export const indexHarness = {
         const item = items.find((it) => it.meta.id === id)!;
         if ((await index.search(item.vector, { k: 1 }))[0]?.id === id) selfFound++;
       }
-      const readsFromCopies = store instanceof MirroredPageStore ? store.readsFromCopies : -1;
+      const readsFrom = (prefix: string) => (store instanceof MirroredPageStore ? store.mirrorOf(prefix)?.readsFromCopies : undefined) ?? -1;
+      const readsFromCopies = { vectors: readsFrom(VECTORS_PREFIX), meta: readsFrom(META_PREFIX) };
       return { count: index.count, ids, selfFound, partitioned: index.settings.partition !== null, readsFromCopies, staleCopies: await staleCopies(name, store) };
     });
   },
@@ -132,7 +133,7 @@ export type IndexHarness = typeof indexHarness;
 /** Vectors pages that `store` (through its mirror) and a plain IndexedDB connection read differently. */
 async function staleCopies(name: string, store: PageStore): Promise<number> {
   const manifest = decodeJson<Manifest>((await store.get(MANIFEST_KEY))!);
-  const keys = Array.from({ length: Math.ceil(manifest.slotCount / manifest.itemsPerPage) }, (_, page) => vectorsKey(page));
+  const keys = Array.from({ length: Math.ceil(manifest.slotCount / manifest.itemsPerPage) }, (_, page) => [vectorsKey(page), metaKey(page)]).flat();
   const raw = await IdbPageStore.open(name);
   try {
     const [mirrored, stored] = await Promise.all([store.getMany(keys), raw.getMany(keys)]);

@@ -275,7 +275,7 @@ describe('mirrored page store', () => {
     const opened = mirrorFiles()();
     const mirror = await MirroredPageStore.open(store, opened, OPTIONS);
     await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)], ['vectors/1', page(2)]]));
-    opened.pages.truncate(8); // vectors/1's copy is gone
+    opened.pages.truncate(4 + 8); // vectors/1's slot (a length and its 8 bytes) is gone
     store.reads.length = 0;
     expect(await mirror.getMany(['vectors/0', 'vectors/1'])).toEqual([page(1), page(2)]);
     expect(store.reads).toEqual(['vectors/1']);
@@ -349,13 +349,48 @@ describe('mirrored page store', () => {
     expect(store.reads).toEqual(['vectors/01', 'vectors/1e0', 'vectors/ 1', 'vectors/']);
   });
 
-  it('mirrors only pages of the first size it saw', async () => {
+  it('mirrors only pages that fit the slots its first copy set: that copy\'s largest page', async () => {
     const store = counting(new MemoryPageStore());
     const mirror = await MirroredPageStore.open(store, mirrorFiles()(), OPTIONS);
-    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)], ['vectors/1', new Uint8Array(3)]]));
+    await mirror.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)], ['vectors/1', new Uint8Array(3).fill(7)]]));
+    await mirror.commit(new Map([['manifest', manifest(2)], ['vectors/2', new Uint8Array(9)]]));
     store.reads.length = 0;
-    expect(await mirror.getMany(['vectors/0', 'vectors/1'])).toEqual([page(1), new Uint8Array(3)]);
-    expect(store.reads).toEqual(['vectors/1']);
+    const read = await mirror.getMany(['vectors/0', 'vectors/1', 'vectors/2']);
+    expect(read).toEqual([page(1), new Uint8Array(3).fill(7), new Uint8Array(9)]);
+    expect(read.map((bytes) => bytes!.buffer.byteLength)).toEqual([4 + 8, 3, 9]); // a shorter page is not held in a whole slot
+    expect(store.reads).toEqual(['vectors/2']);
+  });
+
+  it('keeps pages of varying size in slots of at least minSlotBytes, and reads larger ones from the store', async () => {
+    const store = counting(new MemoryPageStore());
+    const files = mirrorFiles();
+    const options = { prefix: 'meta/', stampKey: 'manifest', minSlotBytes: 64 };
+    const text = (chars: number) => new TextEncoder().encode('x'.repeat(chars));
+    const mirror = await MirroredPageStore.open(store, files(), options);
+    await mirror.commit(new Map([['manifest', manifest(1)], ['meta/0', text(5)]]));
+    await mirror.commit(new Map([['manifest', manifest(2)], ['meta/1', text(60)], ['meta/2', text(61)], ['meta/0', text(0)]]));
+    await mirror.close();
+    const reopened = await MirroredPageStore.open(store, files(), options);
+    store.reads.length = 0;
+    expect(await reopened.getMany(['meta/0', 'meta/1', 'meta/2'])).toEqual([text(0), text(60), text(61)]);
+    expect(store.reads).toEqual(['meta/2']);
+    expect(reopened.goodCopies).toBe(2);
+  });
+
+  it('wraps another mirror: each copies its own pages, and a full store empties both', async () => {
+    const store = counting(new MemoryPageStore());
+    const [vectorsFiles, metaFiles] = [mirrorFiles()(), mirrorFiles()()];
+    const vectors = await MirroredPageStore.open(store, vectorsFiles, OPTIONS);
+    const both = await MirroredPageStore.open(vectors, metaFiles, { prefix: 'meta/', stampKey: 'manifest', minSlotBytes: 64 });
+    expect([both.mirrorOf('vectors/'), both.mirrorOf('meta/'), both.mirrorOf('codes/')]).toEqual([vectors, both, null]);
+    await both.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)], ['meta/0', page(2)], ['codes/0', page(3)]]));
+    store.reads.length = 0;
+    expect(await both.getMany(['meta/0', 'vectors/0', 'codes/0'])).toEqual([page(2), page(1), page(3)]);
+    expect(store.reads).toEqual(['codes/0']);
+    expect([vectors.goodCopies, both.goodCopies]).toEqual([1, 1]);
+    store.commit = async () => { throw new StorageFullError(); };
+    await expect(both.commit(new Map([['manifest', manifest(2)], ['meta/1', page(4)]]))).rejects.toThrow(StorageFullError);
+    expect([vectorsFiles.pages.getSize(), metaFiles.pages.getSize()]).toEqual([0, 0]);
   });
 
   it('clears its copies with the store', async () => {

@@ -1,33 +1,43 @@
 /**
- * The index's store in a browser: IndexedDB, with the pages that re-ranking
- * reads (`vectors/<page>`) mirrored in files of the origin private file system
- * where this context can read them synchronously (dedicated workers: the app's
- * library worker). Elsewhere, or if the files cannot be opened (held by a
- * worker of this library that has not been torn down yet), IndexedDB alone.
+ * The index's store in a browser: IndexedDB, with the pages a query reads
+ * (`vectors/<page>` for re-ranking, `meta/<page>` for the results) mirrored in
+ * files of the origin private file system where this context can read them
+ * synchronously (dedicated workers: the app's library worker). Elsewhere, or
+ * if the files cannot be opened (held by a worker of this library that has not
+ * been torn down yet), IndexedDB alone.
  */
-import { MANIFEST_KEY, VECTORS_PREFIX } from '../../core/index/pages.ts';
-import { MirroredPageStore, type SyncFile } from '../../core/store/mirrored-page-store.ts';
+import { ITEMS_PER_PAGE, MANIFEST_KEY, META_PREFIX, VECTORS_PREFIX } from '../../core/index/pages.ts';
+import { MirroredPageStore, type MirrorOptions, type SyncFile } from '../../core/store/mirrored-page-store.ts';
 import type { PageStore } from '../../core/store/page-store.ts';
 import { IdbPageStore, PAGE_STORE_DB_PREFIX } from './idb-store.ts';
 
 /** The OPFS folder holding one folder of mirror files per index store. */
 const MIRRORS_DIR = 'lookalike-index-mirrors';
 
+/** Each mirror's two files in the store's folder, and what it mirrors; each wraps the one before. */
+const MIRRORS: readonly { readonly files: readonly [pages: string, state: string]; readonly options: MirrorOptions }[] = [
+  { files: ['pages', 'state'], options: { prefix: VECTORS_PREFIX, stampKey: MANIFEST_KEY } },
+  // Room for about 256 bytes of metadata an item (an id, a title and two URLs); a page with more is read from IndexedDB.
+  { files: ['meta-pages', 'meta-state'], options: { prefix: META_PREFIX, stampKey: MANIFEST_KEY, minSlotBytes: 4 + 256 * ITEMS_PER_PAGE } },
+];
+
 export async function openIndexStore(name: string): Promise<PageStore> {
-  const store = await IdbPageStore.open(name);
-  const files = await openMirrorFiles(name);
-  if (!files) return store;
-  try {
-    return await MirroredPageStore.open(store, files, { prefix: VECTORS_PREFIX, stampKey: MANIFEST_KEY });
-  } catch {
-    // The mirror's files could not be read or reset: go on without them (its next open checks them again).
+  let store: PageStore = await IdbPageStore.open(name);
+  for (const mirror of MIRRORS) {
+    const files = await openMirrorFiles(name, mirror.files);
+    if (!files) continue;
     try {
-      files.pages.close();
-    } finally {
-      files.state.close();
+      store = await MirroredPageStore.open(store, files, mirror.options);
+    } catch {
+      // The mirror's files could not be read or reset: go on without them (its next open checks them again).
+      try {
+        files.pages.close();
+      } finally {
+        files.state.close();
+      }
     }
-    return store;
   }
+  return store;
 }
 
 /** Deletes an index store and its mirror (close it first). */
@@ -82,12 +92,12 @@ function mirrorsDir(): Promise<FileSystemDirectoryHandle> {
   return navigator.storage.getDirectory().then((root) => root.getDirectoryHandle(MIRRORS_DIR, { create: true }));
 }
 
-async function openMirrorFiles(name: string): Promise<{ pages: SyncFile; state: SyncFile } | null> {
+async function openMirrorFiles(name: string, [pages, state]: readonly [string, string]): Promise<{ pages: SyncFile; state: SyncFile } | null> {
   if (typeof FileSystemFileHandle === 'undefined' || !('createSyncAccessHandle' in FileSystemFileHandle.prototype)) return null;
   const opened: FileSystemSyncAccessHandle[] = [];
   try {
     const dir = await (await mirrorsDir()).getDirectoryHandle(encodeURIComponent(name), { create: true });
-    for (const file of ['pages', 'state']) opened.push(await (await dir.getFileHandle(file, { create: true })).createSyncAccessHandle());
+    for (const file of [pages, state]) opened.push(await (await dir.getFileHandle(file, { create: true })).createSyncAccessHandle());
     return { pages: opened[0]!, state: opened[1]! };
   } catch {
     for (const handle of opened) handle.close();

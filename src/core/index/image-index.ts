@@ -40,7 +40,8 @@ import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Ne
 import {
   CODER_KEY, CODES_PER_PAGE, codesKey, decodeCodesPage, decodeCoder, decodeJson, decodePartition, decodeSketchesPage, emptyMetaPage,
   emptyVectorsPage, encodeCodesPage, encodeCoder, encodeJson, encodePartition, encodeSketchesPage, INDEX_FORMAT, ITEMS_PER_PAGE,
-  MANIFEST_KEY, metaKey, PARTITION_KEY, sketchesKey, vectorsKey, vectorsPageView, type Manifest, type MetaPage, type SketchSource,
+  MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageView, type Manifest, type MetaPage,
+  type SketchSource,
 } from './pages.ts';
 import { Partition, trainPartition, type PartitionParams } from './partition.ts';
 
@@ -239,7 +240,7 @@ export class ImageIndex {
 
   private constructor(store: PageStore, manifest: Manifest, coder: CoderParams | null, partition: PartitionParams | null, private readonly budget: number) {
     // Codes and the coder live in memory already; only item pages are worth caching.
-    this.pages = new LruPageCache(store, budget, (key) => key.startsWith('vectors/') || key.startsWith('meta/'));
+    this.pages = new LruPageCache(store, budget, (key) => key.startsWith(VECTORS_PREFIX) || key.startsWith(META_PREFIX));
     this.manifest = manifest;
     this.scorer = new Int8Scorer(manifest.dim);
     this.coder = coder ? new Coder(coder) : null;

@@ -59,7 +59,9 @@ export const codesKey = (page: number) => `codes/${page}`;
 /** Keys of the pages re-ranking reads: `vectors/<page>`. */
 export const VECTORS_PREFIX = 'vectors/';
 export const vectorsKey = (page: number) => `${VECTORS_PREFIX}${page}`;
-export const metaKey = (page: number) => `meta/${page}`;
+/** Keys of the pages that hold items' metadata: `meta/<page>`. */
+export const META_PREFIX = 'meta/';
+export const metaKey = (page: number) => `${META_PREFIX}${page}`;
 export const sketchesKey = (page: number) => `sketches/${page}`;
 
 const utf8 = new TextEncoder();

@@ -1,15 +1,21 @@
 /**
- * A PageStore that answers reads of one kind of fixed-size page from a local
- * file, beside the store that stays the record of truth. The index's vectors
- * pages are mirrored this way in browsers: re-ranking a million-item index reads
- * about 100 random pages a query, which took 28.9 ms from IndexedDB and 0.65 ms
- * from a file in the origin private file system, in one run (BENCHMARKS.md).
+ * A PageStore that answers reads of one kind of page from a local file, beside
+ * the store that stays the record of truth. The index's vectors and meta pages
+ * are mirrored this way in browsers (one mirror wrapping the other): re-ranking
+ * a million-item index reads about 100 random vectors pages a query, which took
+ * 28.9 ms from IndexedDB and 0.65 ms from a file in the origin private file
+ * system, in one run (BENCHMARKS.md); its top 10's meta pages took about 2 ms.
  *
  * Two files, both read and written synchronously (OPFS sync access handles, or
  * any file with positional reads and writes):
  *
- *   pages   page p at p × pageBytes
- *   state   header (u32 LE: magic, version, pageBytes, committed, pending), then one byte per page: 1 when its copy is good
+ *   pages   page p's slot at p × slotBytes: u32 LE length, then the page
+ *   state   header (u32 LE: magic, version, slotBytes, committed, pending), then one byte per page: 1 when its copy is good
+ *
+ * The slot size is set by the first copy: its largest page (and its length),
+ * or `minSlotBytes` if more. Pages of one size (vectors) fill their slots
+ * exactly; pages of varying size (meta) get room to spare, and one too large
+ * for its slot is never copied, but read from the store.
  *
  * A copy is good only once it holds what the store holds. A commit that writes
  * mirrored pages first marks them bad on disk (whatever memory says) and
@@ -54,12 +60,17 @@ export interface MirrorOptions {
   readonly prefix: string;
   /** A key whose value changes whenever the store's set of items does (the index's manifest). */
   readonly stampKey: string;
+  /** The least slot size, length included (default: the first copy's largest page fills its slot). */
+  readonly minSlotBytes?: number;
 }
 
 const MAGIC = 0x524d4b4c; // "LKMR"
-const VERSION = 1;
+/** 2: pages in slots, after their length (1: pages of one size, back to back). */
+const VERSION = 2;
 const HEADER_BYTES = 20;
-const enum Field { Magic, Version, PageBytes, Committed, Pending }
+/** A slot's u32 length of the page in it. */
+const LENGTH_BYTES = 4;
+const enum Field { Magic, Version, SlotBytes, Committed, Pending }
 /** Copies compared with the store on open. */
 const SPOT_CHECKS = 8;
 const BAD = new Uint8Array([0]);
@@ -100,8 +111,8 @@ export class MirroredPageStore implements PageStore {
     // A commit cut short (pending) or one that finished without its last header write: its pages are already marked bad.
     header[Field.Committed] = header[Field.Pending] = stamp;
     mirror.writeHeader();
-    // Without a page size no copy was ever written: whatever marks the state holds name nothing.
-    if (header[Field.PageBytes] === 0) {
+    // Without a slot size no copy was ever written: whatever marks the state holds name nothing.
+    if (header[Field.SlotBytes] === 0) {
       mirror.reset(stamp);
       return mirror;
     }
@@ -110,6 +121,12 @@ export class MirroredPageStore implements PageStore {
     mirror.good = good;
     if (!(await mirror.spotCheck())) mirror.reset(stamp);
     return mirror;
+  }
+
+  /** The mirror of the pages under `prefix`: this one, or one it wraps. */
+  mirrorOf(prefix: string): MirroredPageStore | null {
+    if (this.options.prefix === prefix) return this;
+    return this.store instanceof MirroredPageStore ? this.store.mirrorOf(prefix) : null;
   }
 
   /** Pages whose copy reads take from the file. */
@@ -215,10 +232,14 @@ export class MirroredPageStore implements PageStore {
   }
 
   private readFile(page: number | null): Uint8Array | undefined {
-    const pageBytes = this.header[Field.PageBytes]!;
-    if (page === null || this.good[page] !== 1 || pageBytes === 0) return undefined;
-    const bytes = new Uint8Array(pageBytes);
-    if (this.pages.read(bytes, { at: page * pageBytes }) === pageBytes) return bytes;
+    const slotBytes = this.header[Field.SlotBytes]!;
+    if (page === null || this.good[page] !== 1 || slotBytes === 0) return undefined;
+    const slot = new Uint8Array(slotBytes);
+    const read = this.pages.read(slot, { at: page * slotBytes });
+    const length = read >= LENGTH_BYTES ? new DataView(slot.buffer).getUint32(0, true) : Infinity;
+    // A full slot (pages of one size) is returned in place; a shorter page gets a buffer of its own size (what caches count).
+    if (LENGTH_BYTES + length === slotBytes && read === slotBytes) return slot.subarray(LENGTH_BYTES);
+    if (LENGTH_BYTES + length <= read) return slot.slice(LENGTH_BYTES, LENGTH_BYTES + length);
     // The file is shorter than the state says: read the store instead (and the next commit of this page marks it bad on disk).
     this.good[page] = 0;
     try {
@@ -261,19 +282,25 @@ export class MirroredPageStore implements PageStore {
   }
 
   /**
-   * Writes copies of `pages` and flushes them, records the page size and the
-   * committed fingerprint and flushes that, then marks them good. A failure (a
-   * full disk) leaves them bad: the store still has them.
+   * Writes copies of the `pages` that fit a slot and flushes them, records the
+   * slot size and the committed fingerprint and flushes that, then marks them
+   * good. A failure (a full disk) leaves them bad: the store still has them.
    */
   private copy(pages: ReadonlyMap<number, Uint8Array>): void {
     if (!this.copying || pages.size === 0) return;
     try {
-      const pageBytes = this.header[Field.PageBytes] || pages.values().next().value!.byteLength;
-      const copied = [...pages].filter(([, bytes]) => bytes.byteLength === pageBytes);
+      const largest = [...pages.values()].reduce((most, bytes) => Math.max(most, bytes.byteLength), 0);
+      const slotBytes = this.header[Field.SlotBytes] || Math.max(this.options.minSlotBytes ?? 0, LENGTH_BYTES + largest);
+      const copied = [...pages].filter(([, bytes]) => LENGTH_BYTES + bytes.byteLength <= slotBytes);
       if (copied.length === 0) return;
-      for (const [page, bytes] of copied) this.pages.write(bytes, { at: page * pageBytes });
+      const length = new DataView(new ArrayBuffer(LENGTH_BYTES));
+      for (const [page, bytes] of copied) {
+        length.setUint32(0, bytes.byteLength, true);
+        this.pages.write(new Uint8Array(length.buffer), { at: page * slotBytes });
+        this.pages.write(bytes, { at: page * slotBytes + LENGTH_BYTES });
+      }
       this.pages.flush();
-      this.header[Field.PageBytes] = pageBytes;
+      this.header[Field.SlotBytes] = slotBytes;
       this.writeHeader();
       this.state.flush();
       for (const [page] of copied) this.markGood(page);
