@@ -42,8 +42,8 @@
  *   DEFAULT_PARTITIONED_SHORTLIST whole, the best re-ranked by cosine), and a
  *   `--sweep` of shortlist-or-probe:candidates pairs.
  * - Warm: in the last cold page, after 20 warm-up queries, every query once
- *   (first time each; at large N most candidate pages are not cached, and come
- *   from the OPFS mirror).
+ *   (first time each; at large N most candidate and meta pages are not cached,
+ *   and come from the OPFS mirrors).
  *   Hot: each query again straight after itself (its pages are cached). Warm,
  *   settled: after the sweep and the phases (minutes later: a large build
  *   leaves the storage engine compacting its files, and the first warm pass
@@ -60,7 +60,7 @@
  *   connection: coding, the Hamming shortlist (MIH with the index's work budget,
  *   then a scan; and a linear scan alone), asymmetric scoring, reading vector
  *   pages (from IndexedDB on that connection, and from the open index's OPFS
- *   mirror), scoring, reading meta pages.
+ *   mirror), scoring, reading meta pages (the same two ways).
  * - IndexedDB probe: random reads of one-item (772 B) and one-page (48 KiB) records.
  * - Baselines: brute-force float cosine over the floats in memory (N ≤ 100k;
  *   larger N extrapolated linearly from the largest measured N); linear Hamming
@@ -68,7 +68,7 @@
  *   item at a time until `--mememo-cap-s`, in memory and in IndexedDB, queried at
  *   several ef against exact top-10 over the items it holds, next to Lookalike's
  *   index on the same items, reopened and queried twice: first reading pages
- *   from storage (vectors from the OPFS mirror, metadata from IndexedDB), then
+ *   from storage (vectors and metadata from the OPFS mirrors), then
  *   with them cached, reading nothing, as MeMemo in memory reads nothing.
  *   MeMemo's full build times are extrapolated from its rate over the last
  *   quarter of the cap (a lower bound: HNSW inserts slow as N grows).
@@ -525,7 +525,7 @@ function report(results: Results, queryCount: number): void {
   const largestBrute = measuredBrute.at(-1);
   for (const z of results.sizes) {
     if (z.warm) {
-      rows.push([nfmt(z.n), 'Lookalike, default search (IndexedDB, vectors from the OPFS mirror)', lat(z.warm.warm.latency), r3(z.warm.warm.recall.all)]);
+      rows.push([nfmt(z.n), 'Lookalike, default search (IndexedDB, vectors and metadata from the OPFS mirrors)', lat(z.warm.warm.latency), r3(z.warm.warm.recall.all)]);
       if (z.settledOpen) rows.push([nfmt(z.n), `Lookalike, settled cold: open ${ms(z.settledOpen.storeOpenMs + z.settledOpen.indexOpenMs)} ms, then the first query`, ms(z.settledOpen.firstQueryMs), r3(z.settledOpen.firstQueryRecall)]);
       if (z.settled) rows.push([nfmt(z.n), 'Lookalike, default search, settled (relaunched after the sweep)', lat(z.settled.latency), r3(z.settled.recall.all)]);
       if (z.settledIdbOnly) rows.push([nfmt(z.n), 'Lookalike, default search, settled, IndexedDB alone (no mirror)', lat(z.settledIdbOnly.latency), r3(z.settledIdbOnly.recall.all)]);
@@ -540,7 +540,7 @@ function report(results: Results, queryCount: number): void {
   for (const m of results.mememo ?? []) {
     const best = m.sweep.at(-1);
     for (const e of m.sweep) rows.push([`${nfmt(m.items)} (reached)`, `MeMemo HNSW ${m.mode}, ef ${e.ef} (${e.queries} queries)`, lat(e.latency), r3(e.recall.all)]);
-    rows.push([`${nfmt(m.items)}`, `Lookalike on the same ${m.items} items, reopened (vectors from the OPFS mirror, metadata from IndexedDB)`, lat(m.lookalike.latency), r3(m.lookalike.recall.all)]);
+    rows.push([`${nfmt(m.items)}`, `Lookalike on the same ${m.items} items, reopened (vectors and metadata from the OPFS mirrors)`, lat(m.lookalike.latency), r3(m.lookalike.recall.all)]);
     rows.push([`${nfmt(m.items)}`, `Lookalike on the same ${m.items} items, the same queries again (pages cached)`, lat(m.lookalike.cached), 'the same answers']);
     void best;
   }
