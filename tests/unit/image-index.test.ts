@@ -29,12 +29,15 @@ function exactTop(items: readonly NewItem[], query: Float32Array, k: number): st
 class FailingStore extends MemoryPageStore {
   /** Fails the commit after this many more succeed (null: never). */
   failAfter: number | null = null;
+  /** Commits that landed. */
+  commits = 0;
   override async commit(writes: PageWrites): Promise<void> {
     if (this.failAfter !== null && this.failAfter-- === 0) {
       this.failAfter = null;
       throw new StorageFullError();
     }
-    return super.commit(writes);
+    await super.commit(writes);
+    this.commits++;
   }
 }
 
@@ -200,7 +203,8 @@ describe('ImageIndex', () => {
   });
 
   it('retrains as the collection doubles, with PROVISIONAL_LISTS lists until it has trained at RETRAIN_UNTIL items', async () => {
-    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    const store = new FailingStore();
+    const index = await ImageIndex.open(store, SETTINGS);
     const items = makeItems(33_000, 12);
     const trainedAt = new Map<number, number | undefined>();
     const add = async (from: number, to: number) => {
@@ -208,11 +212,16 @@ describe('ImageIndex', () => {
       trainedAt.set(index.settings.coder!.trainedAtCount, index.settings.partition?.lists);
     };
     for (let i = 0; i < 16_000; i += 1000) await add(i, i + 1000);
+    const commits = store.commits;
     await add(16_000, 33_000);
-    // Partitioned from PARTITION_FROM (2048) items on; full lists once trained at 33 000 (on TRAINING_SAMPLE of them: 10 000 rows).
+    // Partitioned from PARTITION_FROM (2048) items on; full lists once trained at 33 000, past LIST_SAMPLE: on LIST_SAMPLE
+    // rows, and the coder on TRAINING_SAMPLE of them, in one retrain (its commit, then the add's).
     const few = PROVISIONAL_LISTS;
     expect([...trainedAt]).toEqual([[1000, undefined], [2000, undefined], [4000, few], [8000, few], [16000, few], [33000, PARTITION_LISTS]]);
     expect(index.coderParams!.trainedOn).toBe(TRAINING_SAMPLE); // the sample is capped; the count it was trained at is not
+    expect(index.settings.partition!.trainedOn).toBe(LIST_SAMPLE);
+    expect(store.commits - commits).toBe(2);
+    for (const i of [0, 16_500, 32_999]) expect((await index.search(items[i]!.vector, { k: 1 }))[0]!.id).toBe(`item-${i}`);
   }, 120_000);
 
   it('stops retraining once it has trained at RETRAIN_UNTIL items', async () => {
@@ -415,10 +424,14 @@ describe('ImageIndex', () => {
       for (const q of queries) expect(await reopened.search(q.vector)).toEqual(await index.search(q.vector));
       await reopened.add(makeItems(10, 28, 'more'));
       expect(reopened.partitionParams).toEqual(index.partitionParams);
-      // A rebuild (as the CLI's last step) trains the coder, and then the partition on LIST_SAMPLE items again.
+      // A rebuild (as the CLI's last step) trains the coder and the partition on LIST_SAMPLE items again, in one commit.
+      const commits = store.commits;
       await reopened.rebuild();
+      expect(store.commits - commits).toBe(1);
       expect(reopened.settings.partition!.trainedOn).toBe(LIST_SAMPLE);
       expect(reopened.coderParams!.trainedOn).toBe(TRAINING_SAMPLE);
+      expect(reopened.partitionParams!.centroids).not.toEqual(index.partitionParams!.centroids);
+      for (const i of [0, 20_000, items.length - 1]) expect((await reopened.search(items[i]!.vector, { k: 1 }))[0]!.id).toBe(`item-${i}`);
     }, 180_000);
 
     it('gives a provisional partition that came with a pack its full lists on the next add', async () => {

@@ -43,7 +43,7 @@ export interface TrainOptions {
   readonly seed: number;
   /** ITQ rotation iterations, default 50 (fewer if the codes stop changing: a fixed point). */
   readonly iterations?: number;
-  /** A PCA of this sample, when it is computed already (see pcaFor; LSH uses only its mean). */
+  /** A PCA of this sample, or of a larger one it was drawn from, when it is computed already (see pcaFor; LSH uses only its mean). */
   readonly pca?: SamplePca;
 }
 

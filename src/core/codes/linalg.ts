@@ -113,7 +113,7 @@ export function samplePca(sample: Float32Array, n: number, dim: number, count: n
 
 /**
  * The mean and top `count` directions of `sample` for a trainer, from `shared`
- * (a PCA of this same sample) where it has them: its mean always, its directions
+ * (a PCA of this same sample, or of a larger one it was drawn from) where it has them: its mean always, its directions
  * when it has exactly `count` (fewer or more are not a prefix of these: the
  * eigen-solver takes another path). Computed otherwise.
  */

@@ -169,7 +169,8 @@ const isProvisional = (partition: Manifest['partition']) => partition !== null &
 /**
  * A partition trained along with the coder has ~10 sample rows a list: too few to place 1024 centroids well.
  * Once the collection reaches LIST_SAMPLE items, the partition is trained once more, on that many (a full
- * partition trained on fewer is due then, one from an older version or a pack included). Over 200 000
+ * partition trained on fewer is due then, one from an older version or a pack included); a retrain of the coder
+ * at that size or more (an add that doubles the collection past it, or `rebuild()`) trains both at once. Over 200 000
  * synthetic items (scratch experiment), lists trained on 8192, 40 000 and 65 536 items held 0.946, 0.990 and
  * 1.000 of the true top 10 within the lists that make up 1/32 of the collection, 0.968, 0.998 and 1.000
  * within 1/16. The cost, once: the sample's embeddings in memory meanwhile (4 bytes × dim each, 128 MiB at
@@ -396,7 +397,7 @@ export class ImageIndex {
       else if (trainedAt >= RETRAIN_UNTIL && this.manifest.liveCount + items.length >= RETRAIN_UNTIL && isProvisional(this.manifest.partition)) {
         await this.retrain({}, items, { coder: false });
       }
-      // And a full one trained on fewer than LIST_SAMPLE items (with the coder, just now or before) on that many.
+      // And a full one trained on fewer than LIST_SAMPLE items (with the coder, before the collection had that many) on that many.
       await this.trainListsOnLargerSample(items);
       const coder = this.coder!;
       this.reserve(end);
@@ -469,12 +470,9 @@ export class ImageIndex {
     });
   }
 
-  /** Retrains the coder on the collection (optionally with another kind or length) and re-codes every item (two commits when the partition is trained apart). */
+  /** Retrains the coder on the collection (optionally with another kind or length), and the partition, and re-codes every item. */
   rebuild(options: { readonly coder?: CoderKind; readonly bits?: number } = {}): Promise<void> {
-    return this.serialised(async () => {
-      await this.retrain(options);
-      await this.trainListsOnLargerSample([]);
-    });
+    return this.serialised(() => this.retrain(options));
   }
 
   async search(query: Float32Array, options: SearchOptions = {}): Promise<SearchResult[]> {
@@ -698,8 +696,9 @@ export class ImageIndex {
   /**
    * Trains a coder (unless told to keep it) and, for a large collection, a
    * partition, on the live items plus `incoming` (items about to be added):
-   * on TRAINING_SAMPLE of them, or on LIST_SAMPLE when only the partition is
-   * trained. Then re-codes and re-sketches the live items, in one commit.
+   * the partition on LIST_SAMPLE of them when it is trained alone or the
+   * collection has that many, else on TRAINING_SAMPLE; the coder on
+   * TRAINING_SAMPLE. Then re-codes and re-sketches the live items, in one commit.
    */
   private async retrain(options: { readonly coder?: CoderKind; readonly bits?: number }, incoming: readonly NewItem[] = [], train = { coder: true }): Promise<void> {
     const kind = options.coder ?? this.manifest.coderKind;
@@ -720,19 +719,27 @@ export class ImageIndex {
       return;
     }
     // Train on `n` items evenly spread (item i is taken where i · n / total reaches a new whole number), then re-code them all.
-    const n = Math.min(total, train.coder ? TRAINING_SAMPLE : LIST_SAMPLE);
-    const isSampled = (i: number) => Math.floor((i * n) / total) !== Math.floor(((i - 1) * n) / total);
-    const sample = new Float32Array(n * dim);
-    let taken = 0;
-    let seen = 0;
-    for await (const { stored } of this.scan({ vectors: true })) if (isSampled(seen++)) sample.set(this.dequantize(stored!), taken++ * dim);
-    for (const item of incoming) if (isSampled(seen++)) sample.set(item.vector, taken++ * dim);
-    if (taken !== n) throw new Error(`The index is damaged: it holds ${seen - incoming.length} live items, not ${this.manifest.liveCount}.`);
     const { partitionFrom } = this.manifest;
+    const partitioned = partitionFrom !== null && total >= partitionFrom;
+    const n = Math.min(total, !train.coder || (partitioned && total >= LIST_SAMPLE) ? LIST_SAMPLE : TRAINING_SAMPLE);
+    // The coder's `m` rows, evenly spread among the n, go first in the sample, so that they are one block of it.
+    const m = Math.min(n, TRAINING_SAMPLE);
+    const evenly = (count: number, of: number) => (i: number) => Math.floor((i * count) / of) !== Math.floor(((i - 1) * count) / of);
+    const [isSampled, isCoderRow] = [evenly(n, total), evenly(m, n)];
+    const sample = new Float32Array(n * dim);
+    let [taken, coderRows, seen] = [0, 0, 0];
+    const take = (vector: Float32Array) => {
+      if (!isSampled(seen++)) return;
+      sample.set(vector, (isCoderRow(taken) ? coderRows++ : m + taken - coderRows) * dim);
+      taken++;
+    };
+    for await (const { stored } of this.scan({ vectors: true })) take(this.dequantize(stored!));
+    for (const item of incoming) take(item.vector);
+    if (taken !== n) throw new Error(`The index is damaged: it holds ${seen - incoming.length} live items, not ${this.manifest.liveCount}.`);
     const dims = Math.min(SKETCH_DIMS, dim);
     // One PCA of the sample for the partition and, when it has as many bits as the sketches have dims (the defaults), an ITQ coder.
-    const pca = partitionFrom !== null && total >= partitionFrom ? samplePca(sample, n, dim, dims) : null;
-    const params = train.coder ? this.train(sample, n, kind, bits, pca) : this.coder!.params;
+    const pca = partitioned ? samplePca(sample, n, dim, dims) : null;
+    const params = train.coder ? this.train(sample.subarray(0, m * dim), m, kind, bits, pca) : this.coder!.params;
     const coder = train.coder ? new Coder(params) : this.coder!;
     const partition = pca ? trainPartition(sample, dim, { dims, lists: partitionLists(n, total), sketch: 'int4', seed, pca }) : null;
     const codes = train.coder ? new Uint32Array(this.live.length * words) : this.codes;
