@@ -43,7 +43,7 @@ import {
   MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageView, type Manifest, type MetaPage,
   type SketchSource,
 } from './pages.ts';
-import { Partition, trainPartition, type PartitionParams } from './partition.ts';
+import { Partition, PartitionTrainer, type PartitionParams } from './partition.ts';
 
 export interface IndexSettings {
   /** Model registry id the embeddings come from. */
@@ -173,8 +173,8 @@ const isProvisional = (partition: Manifest['partition']) => partition !== null &
  * at that size or more (an add that doubles the collection past it, or `rebuild()`) trains both at once. Over 200 000
  * synthetic items (scratch experiment), lists trained on 8192, 40 000 and 65 536 items held 0.946, 0.990 and
  * 1.000 of the true top 10 within the lists that make up 1/32 of the collection, 0.968, 0.998 and 1.000
- * within 1/16. The cost, once: the sample's embeddings in memory meanwhile (4 bytes × dim each, 128 MiB at
- * the default embedding's 1023) and ~20 s of PCA and k-means in Node.
+ * within 1/16. The cost, once: the sample in memory meanwhile (93 MiB at the default embedding's 1023 dimensions:
+ * see retrain) and ~20 s of k-means in Node.
  */
 export const LIST_SAMPLE = 32_768;
 const needsListSample = (partition: Manifest['partition'], liveCount: number) =>
@@ -697,8 +697,9 @@ export class ImageIndex {
    * Trains a coder (unless told to keep it) and, for a large collection, a
    * partition, on the live items plus `incoming` (items about to be added):
    * the partition on LIST_SAMPLE of them when it is trained alone or the
-   * collection has that many, else on TRAINING_SAMPLE; the coder on
-   * TRAINING_SAMPLE. Then re-codes and re-sketches the live items, in one commit.
+   * collection has that many, else on TRAINING_SAMPLE; the coder, and the
+   * PCA both share, on TRAINING_SAMPLE. Then re-codes and re-sketches the live
+   * items, in one commit.
    */
   private async retrain(options: { readonly coder?: CoderKind; readonly bits?: number }, incoming: readonly NewItem[] = [], train = { coder: true }): Promise<void> {
     const kind = options.coder ?? this.manifest.coderKind;
@@ -722,26 +723,41 @@ export class ImageIndex {
     const { partitionFrom } = this.manifest;
     const partitioned = partitionFrom !== null && total >= partitionFrom;
     const n = Math.min(total, !train.coder || (partitioned && total >= LIST_SAMPLE) ? LIST_SAMPLE : TRAINING_SAMPLE);
-    // The coder's `m` rows, evenly spread among the n, go first in the sample, so that they are one block of it.
+    // Of those, `m` evenly spread train the coder and the PCA, as floats. The others only add to the partition's k-means,
+    // which needs their projections, known after the PCA: they wait as int8, as stored (at 32 768 rows of 1023-d, 93 MiB
+    // with the projections, against 160 MiB for floats).
     const m = Math.min(n, TRAINING_SAMPLE);
     const evenly = (count: number, of: number) => (i: number) => Math.floor((i * count) / of) !== Math.floor(((i - 1) * count) / of);
-    const [isSampled, isCoderRow] = [evenly(n, total), evenly(m, n)];
-    const sample = new Float32Array(n * dim);
-    let [taken, coderRows, seen] = [0, 0, 0];
-    const take = (vector: Float32Array) => {
+    const [isSampled, isTrainingRow] = [evenly(n, total), evenly(m, n)];
+    const trainingRows = new Float32Array(m * dim);
+    const [listVectors, listScales] = [new Int8Array((n - m) * dim), new Float32Array(n - m)];
+    let [taken, training, seen] = [0, 0, 0];
+    const take = (stored: StoredInt8) => {
       if (!isSampled(seen++)) return;
-      sample.set(vector, (isCoderRow(taken) ? coderRows++ : m + taken - coderRows) * dim);
+      if (isTrainingRow(taken)) dequantizeInt8(stored.vectors, stored.offset, dim, stored.scale, trainingRows, training++ * dim);
+      else {
+        const row = taken - training;
+        listVectors.set(stored.vectors.subarray(stored.offset, stored.offset + dim), row * dim);
+        listScales[row] = stored.scale;
+      }
       taken++;
     };
-    for await (const { stored } of this.scan({ vectors: true })) take(this.dequantize(stored!));
-    for (const item of incoming) take(item.vector);
+    for await (const { stored } of this.scan({ vectors: true })) take(stored!);
+    const quantized = new Int8Array(dim);
+    for (const item of incoming) take({ vectors: quantized, offset: 0, scale: quantizeInt8(item.vector, 0, dim, quantized, 0) }); // as it will be stored
     if (taken !== n) throw new Error(`The index is damaged: it holds ${seen - incoming.length} live items, not ${this.manifest.liveCount}.`);
     const dims = Math.min(SKETCH_DIMS, dim);
-    // One PCA of the sample for the partition and, when it has as many bits as the sketches have dims (the defaults), an ITQ coder.
-    const pca = partitioned ? samplePca(sample, n, dim, dims) : null;
-    const params = train.coder ? this.train(sample.subarray(0, m * dim), m, kind, bits, pca) : this.coder!.params;
+    // One PCA for the partition and, when it has as many bits as the sketches have dims (the defaults), an ITQ coder.
+    const pca = partitioned ? samplePca(trainingRows, m, dim, dims) : null;
+    const params = train.coder ? this.train(trainingRows, m, kind, bits, pca) : this.coder!.params;
     const coder = train.coder ? new Coder(params) : this.coder!;
-    const partition = pca ? trainPartition(sample, dim, { dims, lists: partitionLists(n, total), sketch: 'int4', seed, pca }) : null;
+    let partition: PartitionParams | null = null;
+    if (pca) {
+      const trainer = new PartitionTrainer(dim, n, pca, { dims, lists: partitionLists(n, total), sketch: 'int4', seed });
+      for (let i = 0; i < m; i++) trainer.add(trainingRows.subarray(i * dim, (i + 1) * dim));
+      for (let i = 0; i < n - m; i++) trainer.add(this.dequantize({ vectors: listVectors, offset: i * dim, scale: listScales[i]! }));
+      partition = trainer.finish();
+    }
     const codes = train.coder ? new Uint32Array(this.live.length * words) : this.codes;
     const lists = partition ? new InvertedLists(new Partition(partition), this.live.length) : null;
     if (train.coder || lists) {
