@@ -20,7 +20,7 @@ afterAll(() => browser?.close());
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-describe('index engine on IndexedDB (vectors mirrored in OPFS) in Chromium', () => {
+describe('index engine on IndexedDB (vectors and metadata mirrored in OPFS) in Chromium', () => {
   it('a tab killed mid-build reopens to a consistent index, and the build resumes where it stopped', async () => {
     await withContext(browser, async (context) => {
       // The build crosses partitionFrom, so the finished index also searches through its partition and sketches.

@@ -1,5 +1,5 @@
 /**
- * The index engine on the app's browser store (IndexedDB, vectors mirrored in
+ * The index engine on the app's browser store (IndexedDB, vectors and metadata mirrored in
  * OPFS), driven from browser tests: builds, checks and exports indexes of
  * seeded synthetic items (tests/index-data.ts), so Node can build the very same
  * ones to compare with. It runs in a worker of the harness page
@@ -130,7 +130,7 @@ export const indexHarness = {
 
 export type IndexHarness = typeof indexHarness;
 
-/** Vectors pages that `store` (through its mirror) and a plain IndexedDB connection read differently. */
+/** Vectors and meta pages that `store` (through its mirrors) and a plain IndexedDB connection read differently. */
 async function staleCopies(name: string, store: PageStore): Promise<number> {
   const manifest = decodeJson<Manifest>((await store.get(MANIFEST_KEY))!);
   const keys = Array.from({ length: Math.ceil(manifest.slotCount / manifest.itemsPerPage) }, (_, page) => [vectorsKey(page), metaKey(page)]).flat();

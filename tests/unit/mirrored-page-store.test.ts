@@ -361,10 +361,10 @@ describe('mirrored page store', () => {
     expect(store.reads).toEqual(['vectors/2']);
   });
 
-  it('keeps pages of varying size in slots of at least minSlotBytes, and reads larger ones from the store', async () => {
+  it('keeps pages of varying size in slots of slotBytes, and reads larger ones from the store', async () => {
     const store = counting(new MemoryPageStore());
     const files = mirrorFiles();
-    const options = { prefix: 'meta/', stampKey: 'manifest', minSlotBytes: 64 };
+    const options = { prefix: 'meta/', stampKey: 'manifest', slotBytes: 64 };
     const text = (chars: number) => new TextEncoder().encode('x'.repeat(chars));
     const mirror = await MirroredPageStore.open(store, files(), options);
     await mirror.commit(new Map([['manifest', manifest(1)], ['meta/0', text(5)]]));
@@ -381,7 +381,7 @@ describe('mirrored page store', () => {
     const store = counting(new MemoryPageStore());
     const [vectorsFiles, metaFiles] = [mirrorFiles()(), mirrorFiles()()];
     const vectors = await MirroredPageStore.open(store, vectorsFiles, OPTIONS);
-    const both = await MirroredPageStore.open(vectors, metaFiles, { prefix: 'meta/', stampKey: 'manifest', minSlotBytes: 64 });
+    const both = await MirroredPageStore.open(vectors, metaFiles, { prefix: 'meta/', stampKey: 'manifest', slotBytes: 64 });
     expect([both.mirrorOf('vectors/'), both.mirrorOf('meta/'), both.mirrorOf('codes/')]).toEqual([vectors, both, null]);
     await both.commit(new Map([['manifest', manifest(1)], ['vectors/0', page(1)], ['meta/0', page(2)], ['codes/0', page(3)]]));
     store.reads.length = 0;
@@ -391,6 +391,25 @@ describe('mirrored page store', () => {
     store.commit = async () => { throw new StorageFullError(); };
     await expect(both.commit(new Map([['manifest', manifest(2)], ['meta/1', page(4)]]))).rejects.toThrow(StorageFullError);
     expect([vectorsFiles.pages.getSize(), metaFiles.pages.getSize()]).toEqual([0, 0]);
+  });
+
+  it.each([
+    ['an older version\'s (format 1)', 1, 8],
+    ['a damaged slot size', 2, 0xffffffff],
+  ])('drops its copies, and their space, when the state file holds %s', async (_, version, slotBytes) => {
+    const { store, files, mirror } = await mirrorOfFortyCopies();
+    await mirror.close();
+    const header = new Uint32Array(5);
+    const state = files().state;
+    state.read(new Uint8Array(header.buffer), { at: 0 });
+    header.set([version, slotBytes], 1);
+    state.write(new Uint8Array(header.buffer), { at: 0 });
+    state.close();
+    const reopened = await MirroredPageStore.open(store, files(), OPTIONS);
+    expect(reopened.goodCopies).toBe(0);
+    expect(await reopened.get('vectors/3')).toEqual(page(3));
+    await reopened.close();
+    expect(files().pages.getSize()).toBe(4 * (4 + 8)); // up to vectors/3's slot, which that read filled in again (40 slots before)
   });
 
   it('clears its copies with the store', async () => {

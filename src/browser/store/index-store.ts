@@ -17,8 +17,9 @@ const MIRRORS_DIR = 'lookalike-index-mirrors';
 /** Each mirror's two files in the store's folder, and what it mirrors; each wraps the one before. */
 const MIRRORS: readonly { readonly files: readonly [pages: string, state: string]; readonly options: MirrorOptions }[] = [
   { files: ['pages', 'state'], options: { prefix: VECTORS_PREFIX, stampKey: MANIFEST_KEY } },
-  // Room for about 256 bytes of metadata an item (an id, a title and two URLs); a page with more is read from IndexedDB.
-  { files: ['meta-pages', 'meta-state'], options: { prefix: META_PREFIX, stampKey: MANIFEST_KEY, minSlotBytes: 4 + 256 * ITEMS_PER_PAGE } },
+  // Slots of 1 KiB: 256 bytes of metadata an item (an id, a title and two URLs) on pages of ITEMS_PER_PAGE. A page with
+  // more (or with more items: storage format 2 kept 16) is read from IndexedDB.
+  { files: ['meta-pages', 'meta-state'], options: { prefix: META_PREFIX, stampKey: MANIFEST_KEY, slotBytes: 4 + 256 * ITEMS_PER_PAGE } },
 ];
 
 export async function openIndexStore(name: string): Promise<PageStore> {
@@ -40,13 +41,13 @@ export async function openIndexStore(name: string): Promise<PageStore> {
   return store;
 }
 
-/** Deletes an index store and its mirror (close it first). */
+/** Deletes an index store and its mirrors (close it first). */
 export async function deleteIndexStore(name: string): Promise<void> {
   await IdbPageStore.delete(name);
   await deleteMirror(name);
 }
 
-/** Deletes the mirror files of the store `name`, if there are any and nothing holds them (deleteOrphanMirrors catches what this leaves). */
+/** Deletes the mirrors' files of the store `name`, if there are any and nothing holds them (deleteOrphanMirrors catches what this leaves). */
 export async function deleteMirror(name: string): Promise<void> {
   try {
     await (await mirrorsDir()).removeEntry(encodeURIComponent(name), { recursive: true });

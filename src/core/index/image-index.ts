@@ -44,6 +44,7 @@ import {
   type SketchSource,
 } from './pages.ts';
 import { Partition, PartitionTrainer, type PartitionParams } from './partition.ts';
+import { sampleRow } from './sample-rows.ts';
 
 export interface IndexSettings {
   /** Model registry id the embeddings come from. */
@@ -173,8 +174,8 @@ const isProvisional = (partition: Manifest['partition']) => partition !== null &
  * at that size or more (an add that doubles the collection past it, or `rebuild()`) trains both at once. Over 200 000
  * synthetic items (scratch experiment), lists trained on 8192, 40 000 and 65 536 items held 0.946, 0.990 and
  * 1.000 of the true top 10 within the lists that make up 1/32 of the collection, 0.968, 0.998 and 1.000
- * within 1/16. The cost, once: the sample in memory meanwhile (93 MiB at the default embedding's 1023 dimensions:
- * see retrain) and ~20 s of k-means in Node.
+ * within 1/16. The cost, once as the collection grows and in every rebuild() from then on: the sample in memory
+ * meanwhile (93 MiB at the default embedding's 1023 dimensions: see retrain) and ~20 s of k-means in Node.
  */
 export const LIST_SAMPLE = 32_768;
 const needsListSample = (partition: Manifest['partition'], liveCount: number) =>
@@ -719,7 +720,7 @@ export class ImageIndex {
       this.codes = new Uint32Array(this.live.length * words);
       return;
     }
-    // Train on `n` items evenly spread (item i is taken where i · n / total reaches a new whole number), then re-code them all.
+    // Train on `n` items evenly spread (sample-rows.ts), then re-code them all.
     const { partitionFrom } = this.manifest;
     const partitioned = partitionFrom !== null && total >= partitionFrom;
     const n = Math.min(total, !train.coder || (partitioned && total >= LIST_SAMPLE) ? LIST_SAMPLE : TRAINING_SAMPLE);
@@ -727,20 +728,18 @@ export class ImageIndex {
     // which needs their projections, known after the PCA: they wait as int8, as stored (at 32 768 rows of 1023-d, 93 MiB
     // with the projections, against 160 MiB for floats).
     const m = Math.min(n, TRAINING_SAMPLE);
-    const evenly = (count: number, of: number) => (i: number) => Math.floor((i * count) / of) !== Math.floor(((i - 1) * count) / of);
-    const [isSampled, isTrainingRow] = [evenly(n, total), evenly(m, n)];
     const trainingRows = new Float32Array(m * dim);
     const [listVectors, listScales] = [new Int8Array((n - m) * dim), new Float32Array(n - m)];
-    let [taken, training, seen] = [0, 0, 0];
+    let [taken, seen] = [0, 0];
     const take = (stored: StoredInt8) => {
-      if (!isSampled(seen++)) return;
-      if (isTrainingRow(taken)) dequantizeInt8(stored.vectors, stored.offset, dim, stored.scale, trainingRows, training++ * dim);
-      else {
-        const row = taken - training;
-        listVectors.set(stored.vectors.subarray(stored.offset, stored.offset + dim), row * dim);
-        listScales[row] = stored.scale;
-      }
+      const row = sampleRow(seen++, total, n, m);
+      if (row < 0) return;
       taken++;
+      if (row < m) dequantizeInt8(stored.vectors, stored.offset, dim, stored.scale, trainingRows, row * dim);
+      else {
+        listVectors.set(stored.vectors.subarray(stored.offset, stored.offset + dim), (row - m) * dim);
+        listScales[row - m] = stored.scale;
+      }
     };
     for await (const { stored } of this.scan({ vectors: true })) take(stored!);
     const quantized = new Int8Array(dim);

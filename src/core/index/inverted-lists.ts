@@ -222,7 +222,8 @@ export class InvertedLists {
    * lists and stops; one unlike them (an outlier, such as a real photo among
    * the synthetic ones of bench:index) has flat list scores, and scans wider.
    * A near-duplicate's own copy scores far above its list, so the largest gain
-   * is left out: with it, every near-duplicate scanned as far as `widest`.
+   * is left out: with it, every near-duplicate scanned as far as `widest`. One
+   * with two copies stored still does.
    */
   search(query: Float32Array, scan: number, shortlist: number, keep: number, isLive: SlotFilter, widest = scan): Scored {
     const q = this.partition.projectQuery(query);
