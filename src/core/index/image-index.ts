@@ -43,7 +43,7 @@ import {
   MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageView, type Manifest, type MetaPage,
   type SketchSource,
 } from './pages.ts';
-import { Partition, PartitionTrainer, type PartitionParams } from './partition.ts';
+import { Partition, trainPartition, type PartitionParams } from './partition.ts';
 import { sampleRow } from './sample-rows.ts';
 
 export interface IndexSettings {
@@ -174,8 +174,10 @@ const isProvisional = (partition: Manifest['partition']) => partition !== null &
  * at that size or more (an add that doubles the collection past it, or `rebuild()`) trains both at once. Over 200 000
  * synthetic items (scratch experiment), lists trained on 8192, 40 000 and 65 536 items held 0.946, 0.990 and
  * 1.000 of the true top 10 within the lists that make up 1/32 of the collection, 0.968, 0.998 and 1.000
- * within 1/16. The cost, once as the collection grows and in every rebuild() from then on: the sample in memory
- * meanwhile (93 MiB at the default embedding's 1023 dimensions: see retrain) and ~20 s of k-means in Node.
+ * within 1/16. The cost, once as the collection grows and in every rebuild() from then on: the sample's embeddings
+ * in memory meanwhile (4 bytes × dim each, 128 MiB at the default embedding's 1023) and ~20 s of PCA and k-means in
+ * Node. (A PCA of only the coder's 10 000 of them, with the rest held as int8, needed 93 MiB, but cost recall@10 at
+ * a million items: 0.939 against 0.958.)
  */
 export const LIST_SAMPLE = 32_768;
 const needsListSample = (partition: Manifest['partition'], liveCount: number) =>
@@ -698,9 +700,9 @@ export class ImageIndex {
    * Trains a coder (unless told to keep it) and, for a large collection, a
    * partition, on the live items plus `incoming` (items about to be added):
    * the partition on LIST_SAMPLE of them when it is trained alone or the
-   * collection has that many, else on TRAINING_SAMPLE; the coder, and the
-   * PCA both share, on TRAINING_SAMPLE. Then re-codes and re-sketches the live
-   * items, in one commit.
+   * collection has that many, else on TRAINING_SAMPLE; the coder on
+   * TRAINING_SAMPLE of those. Then re-codes and re-sketches the live items, in
+   * one commit.
    */
   private async retrain(options: { readonly coder?: CoderKind; readonly bits?: number }, incoming: readonly NewItem[] = [], train = { coder: true }): Promise<void> {
     const kind = options.coder ?? this.manifest.coderKind;
@@ -724,39 +726,25 @@ export class ImageIndex {
     const { partitionFrom } = this.manifest;
     const partitioned = partitionFrom !== null && total >= partitionFrom;
     const n = Math.min(total, !train.coder || (partitioned && total >= LIST_SAMPLE) ? LIST_SAMPLE : TRAINING_SAMPLE);
-    // Of those, `m` evenly spread train the coder and the PCA, as floats. The others only add to the partition's k-means,
-    // which needs their projections, known after the PCA: they wait as int8, as stored (at 32 768 rows of 1023-d, 93 MiB
-    // with the projections, against 160 MiB for floats).
+    // Of those, `m` evenly spread train the coder; they come first, as one block of the sample.
     const m = Math.min(n, TRAINING_SAMPLE);
-    const trainingRows = new Float32Array(m * dim);
-    const [listVectors, listScales] = [new Int8Array((n - m) * dim), new Float32Array(n - m)];
+    const sample = new Float32Array(n * dim);
     let [taken, seen] = [0, 0];
-    const take = (stored: StoredInt8) => {
+    const take = (vector: Float32Array) => {
       const row = sampleRow(seen++, total, n, m);
       if (row < 0) return;
+      sample.set(vector, row * dim);
       taken++;
-      if (row < m) dequantizeInt8(stored.vectors, stored.offset, dim, stored.scale, trainingRows, row * dim);
-      else {
-        listVectors.set(stored.vectors.subarray(stored.offset, stored.offset + dim), (row - m) * dim);
-        listScales[row - m] = stored.scale;
-      }
     };
-    for await (const { stored } of this.scan({ vectors: true })) take(stored!);
-    const quantized = new Int8Array(dim);
-    for (const item of incoming) take({ vectors: quantized, offset: 0, scale: quantizeInt8(item.vector, 0, dim, quantized, 0) }); // as it will be stored
+    for await (const { stored } of this.scan({ vectors: true })) take(this.dequantize(stored!));
+    for (const item of incoming) take(item.vector);
     if (taken !== n) throw new Error(`The index is damaged: it holds ${seen - incoming.length} live items, not ${this.manifest.liveCount}.`);
     const dims = Math.min(SKETCH_DIMS, dim);
-    // One PCA for the partition and, when it has as many bits as the sketches have dims (the defaults), an ITQ coder.
-    const pca = partitioned ? samplePca(trainingRows, m, dim, dims) : null;
-    const params = train.coder ? this.train(trainingRows, m, kind, bits, pca) : this.coder!.params;
+    // One PCA of the sample for the partition and, when it has as many bits as the sketches have dims (the defaults), an ITQ coder.
+    const pca = partitioned ? samplePca(sample, n, dim, dims) : null;
+    const params = train.coder ? this.train(sample.subarray(0, m * dim), m, kind, bits, pca) : this.coder!.params;
     const coder = train.coder ? new Coder(params) : this.coder!;
-    let partition: PartitionParams | null = null;
-    if (pca) {
-      const trainer = new PartitionTrainer(dim, n, pca, { dims, lists: partitionLists(n, total), sketch: 'int4', seed });
-      for (let i = 0; i < m; i++) trainer.add(trainingRows.subarray(i * dim, (i + 1) * dim));
-      for (let i = 0; i < n - m; i++) trainer.add(this.dequantize({ vectors: listVectors, offset: i * dim, scale: listScales[i]! }));
-      partition = trainer.finish();
-    }
+    const partition = pca ? trainPartition(sample, dim, { dims, lists: partitionLists(n, total), sketch: 'int4', seed, pca }) : null;
     const codes = train.coder ? new Uint32Array(this.live.length * words) : this.codes;
     const lists = partition ? new InvertedLists(new Partition(partition), this.live.length) : null;
     if (train.coder || lists) {

@@ -60,56 +60,23 @@ export interface PartitionOptions {
 
 /** sample: n rows × dim, row-major (the caller subsamples). */
 export function trainPartition(sample: Float32Array, dim: number, options: PartitionOptions): PartitionParams {
+  const { dims, lists, seed, sketch } = options;
   const n = sample.length / dim;
-  checkShape(n, dim, options);
-  const trainer = new PartitionTrainer(dim, n, pcaFor(sample, n, dim, options.dims, options.pca), options);
-  for (let i = 0; i < n; i++) trainer.add(sample.subarray(i * dim, (i + 1) * dim));
-  return trainer.finish();
-}
-
-/**
- * Trains a partition on `n` rows given one at a time, over a PCA computed already (of `options.dims` directions,
- * perhaps of fewer rows). Each row is projected as it comes, so only the projections are held (n × dims floats),
- * not the rows: the index's retrain keeps most of its sample as int8 meanwhile.
- */
-export class PartitionTrainer {
-  private readonly mean: Float32Array;
-  private readonly projection: Float32Array;
-  private readonly projector: Projector;
-  private readonly projected: Float32Array;
-  private added = 0;
-
-  constructor(private readonly dim: number, private readonly n: number, pca: SamplePca, private readonly options: PartitionOptions) {
-    checkShape(n, dim, options);
-    if (pca.count !== options.dims || pca.mean.length !== dim) throw new RangeError(`The partition needs a PCA of ${options.dims} directions of ${dim}-d rows.`);
-    this.mean = new Float32Array(pca.mean);
-    this.projection = new Float32Array(pca.directions);
-    this.projector = new Projector(this.projection, this.mean, options.dims, dim);
-    this.projected = new Float32Array(n * options.dims);
-  }
-
-  add(row: Float32Array): void {
-    if (this.added === this.n) throw new RangeError(`The partition was to be trained on ${this.n} rows, not more.`);
-    this.projector.centred(row, this.projected, this.added++ * this.options.dims);
-  }
-
-  finish(): PartitionParams {
-    const { dim, n, projected, mean, projection } = this;
-    const { dims, lists, seed, sketch } = this.options;
-    if (this.added !== n) throw new RangeError(`The partition was to be trained on ${n} rows, not ${this.added}.`);
-    const variance = new Float64Array(dims);
-    for (let i = 0; i < n; i++) for (let j = 0; j < dims; j++) variance[j] = variance[j]! + projected[i * dims + j]! ** 2 / n;
-    // int8 sketches (pack 1.1, storage format 3) are not divided by a spread; a component without variance keeps 1 (it is ~0 anyway).
-    const spread = Float32Array.from(variance, (v) => (sketch === 'int4' && v > 0 ? Math.sqrt(v) : 1));
-    const centroids = kMeans(projected, n, dims, lists, seed, this.options.iterations ?? 10);
-    return { dim, dims, lists, sketch, mean, projection, spread, centroids };
-  }
-}
-
-function checkShape(n: number, dim: number, { dims, lists }: PartitionOptions): void {
   if (!Number.isInteger(n) || n < 2) throw new RangeError(`A partition needs at least 2 whole sample rows of ${dim} values.`);
   if (!Number.isInteger(dims) || dims < 1 || dims > dim) throw new RangeError(`Sketch dimensions must be 1 … ${dim}, not ${dims}.`);
   if (!Number.isInteger(lists) || lists < 1 || lists > Math.min(MAX_LISTS, n)) throw new RangeError(`A partition of ${n} sample rows can have 1 … ${Math.min(MAX_LISTS, n)} lists, not ${lists}.`);
+  const pca = pcaFor(sample, n, dim, dims, options.pca);
+  const mean = new Float32Array(pca.mean);
+  const projection = new Float32Array(pca.directions);
+  const projected = new Float32Array(n * dims);
+  const projector = new Projector(projection, mean, dims, dim);
+  for (let i = 0; i < n; i++) projector.centred(sample.subarray(i * dim, (i + 1) * dim), projected, i * dims);
+  const variance = new Float64Array(dims);
+  for (let i = 0; i < n; i++) for (let j = 0; j < dims; j++) variance[j] = variance[j]! + projected[i * dims + j]! ** 2 / n;
+  // int8 sketches (pack 1.1, storage format 3) are not divided by a spread; a component without variance keeps 1 (it is ~0 anyway).
+  const spread = Float32Array.from(variance, (v) => (sketch === 'int4' && v > 0 ? Math.sqrt(v) : 1));
+  const centroids = kMeans(projected, n, dims, lists, seed, options.iterations ?? 10);
+  return { dim, dims, lists, sketch, mean, projection, spread, centroids };
 }
 
 export class Partition {
