@@ -1,8 +1,8 @@
 /**
  * Where a retrain puts each item in its training sample: `rows` items evenly
  * spread over the `total` live ones, of which `leading` (again evenly spread
- * among them) come first, as one block (the coder's and the PCA's rows; the rest
- * only feed the partition's k-means).
+ * among them) come first, as one block (the coder's rows; the partition trains
+ * on them all).
  *
  * Item i is sampled where i · rows / total reaches a new whole number t, its
  * place in the sample: items ⌈t · total / rows⌉ for t = 0 … rows − 1. Place t
