@@ -291,8 +291,8 @@ export class MirroredPageStore implements PageStore {
   private copy(pages: ReadonlyMap<number, Uint8Array>): void {
     if (!this.copying || pages.size === 0) return;
     try {
-      const largest = [...pages.values()].reduce((most, bytes) => Math.max(most, bytes.byteLength), 0);
-      const slotBytes = this.header[Field.SlotBytes] || this.options.slotBytes || LENGTH_BYTES + largest;
+      const largest = () => [...pages.values()].reduce((most, bytes) => Math.max(most, bytes.byteLength), 0);
+      const slotBytes = this.header[Field.SlotBytes] || this.options.slotBytes || LENGTH_BYTES + largest();
       const copied = [...pages].filter(([, bytes]) => LENGTH_BYTES + bytes.byteLength <= slotBytes);
       if (copied.length === 0 || slotBytes > MAX_SLOT_BYTES) return;
       const slot = new Uint8Array(slotBytes);
