@@ -2,7 +2,7 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
 import { hamming, toBitString } from '../../src/core/codes/bits.ts';
 import { CODER_KINDS, Coder, ITQ_ROTATION_ROWS, trainCoder, type CoderParams } from '../../src/core/codes/coder.ts';
-import { multiplyABt, plainMultiplyABt, samplePca } from '../../src/core/codes/linalg.ts';
+import { floatRows, multiplyABt, plainMultiplyABt, samplePca } from '../../src/core/codes/linalg.ts';
 import { gaussianRandom, seededRandom } from '../../src/core/codes/random.ts';
 import { trainPartition } from '../../src/core/index/partition.ts';
 
@@ -286,21 +286,22 @@ describe('samplePca', () => {
   it('shared by a coder and a partition trained on one sample, gives both exactly what they compute alone', () => {
     const dim = 128;
     const sample = embeddings(300, dim, { model: 5, rows: 6 });
-    const pca = samplePca(sample, 300, dim, 64);
+    const rows = floatRows(sample, 300, dim);
+    const pca = samplePca(rows, 64);
     for (const kind of CODER_KINDS) {
       expect(trainCoder(kind, sample, dim, { bits: 64, seed: 2, pca })).toEqual(trainCoder(kind, sample, dim, { bits: 64, seed: 2 }));
     }
     const options = { dims: 64, lists: 8, sketch: 'int4', seed: 2 } as const;
-    expect(trainPartition(sample, dim, { ...options, pca })).toEqual(trainPartition(sample, dim, options));
+    expect(trainPartition(rows, { ...options, pca })).toEqual(trainPartition(rows, options));
     // A PCA of another number of directions gives its mean only: the directions are computed (the same as alone).
     expect(trainCoder('itq', sample, dim, { bits: 96, seed: 2, pca })).toEqual(trainCoder('itq', sample, dim, { bits: 96, seed: 2 }));
-    expect(trainPartition(sample, dim, { ...options, dims: 32, pca })).toEqual(trainPartition(sample, dim, { ...options, dims: 32 }));
+    expect(trainPartition(rows, { ...options, dims: 32, pca })).toEqual(trainPartition(rows, { ...options, dims: 32 }));
     // And it is used: a PCA of another sample (which callers must not pass) shows in what both train.
-    const other = samplePca(embeddings(300, dim, { model: 5, rows: 7 }), 300, dim, 64);
+    const other = samplePca(floatRows(embeddings(300, dim, { model: 5, rows: 7 }), 300, dim), 64);
     expect(trainCoder('itq', sample, dim, { bits: 64, seed: 2, pca: other }).projection).not.toEqual(trainCoder('itq', sample, dim, { bits: 64, seed: 2 }).projection);
     expect(trainCoder('lsh', sample, dim, { bits: 64, seed: 2, pca: other }).mean).toEqual(new Float32Array(other.mean));
-    expect(trainPartition(sample, dim, { ...options, pca: other }).projection).toEqual(new Float32Array(other.directions));
-    expect(() => trainCoder('itq', sample, dim, { bits: 64, seed: 2, pca: samplePca(sample.subarray(0, 10 * 64), 10, 64, 64) })).toThrow(/64-d|128-d/);
+    expect(trainPartition(rows, { ...options, pca: other }).projection).toEqual(new Float32Array(other.directions));
+    expect(() => trainCoder('itq', sample, dim, { bits: 64, seed: 2, pca: samplePca(floatRows(sample, 10, 64), 64) })).toThrow(/64-d|128-d/);
   });
 });
 

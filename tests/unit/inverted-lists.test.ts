@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HEAD_PASS_RATIO, InvertedLists } from '../../src/core/index/inverted-lists.ts';
 import { Partition, trainPartition, type PartitionParams } from '../../src/core/index/partition.ts';
 import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
+import { floatRows } from '../../src/core/codes/linalg.ts';
 import { gaussianRandom, seededRandom } from '../../src/core/codes/random.ts';
 import { syntheticItems } from '../index-data.ts';
 
@@ -12,7 +13,7 @@ describe('InvertedLists.search', () => {
   const items = syntheticItems(3000, 5, DIM);
   const sample = new Float32Array(1000 * DIM);
   items.slice(0, 1000).forEach((item, i) => sample.set(item.vector, i * DIM));
-  const params = trainPartition(sample, DIM, { dims: DIMS, lists: 16, sketch: 'int4', seed: 3 });
+  const params = trainPartition(floatRows(sample, 1000, DIM), { dims: DIMS, lists: 16, sketch: 'int4', seed: 3 });
   const filed = (trained: PartitionParams) => {
     const lists = new InvertedLists(new Partition(trained), items.length);
     items.forEach((item, slot) => {
@@ -76,7 +77,7 @@ describe('InvertedLists.search', () => {
 
   it('widens the scan, up to `widest`, for queries whose best items could lie in lower lists, and never keeps worse', () => {
     // One list per centre of the items (tests/index-data.ts), as lists trained on enough items come to be.
-    const lists = filed(trainPartition(sample, DIM, { dims: DIMS, lists: 64, sketch: 'int4', seed: 3 }));
+    const lists = filed(trainPartition(floatRows(sample, 1000, DIM), { dims: DIMS, lists: 64, sketch: 'int4', seed: 3 }));
     const [scan, keep] = [100, 20]; // a few lists; fewer kept than a centre has items
     const all = () => true;
     const gauss = gaussianRandom(seededRandom(11));

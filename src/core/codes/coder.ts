@@ -22,7 +22,7 @@
 import { wordsPerCode } from './bits.ts';
 import { gaussianRandom, seededRandom } from './random.ts';
 import { ProjectionKernel } from './projection-kernel.ts';
-import { hypot, multiplyABt, orthonormaliseRows, pcaFor, randomOrthogonal, sampleMean, symmetricEigen, transpose, type SamplePca } from './linalg.ts';
+import { floatRows, hypot, multiplyABt, orthonormaliseRows, pcaFor, randomOrthogonal, sampleMean, symmetricEigen, transpose, type SamplePca } from './linalg.ts';
 
 export type CoderKind = 'lsh' | 'itq';
 export const CODER_KINDS: readonly CoderKind[] = ['lsh', 'itq'];
@@ -70,13 +70,13 @@ export function trainCoder(kind: CoderKind, sample: Float32Array, dim: number, o
   }
   const n = sample.length / dim;
   if (options.pca && options.pca.mean.length !== dim) throw new RangeError(`A shared PCA must be of ${dim}-d rows.`);
-  if (kind === 'lsh') return trainLsh(n, dim, bits, seed, options.pca?.mean ?? sampleMean(sample, n, dim));
+  if (kind === 'lsh') return trainLsh(n, dim, bits, seed, options.pca?.mean ?? sampleMean(floatRows(sample, n, dim)));
 
   const iterations = options.iterations ?? ITQ_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < 0) throw new RangeError(`ITQ iterations must be a whole number ≥ 0, not ${iterations}.`);
   if (bits > dim) throw new RangeError(`ITQ needs bits ≤ embedding dims (${bits} bits > ${dim} dims); use LSH for longer codes.`);
   if (n < 2) throw new RangeError(`ITQ needs at least 2 sample rows to fit a PCA, got ${n}.`);
-  return trainItq(sample, n, dim, bits, seed, iterations, pcaFor(sample, n, dim, bits, options.pca));
+  return trainItq(sample, n, dim, bits, seed, iterations, pcaFor(floatRows(sample, n, dim), bits, options.pca));
 }
 
 export class Coder {

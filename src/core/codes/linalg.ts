@@ -79,12 +79,29 @@ function descendingOrder(values: Float64Array): number[] {
 // ---------------------------------------------------------------------------------------
 // PCA
 
+/**
+ * A training sample, read a row at a time: a float array's rows (`floatRows`), or rows kept
+ * smaller, as the index stores them (`Int8Rows`), and widened as they are read.
+ */
+export interface SampleRows {
+  readonly n: number;
+  readonly dim: number;
+  /** Row i's values (a view that the next call may overwrite). */
+  row(i: number): Float32Array;
+}
+
+/** The rows of a row-major float sample. */
+export function floatRows(sample: Float32Array, n: number, dim: number): SampleRows {
+  return { n, dim, row: (i) => sample.subarray(i * dim, (i + 1) * dim) };
+}
+
 /** Column means in Float64, rows summed in order. */
-export function sampleMean(sample: Float32Array, n: number, dim: number): Float64Array {
+export function sampleMean(rows: SampleRows): Float64Array {
+  const { n, dim } = rows;
   const sum = new Float64Array(dim);
   for (let i = 0; i < n; i++) {
-    const row = i * dim;
-    for (let k = 0; k < dim; k++) sum[k] = sum[k]! + sample[row + k]!;
+    const row = rows.row(i);
+    for (let k = 0; k < dim; k++) sum[k] = sum[k]! + row[k]!;
   }
   for (let k = 0; k < dim; k++) {
     if (!Number.isFinite(sum[k]!)) throw new RangeError(`Training sample has a non-finite value in column ${k}.`);
@@ -106,9 +123,9 @@ export interface SamplePca {
   readonly count: number;
 }
 
-export function samplePca(sample: Float32Array, n: number, dim: number, count: number): SamplePca {
-  const mean = sampleMean(sample, n, dim);
-  return { mean, directions: principalDirections(covariance(sample, n, dim, mean), dim, count), count };
+export function samplePca(rows: SampleRows, count: number): SamplePca {
+  const mean = sampleMean(rows);
+  return { mean, directions: principalDirections(covariance(rows, mean), rows.dim, count), count };
 }
 
 /**
@@ -117,17 +134,19 @@ export function samplePca(sample: Float32Array, n: number, dim: number, count: n
  * when it has exactly `count` (fewer or more are not a prefix of these: the
  * eigen-solver takes another path). Computed otherwise.
  */
-export function pcaFor(sample: Float32Array, n: number, dim: number, count: number, shared: SamplePca | undefined): SamplePca {
-  if (!shared) return samplePca(sample, n, dim, count);
+export function pcaFor(rows: SampleRows, count: number, shared: SamplePca | undefined): SamplePca {
+  const { dim } = rows;
+  if (!shared) return samplePca(rows, count);
   if (shared.mean.length !== dim || shared.directions.length !== shared.count * dim) throw new RangeError(`A shared PCA must be of ${dim}-d rows.`);
-  return shared.count === count ? shared : { mean: shared.mean, directions: principalDirections(covariance(sample, n, dim, shared.mean), dim, count), count };
+  return shared.count === count ? shared : { mean: shared.mean, directions: principalDirections(covariance(rows, shared.mean), dim, count), count };
 }
 
 /** Rows this many at a time are centred and transposed for the covariance kernel. */
 const COVARIANCE_CHUNK = 128;
 
 /** X̃ᵀ X̃ (dim × dim, unscaled) of the centred sample. */
-export function covariance(sample: Float32Array, n: number, dim: number, mean: Float64Array): Float64Array {
+export function covariance(sample: SampleRows, mean: Float64Array): Float64Array {
+  const { n, dim } = sample;
   // Columns padded to a multiple of 4 (with zeros) so the product's 2 × 4 tiles need no edge cases.
   const dp = (dim + 3) & ~3;
   const L = COVARIANCE_CHUNK;
@@ -137,8 +156,8 @@ export function covariance(sample: Float32Array, n: number, dim: number, mean: F
     const rows = Math.min(L, n - start);
     if (rows < L) chunk.fill(0);
     for (let r = 0; r < rows; r++) {
-      const src = (start + r) * dim;
-      for (let k = 0; k < dim; k++) chunk[k * L + r] = sample[src + k]! - mean[k]!;
+      const row = sample.row(start + r);
+      for (let k = 0; k < dim; k++) chunk[k * L + r] = row[k]! - mean[k]!;
     }
     const product = multiplyABt(chunk, chunk, dp, L, dp, true);
     for (let i = 0; i < C.length; i++) C[i] = C[i]! + product[i]!;

@@ -32,6 +32,7 @@ import type { PackContents, PackPartition } from '../pack/contents.ts';
 import { sketchBytes } from '../pack/format.ts';
 import { LruPageCache } from '../store/lru-cache.ts';
 import { StorageFullError, type PageStore } from '../store/page-store.ts';
+import { Int8Rows } from '../vectors/int8-rows.ts';
 import { Int8Scorer, type StoredInt8 } from '../vectors/int8-scorer.ts';
 import { dequantizeInt8, quantizeInt8 } from '../vectors/quantize.ts';
 import { bestByAsymmetricScore } from './asymmetric.ts';
@@ -174,10 +175,10 @@ const isProvisional = (partition: Manifest['partition']) => partition !== null &
  * at that size or more (an add that doubles the collection past it, or `rebuild()`) trains both at once. Over 200 000
  * synthetic items (scratch experiment), lists trained on 8192, 40 000 and 65 536 items held 0.946, 0.990 and
  * 1.000 of the true top 10 within the lists that make up 1/32 of the collection, 0.968, 0.998 and 1.000
- * within 1/16. The cost, once as the collection grows and in every rebuild() from then on: the sample's embeddings
- * in memory meanwhile (4 bytes × dim each, 128 MiB at the default embedding's 1023) and ~20 s of PCA and k-means in
- * Node. (A PCA of only the coder's 10 000 of them, with the rest held as int8, needed 93 MiB, but cost recall@10 at
- * a million items: 0.939 against 0.958.)
+ * within 1/16. The cost, once as the collection grows and in every rebuild() from then on: the sample in memory
+ * meanwhile, as stored (int8: dim bytes a row, 32 MiB at the default embedding's 1023; as floats it was 128 MiB, and a
+ * 40 000-item rebuild() in Node peaked 305–312 MiB above its start instead of 177–195), and ~20 s of PCA and k-means in
+ * Node. (A PCA of only the coder's 10 000 rows cost recall@10 at a million items: 0.939 against 0.958.)
  */
 export const LIST_SAMPLE = 32_768;
 const needsListSample = (partition: Manifest['partition'], liveCount: number) =>
@@ -728,23 +729,24 @@ export class ImageIndex {
     const n = Math.min(total, !train.coder || (partitioned && total >= LIST_SAMPLE) ? LIST_SAMPLE : TRAINING_SAMPLE);
     // Of those, `m` evenly spread train the coder; they come first, as one block of the sample.
     const m = Math.min(n, TRAINING_SAMPLE);
-    const sample = new Float32Array(n * dim);
+    // The sample waits as int8, as stored (incoming items quantised as they will be), and is widened a row at a time.
+    const sample = new Int8Rows(n, dim);
     let [taken, seen] = [0, 0];
-    const take = (vector: Float32Array) => {
+    const take = (put: (row: number) => void) => {
       const row = sampleRow(seen++, total, n, m);
       if (row < 0) return;
-      sample.set(vector, row * dim);
+      put(row);
       taken++;
     };
-    for await (const { stored } of this.scan({ vectors: true })) take(this.dequantize(stored!));
-    for (const item of incoming) take(item.vector);
+    for await (const { stored } of this.scan({ vectors: true })) take((row) => sample.setStored(row, stored!));
+    for (const item of incoming) take((row) => sample.setVector(row, item.vector));
     if (taken !== n) throw new Error(`The index is damaged: it holds ${seen - incoming.length} live items, not ${this.manifest.liveCount}.`);
     const dims = Math.min(SKETCH_DIMS, dim);
     // One PCA of the sample for the partition and, when it has as many bits as the sketches have dims (the defaults), an ITQ coder.
-    const pca = partitioned ? samplePca(sample, n, dim, dims) : null;
-    const params = train.coder ? this.train(sample.subarray(0, m * dim), m, kind, bits, pca) : this.coder!.params;
+    const pca = partitioned ? samplePca(sample, dims) : null;
+    const params = train.coder ? this.train(sample.floats(m), m, kind, bits, pca) : this.coder!.params;
     const coder = train.coder ? new Coder(params) : this.coder!;
-    const partition = pca ? trainPartition(sample, dim, { dims, lists: partitionLists(n, total), sketch: 'int4', seed, pca }) : null;
+    const partition = pca ? trainPartition(sample, { dims, lists: partitionLists(n, total), sketch: 'int4', seed, pca }) : null;
     const codes = train.coder ? new Uint32Array(this.live.length * words) : this.codes;
     const lists = partition ? new InvertedLists(new Partition(partition), this.live.length) : null;
     if (train.coder || lists) {

@@ -26,7 +26,7 @@
  * and without WebAssembly SIMD round the projection's sums differently, which
  * only matters to a value within rounding of a tie).
  */
-import { pcaFor, type SamplePca } from '../codes/linalg.ts';
+import { pcaFor, type SampleRows, type SamplePca } from '../codes/linalg.ts';
 import { seededRandom } from '../codes/random.ts';
 import { MAX_LISTS, type SketchEncoding } from '../pack/format.ts';
 import { MatrixKernel } from './matrix-kernel.ts';
@@ -58,19 +58,19 @@ export interface PartitionOptions {
   readonly pca?: SamplePca;
 }
 
-/** sample: n rows × dim, row-major (the caller subsamples). */
-export function trainPartition(sample: Float32Array, dim: number, options: PartitionOptions): PartitionParams {
+/** Trains on every row of `sample` (the caller subsamples). */
+export function trainPartition(sample: SampleRows, options: PartitionOptions): PartitionParams {
   const { dims, lists, seed, sketch } = options;
-  const n = sample.length / dim;
-  if (!Number.isInteger(n) || n < 2) throw new RangeError(`A partition needs at least 2 whole sample rows of ${dim} values.`);
+  const { n, dim } = sample;
+  if (!Number.isInteger(n) || n < 2) throw new RangeError(`A partition needs at least 2 sample rows of ${dim} values.`);
   if (!Number.isInteger(dims) || dims < 1 || dims > dim) throw new RangeError(`Sketch dimensions must be 1 … ${dim}, not ${dims}.`);
   if (!Number.isInteger(lists) || lists < 1 || lists > Math.min(MAX_LISTS, n)) throw new RangeError(`A partition of ${n} sample rows can have 1 … ${Math.min(MAX_LISTS, n)} lists, not ${lists}.`);
-  const pca = pcaFor(sample, n, dim, dims, options.pca);
+  const pca = pcaFor(sample, dims, options.pca);
   const mean = new Float32Array(pca.mean);
   const projection = new Float32Array(pca.directions);
   const projected = new Float32Array(n * dims);
   const projector = new Projector(projection, mean, dims, dim);
-  for (let i = 0; i < n; i++) projector.centred(sample.subarray(i * dim, (i + 1) * dim), projected, i * dims);
+  for (let i = 0; i < n; i++) projector.centred(sample.row(i), projected, i * dims);
   const variance = new Float64Array(dims);
   for (let i = 0; i < n; i++) for (let j = 0; j < dims; j++) variance[j] = variance[j]! + projected[i * dims + j]! ** 2 / n;
   // int8 sketches (pack 1.1, storage format 3) are not divided by a spread; a component without variance keeps 1 (it is ~0 anyway).
