@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, LIST_SAMPLE, PARTITION_FROM, PARTITION_LISTS, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
+import { trainCoder } from '../../src/core/codes/coder.ts';
 import { encodeJson, encodePartition, MANIFEST_KEY, PARTITION_KEY } from '../../src/core/index/pages.ts';
 import { Partition } from '../../src/core/index/partition.ts';
 import { HEAD_PASS_RATIO } from '../../src/core/index/inverted-lists.ts';
@@ -187,6 +188,21 @@ describe('ImageIndex', () => {
     expect(ranking(await reopened.search(items[5]!.vector, { k: 10 }))).toEqual(ranking(before));
     await reopened.add(items.slice(100));
     expect(reopened.count).toBe(200);
+  });
+
+  it('trains on the items as stored: a first add and a rebuild() of the same items train the same coder and partition', async () => {
+    const index = await ImageIndex.open(new MemoryPageStore(), { ...SETTINGS, partitionFrom: 100 });
+    const items = makeItems(300, 21);
+    await index.add(items); // trained on the incoming items, quantised as they are about to be stored
+    const [coder, partition] = [index.coderParams, index.partitionParams];
+    expect(partition).not.toBeNull();
+    await index.rebuild(); // trained on the stored items
+    expect(index.coderParams).toEqual(coder);
+    expect(index.partitionParams).toEqual(partition);
+    // Not trivially: the same items as floats train another coder.
+    const floats = new Float32Array(300 * DIM);
+    items.forEach((item, i) => floats.set(item.vector, i * DIM));
+    expect(trainCoder('itq', floats, DIM, { bits: 64, seed: 1 }).mean).not.toEqual(coder!.mean);
   });
 
   it('retrains the coder as the collection doubles, switching to ITQ once there are more items than bits', async () => {
@@ -560,12 +576,21 @@ describe('ImageIndex', () => {
   });
 
   it('rejects malformed items and queries with clear errors', async () => {
-    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    const store = new MemoryPageStore();
+    const index = await ImageIndex.open(store, SETTINGS);
     await expect(index.add([{ meta: { id: '' }, vector: new Float32Array(DIM).fill(1) }])).rejects.toThrow(/non-empty string id/);
     await expect(index.add([{ meta: { id: 'a' }, vector: new Float32Array(3) }])).rejects.toThrow(/96 dimensions/);
     await expect(index.add([{ meta: { id: 'a' }, vector: new Float32Array(DIM).fill(NaN) }])).rejects.toThrow(/non-finite/);
     expect(await index.search(new Float32Array(DIM).fill(1))).toEqual([]);
     expect(index.count).toBe(0);
     await expect(index.search(new Float32Array(DIM))).rejects.toThrow(/zero embedding/);
+    // A zero vector in an add that would retrain: refused before the retrain commits anything.
+    const items = makeItems(40, 3);
+    await index.add(items.slice(0, 20));
+    const coder = index.coderParams;
+    await expect(index.add([...items.slice(20), { meta: { id: 'zero' }, vector: new Float32Array(DIM) }])).rejects.toThrow(/"zero" has a zero embedding/);
+    expect(index.count).toBe(20);
+    expect(index.coderParams).toEqual(coder);
+    expect((await ImageIndex.open(store, SETTINGS)).coderParams).toEqual(coder);
   });
 });

@@ -22,7 +22,7 @@
 import { wordsPerCode } from './bits.ts';
 import { gaussianRandom, seededRandom } from './random.ts';
 import { ProjectionKernel } from './projection-kernel.ts';
-import { floatRows, hypot, multiplyABt, orthonormaliseRows, pcaFor, randomOrthogonal, sampleMean, symmetricEigen, transpose, type SamplePca } from './linalg.ts';
+import { floatRows, hypot, multiplyABt, orthonormaliseRows, pcaFor, randomOrthogonal, sampleMean, symmetricEigen, transpose, type SamplePca, type TrainingRows } from './linalg.ts';
 
 export type CoderKind = 'lsh' | 'itq';
 export const CODER_KINDS: readonly CoderKind[] = ['lsh', 'itq'];
@@ -58,25 +58,32 @@ const ITQ_ITERATIONS = 50;
  */
 export const ITQ_ROTATION_ROWS = 1024;
 
-/** sample: n rows × dim, row-major. Uses all rows given (the caller subsamples). */
+/** sample: rows × dim, row-major. Uses all rows given (the caller subsamples). */
 export function trainCoder(kind: CoderKind, sample: Float32Array, dim: number, options: TrainOptions): CoderParams {
-  if (!CODER_KINDS.includes(kind)) throw new RangeError(`Unknown coder kind ${JSON.stringify(kind)}; expected one of ${CODER_KINDS.join(', ')}.`);
-  const { bits, seed } = options;
-  wordsPerCode(bits);
   checkDim(dim);
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`Coder seed must be an integer from 0 to 4294967295, not ${seed}.`);
   if (sample.length === 0 || sample.length % dim !== 0) {
     throw new RangeError(`Training sample must be whole rows of ${dim} values and at least one row; got ${sample.length} values.`);
   }
-  const n = sample.length / dim;
+  return trainCoderOn(kind, floatRows(sample, sample.length / dim, dim), options);
+}
+
+/** trainCoder, reading the sample a row at a time (ITQ reads ITQ_ROTATION_ROWS of them besides the PCA; LSH only the mean). */
+export function trainCoderOn(kind: CoderKind, rows: TrainingRows, options: TrainOptions): CoderParams {
+  if (!CODER_KINDS.includes(kind)) throw new RangeError(`Unknown coder kind ${JSON.stringify(kind)}; expected one of ${CODER_KINDS.join(', ')}.`);
+  const { bits, seed } = options;
+  const { n, dim } = rows;
+  wordsPerCode(bits);
+  checkDim(dim);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`Coder seed must be an integer from 0 to 4294967295, not ${seed}.`);
+  if (n < 1) throw new RangeError('Training sample must have at least one row.');
   if (options.pca && options.pca.mean.length !== dim) throw new RangeError(`A shared PCA must be of ${dim}-d rows.`);
-  if (kind === 'lsh') return trainLsh(n, dim, bits, seed, options.pca?.mean ?? sampleMean(floatRows(sample, n, dim)));
+  if (kind === 'lsh') return trainLsh(n, dim, bits, seed, options.pca?.mean ?? sampleMean(rows));
 
   const iterations = options.iterations ?? ITQ_ITERATIONS;
   if (!Number.isInteger(iterations) || iterations < 0) throw new RangeError(`ITQ iterations must be a whole number ≥ 0, not ${iterations}.`);
   if (bits > dim) throw new RangeError(`ITQ needs bits ≤ embedding dims (${bits} bits > ${dim} dims); use LSH for longer codes.`);
   if (n < 2) throw new RangeError(`ITQ needs at least 2 sample rows to fit a PCA, got ${n}.`);
-  return trainItq(sample, n, dim, bits, seed, iterations, pcaFor(floatRows(sample, n, dim), bits, options.pca));
+  return trainItq(rows, bits, seed, iterations, pcaFor(rows, bits, options.pca));
 }
 
 export class Coder {
@@ -164,7 +171,8 @@ function trainLsh(n: number, dim: number, bits: number, seed: number, mean: Floa
 // ---------------------------------------------------------------------------------------
 // ITQ
 
-function trainItq(sample: Float32Array, n: number, dim: number, bits: number, seed: number, iterations: number, pca: SamplePca): CoderParams {
+function trainItq(rows: TrainingRows, bits: number, seed: number, iterations: number, pca: SamplePca): CoderParams {
+  const { n, dim } = rows;
   const c = bits;
   // P: the top-c principal directions, as the rows of Pt (c × dim).
   const { mean, directions: Pt } = pca;
@@ -173,8 +181,8 @@ function trainItq(sample: Float32Array, n: number, dim: number, bits: number, se
   const m = Math.min(n, ITQ_ROTATION_ROWS);
   const Xs = new Float64Array(m * dim);
   for (let i = 0; i < m; i++) {
-    const src = Math.floor((i * n) / m) * dim;
-    for (let k = 0; k < dim; k++) Xs[i * dim + k] = sample[src + k]! - mean[k]!;
+    const row = rows.row(Math.floor((i * n) / m));
+    for (let k = 0; k < dim; k++) Xs[i * dim + k] = row[k]! - mean[k]!;
   }
   const V = multiplyABt(Xs, Pt, m, dim, c);
 

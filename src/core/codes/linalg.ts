@@ -81,9 +81,9 @@ function descendingOrder(values: Float64Array): number[] {
 
 /**
  * A training sample, read a row at a time: a float array's rows (`floatRows`), or rows kept
- * smaller, as the index stores them (`Int8Rows`), and widened as they are read.
+ * smaller, as the index stores them (index/int8-rows.ts), and widened as they are read.
  */
-export interface SampleRows {
+export interface TrainingRows {
   readonly n: number;
   readonly dim: number;
   /** Row i's values (a view that the next call may overwrite). */
@@ -91,12 +91,21 @@ export interface SampleRows {
 }
 
 /** The rows of a row-major float sample. */
-export function floatRows(sample: Float32Array, n: number, dim: number): SampleRows {
+export function floatRows(sample: Float32Array, n: number, dim: number): TrainingRows {
+  if (!(Number.isInteger(n) && n >= 0 && Number.isInteger(dim) && dim >= 1 && sample.length >= n * dim)) {
+    throw new RangeError(`A sample of ${sample.length} values does not hold ${n} rows of ${dim}.`);
+  }
   return { n, dim, row: (i) => sample.subarray(i * dim, (i + 1) * dim) };
 }
 
+/** The first n of `rows`. */
+export function leadingRows(rows: TrainingRows, n: number): TrainingRows {
+  if (!(Number.isInteger(n) && n >= 0 && n <= rows.n)) throw new RangeError(`${rows.n} rows have no first ${n}.`);
+  return { n, dim: rows.dim, row: (i) => rows.row(i) };
+}
+
 /** Column means in Float64, rows summed in order. */
-export function sampleMean(rows: SampleRows): Float64Array {
+export function sampleMean(rows: TrainingRows): Float64Array {
   const { n, dim } = rows;
   const sum = new Float64Array(dim);
   for (let i = 0; i < n; i++) {
@@ -123,18 +132,18 @@ export interface SamplePca {
   readonly count: number;
 }
 
-export function samplePca(rows: SampleRows, count: number): SamplePca {
+export function samplePca(rows: TrainingRows, count: number): SamplePca {
   const mean = sampleMean(rows);
   return { mean, directions: principalDirections(covariance(rows, mean), rows.dim, count), count };
 }
 
 /**
- * The mean and top `count` directions of `sample` for a trainer, from `shared`
+ * The mean and top `count` directions of `rows` for a trainer, from `shared`
  * (a PCA of this same sample, or of a larger one it was drawn from) where it has them: its mean always, its directions
  * when it has exactly `count` (fewer or more are not a prefix of these: the
  * eigen-solver takes another path). Computed otherwise.
  */
-export function pcaFor(rows: SampleRows, count: number, shared: SamplePca | undefined): SamplePca {
+export function pcaFor(rows: TrainingRows, count: number, shared: SamplePca | undefined): SamplePca {
   const { dim } = rows;
   if (!shared) return samplePca(rows, count);
   if (shared.mean.length !== dim || shared.directions.length !== shared.count * dim) throw new RangeError(`A shared PCA must be of ${dim}-d rows.`);
@@ -145,18 +154,18 @@ export function pcaFor(rows: SampleRows, count: number, shared: SamplePca | unde
 const COVARIANCE_CHUNK = 128;
 
 /** X̃ᵀ X̃ (dim × dim, unscaled) of the centred sample. */
-export function covariance(sample: SampleRows, mean: Float64Array): Float64Array {
-  const { n, dim } = sample;
+export function covariance(rows: TrainingRows, mean: Float64Array): Float64Array {
+  const { n, dim } = rows;
   // Columns padded to a multiple of 4 (with zeros) so the product's 2 × 4 tiles need no edge cases.
   const dp = (dim + 3) & ~3;
   const L = COVARIANCE_CHUNK;
   const C = new Float64Array(dp * dp);
   const chunk = new Float64Array(dp * L); // transposed: chunk[k * L + r]
   for (let start = 0; start < n; start += L) {
-    const rows = Math.min(L, n - start);
-    if (rows < L) chunk.fill(0);
-    for (let r = 0; r < rows; r++) {
-      const row = sample.row(start + r);
+    const count = Math.min(L, n - start);
+    if (count < L) chunk.fill(0);
+    for (let r = 0; r < count; r++) {
+      const row = rows.row(start + r);
       for (let k = 0; k < dim; k++) chunk[k * L + r] = row[k]! - mean[k]!;
     }
     const product = multiplyABt(chunk, chunk, dp, L, dp, true);

@@ -24,18 +24,18 @@
  * process killed at any moment reopens to the last finished change.
  */
 import { DEFAULT_BITS, hamming, wordsPerCode } from '../codes/bits.ts';
-import { Coder, trainCoder, type CoderKind, type CoderParams } from '../codes/coder.ts';
-import { samplePca, type SamplePca } from '../codes/linalg.ts';
+import { Coder, trainCoderOn, type CoderKind, type CoderParams } from '../codes/coder.ts';
+import { leadingRows, samplePca, type SamplePca, type TrainingRows } from '../codes/linalg.ts';
 import { unit } from '../embed/vector.ts';
 import type { ItemMeta } from '../items.ts';
 import type { PackContents, PackPartition } from '../pack/contents.ts';
 import { sketchBytes } from '../pack/format.ts';
 import { LruPageCache } from '../store/lru-cache.ts';
 import { StorageFullError, type PageStore } from '../store/page-store.ts';
-import { Int8Rows } from '../vectors/int8-rows.ts';
 import { Int8Scorer, type StoredInt8 } from '../vectors/int8-scorer.ts';
 import { dequantizeInt8, quantizeInt8 } from '../vectors/quantize.ts';
 import { bestByAsymmetricScore } from './asymmetric.ts';
+import { Int8Rows } from './int8-rows.ts';
 import { InvertedLists } from './inverted-lists.ts';
 import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Neighbours } from './mih.ts';
 import {
@@ -176,9 +176,8 @@ const isProvisional = (partition: Manifest['partition']) => partition !== null &
  * synthetic items (scratch experiment), lists trained on 8192, 40 000 and 65 536 items held 0.946, 0.990 and
  * 1.000 of the true top 10 within the lists that make up 1/32 of the collection, 0.968, 0.998 and 1.000
  * within 1/16. The cost, once as the collection grows and in every rebuild() from then on: the sample in memory
- * meanwhile, as stored (int8: dim bytes a row, 32 MiB at the default embedding's 1023; as floats it was 128 MiB, and a
- * 40 000-item rebuild() in Node peaked 305–312 MiB above its start instead of 177–195), and ~20 s of PCA and k-means in
- * Node. (A PCA of only the coder's 10 000 rows cost recall@10 at a million items: 0.939 against 0.958.)
+ * meanwhile, as stored (int8-rows.ts: 32 MiB at the default embedding's 1023 dimensions, where floats took 128 MiB),
+ * and ~20 s of PCA and k-means in Node. (A PCA of only the coder's 10 000 rows cost recall@10 at a million items: 0.939 against 0.958.)
  */
 export const LIST_SAMPLE = 32_768;
 const needsListSample = (partition: Manifest['partition'], liveCount: number) =>
@@ -386,7 +385,8 @@ export class ImageIndex {
         if (typeof item.meta?.id !== 'string' || item.meta.id === '') throw new TypeError('Every item needs a non-empty string id.');
         if (ids.has(item.meta.id)) throw new TypeError(`Item id "${item.meta.id}" appears twice in one add.`);
         ids.add(item.meta.id);
-        this.checkVector(item.vector);
+        // Checked before anything is trained or written (a zero vector has no direction, and cannot be stored).
+        if (this.checkVector(item.vector).every((v) => v === 0)) throw new TypeError(`Item "${item.meta.id}" has a zero embedding.`);
       }
       const slotsById = await this.loadSlotsById();
       const first = this.manifest.slotCount;
@@ -616,10 +616,10 @@ export class ImageIndex {
     return vector;
   }
 
-  private train(sample: Float32Array, count: number, kind = this.manifest.coderKind, bits = this.manifest.bits, pca: SamplePca | null = null): CoderParams {
+  private train(rows: TrainingRows, kind = this.manifest.coderKind, bits = this.manifest.bits, pca: SamplePca | null = null): CoderParams {
     // PCA-ITQ needs more items than bits; until then the collection is LSH-coded (and retrained later).
-    const usable: CoderKind = kind === 'itq' && (count <= bits || bits > this.manifest.dim) ? 'lsh' : kind;
-    return trainCoder(usable, sample, this.manifest.dim, { bits, seed: this.manifest.seed, ...(pca ? { pca } : {}) });
+    const usable: CoderKind = kind === 'itq' && (rows.n <= bits || bits > this.manifest.dim) ? 'lsh' : kind;
+    return trainCoderOn(usable, rows, { bits, seed: this.manifest.seed, ...(pca ? { pca } : {}) });
   }
 
   private reserve(slots: number): void {
@@ -744,7 +744,7 @@ export class ImageIndex {
     const dims = Math.min(SKETCH_DIMS, dim);
     // One PCA of the sample for the partition and, when it has as many bits as the sketches have dims (the defaults), an ITQ coder.
     const pca = partitioned ? samplePca(sample, dims) : null;
-    const params = train.coder ? this.train(sample.floats(m), m, kind, bits, pca) : this.coder!.params;
+    const params = train.coder ? this.train(leadingRows(sample, m), kind, bits, pca) : this.coder!.params;
     const coder = train.coder ? new Coder(params) : this.coder!;
     const partition = pca ? trainPartition(sample, { dims, lists: partitionLists(n, total), sketch: 'int4', seed, pca }) : null;
     const codes = train.coder ? new Uint32Array(this.live.length * words) : this.codes;

@@ -26,7 +26,7 @@
  * and without WebAssembly SIMD round the projection's sums differently, which
  * only matters to a value within rounding of a tie).
  */
-import { pcaFor, type SampleRows, type SamplePca } from '../codes/linalg.ts';
+import { pcaFor, type SamplePca, type TrainingRows } from '../codes/linalg.ts';
 import { seededRandom } from '../codes/random.ts';
 import { MAX_LISTS, type SketchEncoding } from '../pack/format.ts';
 import { MatrixKernel } from './matrix-kernel.ts';
@@ -59,7 +59,7 @@ export interface PartitionOptions {
 }
 
 /** Trains on every row of `sample` (the caller subsamples). */
-export function trainPartition(sample: SampleRows, options: PartitionOptions): PartitionParams {
+export function trainPartition(sample: TrainingRows, options: PartitionOptions): PartitionParams {
   const { dims, lists, seed, sketch } = options;
   const { n, dim } = sample;
   if (!Number.isInteger(n) || n < 2) throw new RangeError(`A partition needs at least 2 sample rows of ${dim} values.`);
