@@ -40,7 +40,7 @@
  *   re-ranked by cosine on the stored int8 vectors; from there on a scan of the
  *   nearest lists' sketches, by their heads and then the best
  *   DEFAULT_PARTITIONED_SHORTLIST whole, the best re-ranked by cosine), and a
- *   `--sweep` of shortlist-or-probe:candidates pairs.
+ *   `--sweep` of shortlist-or-probe:candidates pairs (with a third number, a partitioned index's shortlist after the heads).
  * - Warm: in the last cold page, after 20 warm-up queries, every query once
  *   (first time each; at large N most candidate and meta pages are not cached,
  *   and come from the OPFS mirrors).
@@ -136,14 +136,18 @@ const BITS = Number(values.bits);
 const CODER = values.coder as CoderKind;
 const BUDGET = Number(values['budget-mib']) * 2 ** 20;
 /**
- * Search settings swept, `a:b`: a = the Hamming shortlist (neighbours scored asymmetrically) or, in a
+ * Search settings swept, `a:b[:c]`: a = the Hamming shortlist (neighbours scored asymmetrically) or, in a
  * partitioned index, the sketches probed, every one scored whole (the shortlist is the probe: one pass);
- * b = the candidates re-ranked by cosine.
+ * b = the candidates re-ranked by cosine; c (partitioned) = the shortlist scored whole after the heads
+ * instead (two passes, where the probe is at least HEAD_PASS_RATIO times it), to compare the two in one run.
  */
-const SWEEP = values.sweep.split(',').filter(Boolean).map((pair) => {
-  const [first, candidates] = pair.split(':').map(Number);
-  return { shortlist: first!, probe: first!, candidates: candidates ?? first! };
+const SWEEP = values.sweep.split(',').filter(Boolean).map((entry) => {
+  const [first, candidates, shortlist] = entry.split(':').map(Number);
+  return { shortlist: shortlist ?? first!, probe: first!, candidates: candidates ?? first! };
 });
+/** A swept setting as the tables name it. */
+const swept = (x: { readonly shortlist: number; readonly probe: number; readonly candidates: number }) =>
+  x.shortlist === x.probe ? `${x.shortlist} → ${x.candidates}` : `${x.probe} → ${x.shortlist} → ${x.candidates}`;
 const COLD_RUNS = Number(values['cold-runs']);
 const BRUTE_MAX = Number(values['brute-max']);
 const MEMEMO_CAP_MS = Number(values['mememo-cap-s']) * 1000;
@@ -242,7 +246,7 @@ function fitCopula(real: Float32Array, n: number): { model: Float32Array; explai
 // ——— Chromium ———
 
 /** INDEX_BENCH_VERSION of the bench this driver expects (tests/harness/index-bench.ts; a value import would run the worker module). */
-const INDEX_BENCH_VERSION = 12;
+const INDEX_BENCH_VERSION = 13;
 
 // tests/harness/chromium.ts's flags, plus memory measurement without its random delay and a callable GC.
 const CHROMIUM_ARGS = [
@@ -507,7 +511,7 @@ function report(results: Results, queryCount: number): void {
     }));
 
   out('Shortlist → candidates (warm; latency p50 / p99 ms, recall@10 all queries)');
-  table(['N', ...SWEEP.map((x) => `${x.shortlist} → ${x.candidates}`)], results.sizes.map((z) => [nfmt(z.n), ...(z.warm?.sweep ?? []).map((c) => `${lat(c.latency)}, ${r3(c.recall.all)}`)]));
+  table(['N', ...SWEEP.map(swept)], results.sizes.map((z) => [nfmt(z.n), ...(z.warm?.sweep ?? []).map((c) => `${lat(c.latency)}, ${r3(c.recall.all)}`)]));
 
   out(`Where a warm query goes (median ms, on an uncached connection; Hamming path: shortlist ${DEFAULT_SHORTLIST} → ${DEFAULT_CANDIDATES} candidates; a partitioned index reads the pages of its sketch scan's ${DEFAULT_PARTITIONED_CANDIDATES} candidates instead)`);
   table(['N', 'MIH m', 'code + project', 'shortlist (MIH → scan)', 'MIH gave up', 'linear scan alone', 'radius', 'asymmetric', 'sketch scan (probe)', 'one pass, all whole (picks shared)', 'vector pages', 'read pages (IndexedDB)', 'read pages (OPFS mirror)', 'score', 'read meta (IndexedDB)', 'read meta (OPFS mirror)', 'MIH build (cold)', 'load codes', 'load sketches'],
@@ -531,7 +535,7 @@ function report(results: Results, queryCount: number): void {
       if (z.settledIdbOnly) rows.push([nfmt(z.n), 'Lookalike, default search, settled, IndexedDB alone (no mirror)', lat(z.settledIdbOnly.latency), r3(z.settledIdbOnly.recall.all)]);
       const reaching = z.warm.sweep.filter((c) => c.recall.all >= 0.95).sort((a, b) => a.latency.p50 - b.latency.p50)[0];
       const best = reaching ?? [...z.warm.sweep].sort((a, b) => b.recall.all - a.recall.all)[0];
-      if (best) rows.push([nfmt(z.n), `Lookalike, shortlist ${best.shortlist} → ${best.candidates} (${reaching ? 'fastest with recall ≥ 0.95' : 'best recall swept'})`, lat(best.latency), r3(best.recall.all)]);
+      if (best) rows.push([nfmt(z.n), `Lookalike, shortlist ${swept(best)} (${reaching ? 'fastest with recall ≥ 0.95' : 'best recall swept'})`, lat(best.latency), r3(best.recall.all)]);
     }
     if (z.phases) rows.push([nfmt(z.n), `linear Hamming scan for the ${DEFAULT_SHORTLIST}-shortlist (that step alone)`, lat(z.phases.steps.linear), 'same shortlist']);
     if (z.brute) rows.push([nfmt(z.n), 'brute-force float cosine (in memory)', lat(z.brute.latency), r3(z.brute.recall)]);

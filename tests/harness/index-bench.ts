@@ -418,7 +418,7 @@ export interface BuildResult {
 }
 
 /** Bumped with every change to what the driver expects, so a stale harness build fails fast. */
-export const INDEX_BENCH_VERSION = 12;
+export const INDEX_BENCH_VERSION = 13;
 
 const bench = {
   version: () => INDEX_BENCH_VERSION,
@@ -655,7 +655,7 @@ const bench = {
     for (const setting of args.sweep) {
       const r = await run(setting, false);
       sweep.push({ ...setting, ...r });
-      log(`shortlist/probe ${setting.shortlist}, candidates ${setting.candidates}: p50 ${r.latency.p50.toFixed(2)} ms p99 ${r.latency.p99.toFixed(2)} ms recall ${r.recall.all.toFixed(3)}`);
+      log(`probe ${setting.probe}, shortlist ${setting.shortlist}, candidates ${setting.candidates}: p50 ${r.latency.p50.toFixed(2)} ms p99 ${r.latency.p99.toFixed(2)} ms recall ${r.recall.all.toFixed(3)}`);
     }
     const memory = await pageMemory();
     return { warm, hot, sweep, memory };
