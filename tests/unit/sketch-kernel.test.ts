@@ -70,6 +70,31 @@ describe('SketchArray', () => {
     });
   }
 
+  it('scores any count of slots, though the kernel takes four at a time, and writes no score past the count', () => {
+    const random = seededRandom(4);
+    const [dims, count] = [256, 40];
+    const withKernel = new SketchArray(dims, 'int4', count);
+    const plain = new SketchArray(dims, 'int4', count, { simd: false });
+    for (let i = 0; i < count; i++) {
+      const row = Float32Array.from({ length: dims }, () => random() * 2 - 1);
+      withKernel.encode(row, i);
+      plain.encode(row, i);
+    }
+    const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
+    withKernel.setQuery(query);
+    plain.setQuery(query);
+    for (const n of [0, 1, 2, 3, 5, 6, 7, 37]) {
+      const slots = Uint32Array.from({ length: n }, () => Math.floor(random() * count));
+      for (const whole of [true, false]) {
+        const [a, b] = [new Float32Array(n + 4).fill(-1), new Float32Array(n + 4).fill(-1)];
+        (whole ? withKernel.scores : withKernel.headScores).call(withKernel, slots, n, a);
+        (whole ? plain.scores : plain.headScores).call(plain, slots, n, b);
+        expect(a).toEqual(b);
+        expect(Array.from(a.subarray(n))).toEqual([-1, -1, -1, -1]);
+      }
+    }
+  });
+
   for (const headDims of [32, 64, 128, 256]) {
     it(`scores heads of ${headDims} components as the first ${headDims} alone, and whole split sketches as unsplit ones`, () => {
       const dims = 256;

@@ -212,13 +212,18 @@ export class SketchArray {
     const restDims = whole ? this.dims - headDims : 0;
     const rests = this.capacity * headBytes;
     const scales = scalesAt(this.capacity, this.sketchBytes);
+    // scan4 scores four at a time: the slots run on to a multiple of 4 with copies of the last, whose scores are dropped.
+    const padded = (count + 3) & ~3;
     const slotsAt = align16(this.queryAt + 2 * this.dims);
-    const outAt = slotsAt + 4 * count;
-    this.ensure(outAt + 4 * count);
+    const outAt = slotsAt + 4 * padded;
+    this.ensure(outAt + 4 * padded);
     const { buffer } = this.memory;
     if (this.scan) {
-      new Uint32Array(buffer, slotsAt, count).set(slots.subarray(0, count));
-      this.scan(0, headBytes, headDims, rests, restBytes, restDims, scales, this.queryAt, slotsAt, count, outAt);
+      if (count === 0) return;
+      const slotsIn = new Uint32Array(buffer, slotsAt, padded);
+      slotsIn.set(slots.subarray(0, count));
+      slotsIn.fill(slots[count - 1]!, count);
+      this.scan(0, headBytes, headDims, rests, restBytes, restDims, scales, this.queryAt, slotsAt, padded, outAt);
       out.set(new Float32Array(buffer, outAt, count));
       return;
     }
