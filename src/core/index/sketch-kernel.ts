@@ -17,8 +17,8 @@
  * Each sketch is kept in two parts: its *head*, the first HEAD_DIMS components
  * (the strongest principal directions), and the rest. The heads sit together,
  * so a first pass over many sketches streams a quarter of their bytes (a scan
- * of 200 000 heads took 1.1 ms where whole sketches took 3.1 ms in Node, bench:kernels); the
- * rest is read only for the few that pass (inverted-lists.ts).
+ * of 200 000 heads took 1.1 ms where whole sketches took 3.1 ms in Node,
+ * bench:kernels); the rest is read only for the few that pass (inverted-lists.ts).
  *
  * Memory layout: heads [0, capacity·headBytes); rests [capacity·headBytes,
  * capacity·sketchBytes); the scales (f32 × capacity, from the next multiple

@@ -60,9 +60,10 @@
   ;; scan4 scores sketches s0 … s3 side by side, in the same order (the head, then the rest, the query running on):
   ;; each block of the query is loaded once for the four, and the four sums are independent, so the processor overlaps
   ;; them (over the same sketches, 1.35× the speed of one at a time in Chromium, 50 000 of them; 1.57× in Node,
-  ;; 200 000, bench:kernels). The four sketches' steps must stay alike but for their number. Bytes 0–7 of a block ($front) and 8–15 ($back) are widened to 16-bit lanes with their sign;
-  ;; then each nibble is sign-extended there (x86 has 16-bit shifts, not 8-bit ones): shifted arithmetically right by 4, a
-  ;; lane is its high nibble; shifted left by 12 first, its low one.
+  ;; 200 000, bench:kernels). The four sketches' steps must stay alike but for their number.
+  ;; Bytes 0–7 of a block ($front) and 8–15 ($back) are widened to 16-bit lanes with their sign; then each nibble is
+  ;; sign-extended there (x86 has 16-bit shifts, not 8-bit ones): shifted arithmetically right by 4, a lane is its high
+  ;; nibble; shifted left by 12 first, its low one.
   (func (export "scan4")
     (param $heads i32) (param $headStride i32) (param $headDims i32) (param $rests i32) (param $restStride i32) (param $restDims i32)
     (param $scales i32) (param $query i32) (param $slots i32) (param $count i32) (param $out i32)
@@ -155,7 +156,9 @@
           (f32x4.mul (f32x4.convert_i32x4_s (local.get $sums))
             (f32x4.replace_lane 3
               (f32x4.replace_lane 2
-                (f32x4.replace_lane 1 (f32x4.splat (f32.load (i32.add (local.get $scales) (i32.shl (local.get $s0) (i32.const 2))))) (f32.load (i32.add (local.get $scales) (i32.shl (local.get $s1) (i32.const 2)))))
+                (f32x4.replace_lane 1
+                  (f32x4.splat (f32.load (i32.add (local.get $scales) (i32.shl (local.get $s0) (i32.const 2)))))
+                  (f32.load (i32.add (local.get $scales) (i32.shl (local.get $s1) (i32.const 2)))))
                 (f32.load (i32.add (local.get $scales) (i32.shl (local.get $s2) (i32.const 2)))))
               (f32.load (i32.add (local.get $scales) (i32.shl (local.get $s3) (i32.const 2)))))))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
