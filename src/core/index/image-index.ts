@@ -871,7 +871,7 @@ export class ImageIndex {
 
   private async rerank(query: Float32Array, neighbours: Neighbours): Promise<Ranked[]> {
     const { dim, itemsPerPage: perPage } = this.manifest;
-    const pageNumbers = pagesOf(Array.from(neighbours.slots), perPage);
+    const pageNumbers = pagesOf(neighbours.slots, perPage);
     const loaded = await this.pages.getMany(pageNumbers.map(vectorsKey));
     const views = new Map(pageNumbers.map((page, i) => [page, vectorsPageView(loaded[i]!, dim, perPage)]));
     const stored = Array.from(neighbours.slots, (slot): StoredInt8 => {
@@ -942,6 +942,12 @@ function range(from: number, to: number): number[] {
 }
 
 /** Distinct page numbers of `slots`, ascending. */
-function pagesOf(slots: readonly number[], perPage: number): number[] {
-  return [...new Set(slots.map((slot) => Math.floor(slot / perPage)))].sort((a, b) => a - b);
+function pagesOf(slots: ArrayLike<number>, perPage: number): number[] {
+  // (A typed array's sort, without a comparator, and one pass: a Set and a sorted Array took 4% of a small index's search.)
+  const pages = new Float64Array(slots.length);
+  for (let i = 0; i < slots.length; i++) pages[i] = Math.floor(slots[i]! / perPage);
+  pages.sort();
+  const distinct: number[] = [];
+  for (const page of pages) if (page !== distinct.at(-1)) distinct.push(page);
+  return distinct;
 }
