@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
+import { seededRandom } from '../../src/core/codes/random.ts';
 import { LruPageCache } from '../../src/core/store/lru-cache.ts';
 import { MemoryPageStore } from '../../src/core/store/memory-store.ts';
 import { MirroredPageStore } from '../../src/core/store/mirrored-page-store.ts';
@@ -108,6 +109,58 @@ describe('LRU page cache', () => {
     expect(await cache.get('c')).toBeUndefined();
     cache.setBudget(0);
     expect(cache.residentBytes).toBe(0);
+  });
+
+  it('keeps and evicts exactly what a least-recently-used list does, through random reads, writes, deletes and budgets', async () => {
+    const store = new MemoryPageStore();
+    const keys = Array.from({ length: 12 }, (_, i) => `k${i}`);
+    // The reference: the store's page sizes, and the cached keys from least to most recently used.
+    const stored = new Map(keys.map((key, i) => [key, 10 + 7 * i]));
+    await store.commit(new Map([...stored].map(([key, size]) => [key, new Uint8Array(size)])));
+    let budget = 200;
+    const cache = new LruPageCache(store, budget);
+    let cached: string[] = [];
+    const resident = () => cached.reduce((sum, key) => sum + stored.get(key)!, 0);
+    const forget = (key: string) => (cached = cached.filter((k) => k !== key));
+    const evict = () => { while (resident() > budget) cached.shift(); };
+    const remember = (key: string) => {
+      forget(key);
+      if (stored.has(key) && stored.get(key)! <= budget) cached.push(key);
+      evict();
+    };
+    const random = seededRandom(5);
+    const pick = () => keys[Math.floor(random() * keys.length)]!;
+    for (let step = 0; step < 3000; step++) {
+      const r = random();
+      if (r < 0.7) {
+        const batch = [...new Set([pick(), pick(), pick()])];
+        const hits = batch.filter((key) => cached.includes(key));
+        const misses = cache.misses;
+        await cache.getMany(batch);
+        expect(cache.misses - misses).toBe(batch.length - hits.length);
+        for (const key of hits) { forget(key); cached.push(key); }
+        for (const key of batch) if (!hits.includes(key)) remember(key);
+      } else if (r < 0.85) {
+        const key = pick();
+        stored.set(key, 5 + Math.floor(random() * 60));
+        await cache.commit(new Map([[key, new Uint8Array(stored.get(key)!)]]));
+        remember(key);
+      } else if (r < 0.9) {
+        const key = pick();
+        stored.delete(key);
+        await cache.commit(new Map([[key, null]]));
+        forget(key);
+      } else {
+        budget = Math.floor(random() * 300);
+        cache.setBudget(budget);
+        evict();
+      }
+      expect(cache.residentBytes).toBe(resident());
+    }
+    // What is cached is what the reference holds: reading it all misses nothing.
+    const misses = cache.misses;
+    await cache.getMany([...cached]);
+    expect(cache.misses).toBe(misses);
   });
 
   it('caches nothing from a commit that failed', async () => {
