@@ -125,12 +125,19 @@ describe('Partition.rankLists', () => {
     for (const query of [[1, 1, 0, 0], [0, 0, 0, 1], [-1, -1, -1, -1], [1, -1, 2, 0.5]]) {
       const projected = Float32Array.from(query);
       const all = partition.rankLists(projected);
-      expect(Array.from(all.scores)).toEqual(Array.from(partition.rankLists(projected, 1).scores));
       const expected = byScoreThenNumber(all.scores);
       expect(new Set(all.scores).size).toBeLessThan(lists / 4); // ties are the rule here
       expect(Array.from(all.order)).toEqual(expected);
       for (const count of [1, 7, 150, lists - 1]) expect(Array.from(partition.rankLists(projected, count).order)).toEqual(expected.slice(0, count));
     }
+  });
+
+  it('ranks up to 65 536 lists, ties by number', () => {
+    const many = 65536;
+    const wide = new Partition({ dim: 1, dims: 1, lists: many, sketch: 'int4', mean: new Float32Array(1), projection: new Float32Array(1), centroids: Float32Array.from({ length: many }, (_, c) => c % 3), spread: new Float32Array(1).fill(1) });
+    const { order, scores } = wide.rankLists(Float32Array.from([1]));
+    expect(Array.from(order)).toEqual(byScoreThenNumber(scores));
+    expect(Array.from(order.subarray(-3))).toEqual([65529, 65532, 65535]);
   });
 
   it('ranks scores of any size and sign by value', () => {

@@ -18,7 +18,7 @@ export function unit(v: Float32Array): Float32Array {
   let sum = 0;
   for (let i = 0; i < v.length; i++) sum += v[i]! * v[i]!;
   const scale = 1 / Math.max(Math.sqrt(sum), 1e-12);
-  // (A loop: `v.map` with a callback took 20 µs of a 0.5 ms search at 1023 values, in Node.)
+  // (A loop: `v.map` with a callback took 3.7% of a small index's 0.6–0.7 ms search, over 1023 values, in Node.)
   const out = new Float32Array(v.length);
   for (let i = 0; i < v.length; i++) out[i] = v[i]! * scale;
   return out;

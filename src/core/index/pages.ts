@@ -206,21 +206,26 @@ export function emptyVectorsPage(dim: number, perPage: number): Uint8Array {
 }
 
 /**
- * Views already made, by the page's bytes: a search re-ranks 40–100 candidates, most of them on pages the
- * page cache hands back as the same objects each time (making the views afresh took 4% of a small index's search).
+ * Views already made, by the page's bytes: a partitioned search re-ranks 40–100 candidates, most of them on pages
+ * the page cache hands back as the same objects each time (making the views afresh took 4% of a small index's
+ * search, in Node).
  */
 const viewsOfPage = new WeakMap<Uint8Array, VectorsPage>();
 
+/**
+ * Views of a vectors page. They share the memory of `bytes` where it is 4-byte aligned (a copy's otherwise, which
+ * is not kept): write a page only through its views, before it is stored.
+ */
 export function vectorsPageView(bytes: Uint8Array, dim: number, perPage: number): VectorsPage {
   const made = viewsOfPage.get(bytes);
-  if (made) return made;
+  if (made && made.scales.length === perPage && made.vectors.length === perPage * dim) return made;
   if (bytes.byteLength !== vectorsPageBytes(dim, perPage)) throw new Error('The index is damaged: a vectors page has the wrong size.');
   const copy = aligned(bytes, 4);
   const view = {
     scales: new Float32Array(copy.buffer, copy.byteOffset, perPage),
     vectors: new Int8Array(copy.buffer, copy.byteOffset + perPage * 4, perPage * dim),
   };
-  viewsOfPage.set(bytes, view);
+  if (copy === bytes) viewsOfPage.set(bytes, view);
   return view;
 }
 
