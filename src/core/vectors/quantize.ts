@@ -1,8 +1,9 @@
 /**
  * Stored embeddings for re-ranking: int8 per component plus one float scale per
  * item, a quarter of float32's size. The scale is chosen so the dequantised vector
- * has unit length, so `score` is the cosine between the query and the stored
- * direction (the rounding error is ~0.1% of a cosine on MobileNet features).
+ * has unit length, so a query's dot product with it, times the scale, is the
+ * cosine between the query and the stored direction (the rounding error is ~0.1%
+ * of a cosine on MobileNet features). Queries are scored as int16 (int8-scorer.ts).
  */
 
 /** Writes `vector` (any length > 0) into `out[outOffset…]`; returns its scale. */
@@ -19,20 +20,35 @@ export function quantizeInt8(vector: Float32Array, vectorOffset: number, dim: nu
   return 1 / Math.sqrt(sumSquares);
 }
 
-/** Cosine between a unit query and the stored item at `offset`. */
-export function scoreInt8(query: Float32Array, stored: Int8Array, offset: number, scale: number): number {
-  // Four partial sums, not one long chain of adds: 1.3–1.4 µs a 1023-d score instead of 1.9–2.3 (Node; a query re-ranks 100–400).
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  const dim = query.length;
-  let d = 0;
-  for (; d + 3 < dim; d += 4) {
-    s0 += query[d]! * stored[offset + d]!;
-    s1 += query[d + 1]! * stored[offset + d + 1]!;
-    s2 += query[d + 2]! * stored[offset + d + 2]!;
-    s3 += query[d + 3]! * stored[offset + d + 3]!;
+/**
+ * The largest magnitude of a query's int16 values when scoring `stride` components at a time (score-int8.wat): each
+ * of the kernel's four i32 lanes adds stride / 4 products of at most 128 times this, which must stay below 2^31.
+ */
+export function queryLevels(stride: number): number {
+  return Math.min(32_767, Math.floor((2 ** 31 - 1) / (32 * stride)));
+}
+
+/**
+ * Writes a query as int16 values (its largest component becomes ±`levels`) into `out`; returns the scale back.
+ * Integer dot products are exact in any order, so the SIMD kernel and `dotInt8` agree to the bit; the rounding moves
+ * a cosine by at most 0.5 / `levels` of the query's largest component per stored unit, far under int8's own error.
+ */
+export function quantizeQuery(query: Float32Array, levels: number, out: Int16Array): number {
+  let maxAbs = 0;
+  for (let d = 0; d < query.length; d++) maxAbs = Math.max(maxAbs, Math.abs(query[d]!));
+  if (maxAbs === 0) {
+    out.fill(0, 0, query.length);
+    return 0;
   }
-  for (; d < dim; d++) s0 += query[d]! * stored[offset + d]!;
-  return (s0 + s1 + s2 + s3) * scale;
+  for (let d = 0; d < query.length; d++) out[d] = Math.round((query[d]! / maxAbs) * levels);
+  return maxAbs / levels;
+}
+
+/** The exact dot product of an int16 query's first `dim` values with the stored item at `offset`. */
+export function dotInt8(query: Int16Array, stored: Int8Array, offset: number, dim: number): number {
+  let sum = 0;
+  for (let d = 0; d < dim; d++) sum += query[d]! * stored[offset + d]!;
+  return sum;
 }
 
 export function dequantizeInt8(stored: Int8Array, offset: number, dim: number, scale: number, out: Float32Array, outOffset: number): void {
