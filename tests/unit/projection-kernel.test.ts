@@ -26,6 +26,32 @@ describe('ProjectionKernel', () => {
     });
   }
 
+  it('says which sums exceed their thresholds exactly as the float64 sums do, also where float32 could not tell', () => {
+    const random = seededRandom(11);
+    for (const [rows, dim] of [[16, 3], [256, 1023]] as const) {
+      const projection = Float32Array.from({ length: rows * dim }, () => random() * 2 - 1);
+      const kernel = new ProjectionKernel(projection, rows, dim);
+      const vectors = Float32Array.from({ length: dim + 1 }, () => random() - 0.5);
+      const exact = Float64Array.from(new ProjectionKernel(projection, rows, dim, { simd: false }).multiply(vectors, 1));
+      const nextUp = (v: number) => v + Math.max(Math.abs(v) * 2 ** -52, Number.MIN_VALUE);
+      // Thresholds far off, at each exact sum (not above it), a hair below and above it, and at the float32 rounding of
+      // it: all but the first are too close for float32 sums, so the float64 rows decide.
+      const cases: [string, (sum: number, r: number) => number][] = [
+        ['far', (sum, r) => sum + (r % 2 ? 1 : -1) * 10],
+        ['equal', (sum) => sum],
+        ['a hair below', (sum) => sum - Math.max(Math.abs(sum) * 2 ** -50, Number.MIN_VALUE)],
+        ['a hair above', (sum) => nextUp(sum)],
+        ['float32', (sum) => Math.fround(sum)],
+      ];
+      for (const [name, threshold] of cases) {
+        const thresholds = Float64Array.from(exact, threshold);
+        const out = new Uint8Array(rows);
+        kernel.above(vectors, 1, thresholds, out);
+        expect(Array.from(out), name).toEqual(Array.from(exact, (sum, r) => (sum > thresholds[r]! ? 1 : 0)));
+      }
+    }
+  });
+
   it('rejects a projection that is not whole panels of 16 rows', () => {
     expect(() => new ProjectionKernel(new Float32Array(8 * 4), 8, 4)).toThrow(RangeError);
     expect(() => new ProjectionKernel(new Float32Array(16 * 4 - 1), 16, 4)).toThrow(RangeError);
@@ -39,6 +65,10 @@ describe('ProjectionKernel', () => {
       const params = trainCoder(kind, sample, dim, { bits: 256, seed: 3, iterations: 3 });
       const [withKernel, plain] = [new Coder(params), new Coder(params, { simd: false })];
       expect(withKernel.encodeMany(sample, 300)).toEqual(plain.encodeMany(sample, 300));
+      // The mean itself sits on every threshold, and vectors a hair from it are too close for float32 sums to tell.
+      const mean = params.mean;
+      const near = Float32Array.from({ length: 4 * dim }, (_, i) => mean[i % dim]! + (i < dim ? 0 : (random() - 0.5) * 2 ** -(10 + 4 * Math.floor(i / dim))));
+      expect(withKernel.encodeMany(near, 4)).toEqual(plain.encodeMany(near, 4));
       const query = sample.slice(17 * dim, 18 * dim);
       expect(withKernel.project(query)).toEqual(plain.project(query));
     }

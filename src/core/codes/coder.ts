@@ -93,6 +93,8 @@ export class Coder {
   /** W · mean, so that a code is W·x compared with it. */
   private readonly bias: Float64Array;
   private readonly kernel: ProjectionKernel;
+  /** Per bit, 1 where W_b·x > W_b·mean (one code's worth, rewritten by each `encode`). */
+  private readonly bitsAbove: Uint8Array;
 
   /** `simd: false` keeps to plain JavaScript (for tests; the codes are the same either way). */
   constructor(params: CoderParams, options: { readonly simd?: boolean } = {}) {
@@ -109,6 +111,7 @@ export class Coder {
     this.params = params;
     this.kernel = new ProjectionKernel(projection, bits, dim, options);
     this.bias = Float64Array.from(this.kernel.multiply(mean, 0));
+    this.bitsAbove = new Uint8Array(bits);
   }
 
   /** Bytes held: the parameters and the kernel's copy of W. */
@@ -137,10 +140,11 @@ export class Coder {
       throw new RangeError(`No room for a ${words}-word code at offset ${outOffset} of ${out.length} words.`);
     }
     // Bit b of the code is row b of W: W_b·x > W_b·mean.
-    const sums = this.kernel.multiply(vectors, vectorOffset);
+    const bits = this.bitsAbove;
+    this.kernel.above(vectors, vectorOffset, bias, bits);
     for (let w = 0; w < words; w++) {
       let word = 0;
-      for (let j = 0; j < 32; j++) if (sums[w * 32 + j]! > bias[w * 32 + j]!) word |= 1 << j;
+      for (let j = 0; j < 32; j++) word |= bits[w * 32 + j]! << j;
       out[outOffset + w] = word;
     }
   }

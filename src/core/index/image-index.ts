@@ -41,7 +41,7 @@ import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Ne
 import {
   CODER_KEY, CODES_PER_PAGE, codesKey, decodeCodesPage, decodeCoder, decodeJson, decodePartition, decodeSketchesPage, emptyMetaPage,
   emptyVectorsPage, encodeCodesPage, encodeCoder, encodeJson, encodePartition, encodeSketchesPage, INDEX_FORMAT, ITEMS_PER_PAGE,
-  MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageView, type Manifest, type MetaPage,
+  MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageView, type Manifest, type MetaPage, type VectorsPage,
   type SketchSource,
 } from './pages.ts';
 import { Partition, trainPartition, type PartitionParams } from './partition.ts';
@@ -871,16 +871,22 @@ export class ImageIndex {
 
   private async rerank(query: Float32Array, neighbours: Neighbours): Promise<Ranked[]> {
     const { dim, itemsPerPage: perPage } = this.manifest;
-    const pageNumbers = pagesOf(neighbours.slots, perPage);
+    const { slots, distances } = neighbours;
+    const pageNumbers = pagesOf(slots, perPage);
     const loaded = await this.pages.getMany(pageNumbers.map(vectorsKey));
-    const views = new Map(pageNumbers.map((page, i) => [page, vectorsPageView(loaded[i]!, dim, perPage)]));
-    const stored = Array.from(neighbours.slots, (slot): StoredInt8 => {
-      const view = views.get(Math.floor(slot / perPage))!;
-      const offset = slot % perPage;
-      return { vectors: view.vectors, offset: offset * dim, scale: view.scales[offset]! };
-    });
+    // (Loops, not Array.from and map with callbacks: a partitioned search re-ranks 100 items, each on a page of its own.)
+    const views = new Map<number, VectorsPage>();
+    for (let i = 0; i < pageNumbers.length; i++) views.set(pageNumbers[i]!, vectorsPageView(loaded[i]!, dim, perPage));
+    const stored = new Array<StoredInt8>(slots.length);
+    for (let i = 0; i < slots.length; i++) {
+      const view = views.get(Math.floor(slots[i]! / perPage))!;
+      const offset = slots[i]! % perPage;
+      stored[i] = { vectors: view.vectors, offset: offset * dim, scale: view.scales[offset]! };
+    }
     const scores = this.scorer.score(query, stored);
-    return Array.from(neighbours.slots, (slot, i) => ({ slot, hamming: neighbours.distances[i]!, stored: stored[i]!, score: scores[i]! })).sort(byRank);
+    const ranked = new Array<Ranked>(slots.length);
+    for (let i = 0; i < slots.length; i++) ranked[i] = { slot: slots[i]!, hamming: distances[i]!, stored: stored[i]!, score: scores[i]! };
+    return ranked.sort(byRank);
   }
 
   private async metasOf(slots: readonly number[]): Promise<(ItemMeta | null)[]> {
