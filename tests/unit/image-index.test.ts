@@ -76,6 +76,19 @@ describe('ImageIndex', () => {
     }
   });
 
+  it('hands out metadata frozen, so that what a caller does to it cannot change the next search', async () => {
+    const items = makeItems(40, 4).map((item, i) => ({ ...item, meta: { ...item.meta, tags: ['a', String(i)], sizes: { w: i } } }));
+    const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);
+    await index.add(items);
+    const [first] = await index.search(items[3]!.vector, { k: 1 });
+    expect(first!.meta).toEqual(items[3]!.meta);
+    expect(() => { (first!.meta as { title?: string }).title = 'changed'; }).toThrow(TypeError);
+    expect(() => { (first!.meta.tags as string[]).push('b'); }).toThrow(TypeError);
+    expect(() => { (first!.meta.sizes as { w: number }).w = 99; }).toThrow(TypeError);
+    const [again] = await index.search(items[3]!.vector, { k: 1 });
+    expect(again!.meta).toEqual(items[3]!.meta);
+  });
+
   it('returns the stored embeddings of the results when asked for vectors', async () => {
     const items = makeItems(50, 9);
     const index = await ImageIndex.open(new MemoryPageStore(), SETTINGS);

@@ -171,6 +171,41 @@ describe('LRU page cache', () => {
     expect(cache.misses).toBe(misses);
   });
 
+  it('decodes a cached page once, counts the decoded form in its budget, and decodes a rewritten page afresh', async () => {
+    const store = new MemoryPageStore();
+    await store.commit(new Map([['a', bytes(1, 2)], ['b', bytes(3)], ['c', new Uint8Array(50)]]));
+    const cache = new LruPageCache(store, 100, (key) => key !== 'c');
+    let decodes = 0;
+    const decode = (page: Uint8Array) => {
+      decodes++;
+      return { sum: page.reduce((sum, v) => sum + v, 0) };
+    };
+    const weight = (page: Uint8Array) => 10 * page.byteLength;
+    const [a, b, missing] = await cache.getManyDecoded(['a', 'b', 'x'], decode, weight);
+    expect([a, b, missing]).toEqual([{ sum: 3 }, { sum: 3 }, undefined]);
+    expect(decodes).toBe(2);
+    expect(cache.residentBytes).toBe(2 + 20 + 1 + 10);
+    expect((await cache.getManyDecoded(['a'], decode, weight))[0]).toBe(a);
+    expect(decodes).toBe(2);
+    // A page that is not cached is decoded on every read, and counted nowhere.
+    await cache.getManyDecoded(['c'], decode, weight);
+    await cache.getManyDecoded(['c'], decode, weight);
+    expect(decodes).toBe(4);
+    expect(cache.residentBytes).toBe(33);
+    // A rewritten page leaves its decoded form behind.
+    await cache.commit(new Map([['a', bytes(5)]]));
+    expect(cache.residentBytes).toBe(11 + 1);
+    expect((await cache.getManyDecoded(['a'], decode, weight))[0]).toEqual({ sum: 5 });
+    expect(cache.residentBytes).toBe(11 + 11);
+    // The decoded forms count toward the budget: b, the least recently used, goes.
+    cache.setBudget(12);
+    expect(cache.residentBytes).toBe(11);
+    expect((await cache.getManyDecoded(['a'], decode, weight))[0]).toEqual({ sum: 5 });
+    expect(decodes).toBe(5);
+    await cache.clear();
+    expect(cache.residentBytes).toBe(0);
+  });
+
   it('caches nothing from a commit that failed', async () => {
     const store = new MemoryPageStore();
     store.commit = async () => { throw new Error('disk on fire'); };

@@ -39,10 +39,10 @@ import { Int8Rows } from './int8-rows.ts';
 import { InvertedLists } from './inverted-lists.ts';
 import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Neighbours } from './mih.ts';
 import {
-  CODER_KEY, CODES_PER_PAGE, codesKey, decodeCodesPage, decodeCoder, decodeJson, decodePartition, decodeSketchesPage, emptyMetaPage,
-  emptyVectorsPage, encodeCodesPage, encodeCoder, encodeJson, encodePartition, encodeSketchesPage, INDEX_FORMAT, ITEMS_PER_PAGE,
-  MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageView, type Manifest, type MetaPage, type VectorsPage,
-  type SketchSource,
+  CODER_KEY, CODES_PER_PAGE, codesKey, decodeCodesPage, decodeCoder, decodedMetaPageBytes, decodeFrozenMetaPage, decodeJson, decodePartition,
+  decodeSketchesPage, emptyMetaPage, emptyVectorsPage, encodeCodesPage, encodeCoder, encodeJson, encodePartition, encodeSketchesPage, INDEX_FORMAT,
+  ITEMS_PER_PAGE, MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageView, type Manifest,
+  type MetaPage, type SketchSource, type VectorsPage,
 } from './pages.ts';
 import { Partition, trainPartition, type PartitionParams } from './partition.ts';
 import { sampleRow } from './sample-rows.ts';
@@ -892,8 +892,9 @@ export class ImageIndex {
   private async metasOf(slots: readonly number[]): Promise<(ItemMeta | null)[]> {
     const perPage = this.manifest.itemsPerPage;
     const pageNumbers = pagesOf(slots, perPage);
-    const loaded = await this.pages.getMany(pageNumbers.map(metaKey));
-    const pages = new Map(pageNumbers.map((page, i) => [page, decodeJson<MetaPage>(loaded[i]!)]));
+    // (Decoded once while cached: parsing each result's page afresh took 7–10% of a small index's search, in Node.)
+    const loaded = await this.pages.getManyDecoded(pageNumbers.map(metaKey), decodeFrozenMetaPage, decodedMetaPageBytes);
+    const pages = new Map(pageNumbers.map((page, i) => [page, loaded[i]!]));
     return slots.map((slot) => pages.get(Math.floor(slot / perPage))![slot % perPage] ?? null);
   }
 

@@ -231,6 +231,28 @@ export function vectorsPageView(bytes: Uint8Array, dim: number, perPage: number)
 
 export type MetaPage = (ItemMeta | null)[];
 
+/**
+ * A meta page's items, frozen all the way down: a search hands out the objects that the page cache keeps decoded for
+ * the next search (image-index.ts), so nothing a caller does to one may change them.
+ */
+export function decodeFrozenMetaPage(bytes: Uint8Array): MetaPage {
+  return deepFreeze(decodeJson<MetaPage>(bytes));
+}
+
+/**
+ * What a decoded meta page is counted as in the page cache, besides its bytes: V8 keeps a parsed object's properties
+ * and strings in about twice to three times its JSON's length (an estimate, not a measurement of each page).
+ */
+export const decodedMetaPageBytes = (bytes: Uint8Array) => 3 * bytes.byteLength;
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export function emptyMetaPage(perPage: number): MetaPage {
   return new Array<ItemMeta | null>(perPage).fill(null);
 }

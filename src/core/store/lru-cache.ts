@@ -13,6 +13,9 @@ import type { PageStore, PageWrites } from './page-store.ts';
 interface Entry {
   readonly key: string;
   readonly page: Uint8Array;
+  /** The page decoded by `getManyDecoded` (undefined until then), and the bytes it is counted as. */
+  decoded: unknown;
+  decodedBytes: number;
   older: Entry | null;
   newer: Entry | null;
 }
@@ -85,6 +88,35 @@ export class LruPageCache implements PageStore {
     return out;
   }
 
+  /**
+   * Pages as `decode` makes them, decoded once while a page stays cached: the decoded form is kept with the page and
+   * counted in the budget as `weight(page)` bytes. A page that is not cached is decoded for this call alone. Every
+   * call for a key must decode it the same way, since the first one's result is what later calls get.
+   */
+  async getManyDecoded<T>(keys: readonly string[], decode: (page: Uint8Array) => T, weight: (page: Uint8Array) => number): Promise<(T | undefined)[]> {
+    const pages = await this.getMany(keys);
+    const out: (T | undefined)[] = new Array(keys.length);
+    let grew = false;
+    for (let i = 0; i < keys.length; i++) {
+      const page = pages[i];
+      if (!page) continue;
+      const entry = this.pages.get(keys[i]!);
+      if (entry?.page !== page) {
+        out[i] = decode(page);
+        continue;
+      }
+      if (entry.decoded === undefined) {
+        entry.decoded = decode(page);
+        entry.decodedBytes = weight(page);
+        this.bytes += entry.decodedBytes;
+        grew = true;
+      }
+      out[i] = entry.decoded as T;
+    }
+    if (grew) this.evict();
+    return out;
+  }
+
   async commit(writes: PageWrites): Promise<void> {
     const generation = ++this.generation;
     for (const key of writes.keys()) {
@@ -123,7 +155,7 @@ export class LruPageCache implements PageStore {
   private remember(key: string, page: Uint8Array): void {
     this.forget(key);
     if (page.byteLength > this.budgetBytes || !this.cacheable(key)) return;
-    const entry: Entry = { key, page, older: null, newer: null };
+    const entry: Entry = { key, page, decoded: undefined, decodedBytes: 0, older: null, newer: null };
     this.pages.set(key, entry);
     this.linkNewest(entry);
     this.bytes += page.byteLength;
@@ -138,7 +170,7 @@ export class LruPageCache implements PageStore {
   private drop(entry: Entry): void {
     this.pages.delete(entry.key);
     this.unlink(entry);
-    this.bytes -= entry.page.byteLength;
+    this.bytes -= entry.page.byteLength + entry.decodedBytes;
   }
 
   private forgetAll(): void {
