@@ -69,7 +69,9 @@
  *   several ef against exact top-10 over the items it holds, next to Lookalike's
  *   index on the same items, reopened and queried twice: first reading pages
  *   from storage (vectors and metadata from the OPFS mirrors), then
- *   with them cached, reading nothing, as MeMemo in memory reads nothing.
+ *   with them cached, reading nothing, as MeMemo in memory reads nothing,
+ *   also re-ranking fewer candidates (`--mememo-candidates`); each MeMemo ef
+ *   is set against the fastest of these whose recall is at least its own.
  *   MeMemo's full build times are extrapolated from its rate over the last
  *   quarter of the cap (a lower bound: HNSW inserts slow as N grows).
  * - Coders: ITQ vs LSH at 64/128/256 bits on an in-memory copy of the
@@ -122,6 +124,7 @@ const { values } = parseArgs({
     'mememo-cap-s': { type: 'string', default: '60' },
     'mememo-query-cap-s': { type: 'string', default: '20' },
     'mememo-efs': { type: 'string', default: '10,50,100,200' },
+    'mememo-candidates': { type: 'string', default: '20,40' },
     'coders-size': { type: 'string', default: '100000' },
     rank: { type: 'string', default: '256' },
     'class-share': { type: 'string', default: '0.5' },
@@ -366,7 +369,8 @@ async function main() {
       const mememo = [];
       for (const mode of ['memory', 'indexeddb'] as const) {
         log(`MeMemo (${mode}): building for up to ${MEMEMO_CAP_MS / 1000} s …`);
-        const args = { mode, capMs: MEMEMO_CAP_MS, maxItems: 20_000, efs: list(values['mememo-efs']), queryCapMs: Number(values['mememo-query-cap-s']) * 1000, bits: BITS, coder: CODER };
+        const args = { mode, capMs: MEMEMO_CAP_MS, maxItems: 20_000, efs: list(values['mememo-efs']), queryCapMs: Number(values['mememo-query-cap-s']) * 1000, bits: BITS, coder: CODER,
+          candidates: list(values['mememo-candidates']) };
         mememo.push(await session.call('mememo', args));
       }
       results.mememo = mememo;
@@ -542,13 +546,24 @@ function report(results: Results, queryCount: number): void {
     else if (largestBrute) rows.push([nfmt(z.n), `brute-force float cosine (extrapolated ×${z.n / largestBrute.n} from ${nfmt(largestBrute.n)})`, `~${ms(largestBrute.brute!.latency.p50 * z.n / largestBrute.n)}`, '1']);
   }
   for (const m of results.mememo ?? []) {
-    const best = m.sweep.at(-1);
     for (const e of m.sweep) rows.push([`${nfmt(m.items)} (reached)`, `MeMemo HNSW ${m.mode}, ef ${e.ef} (${e.queries} queries)`, lat(e.latency), r3(e.recall.all)]);
     rows.push([`${nfmt(m.items)}`, `Lookalike on the same ${m.items} items, reopened (vectors and metadata from the OPFS mirrors)`, lat(m.lookalike.latency), r3(m.lookalike.recall.all)]);
     rows.push([`${nfmt(m.items)}`, `Lookalike on the same ${m.items} items, the same queries again (pages cached)`, lat(m.lookalike.cached), 'the same answers']);
-    void best;
+    for (const c of m.lookalike.candidateSweep) rows.push([`${nfmt(m.items)}`, `Lookalike, pages cached, ${c.candidates} candidates re-ranked`, lat(c.latency), r3(c.recall.all)]);
   }
   table(['N', 'method', 'p50 / p99', 'recall@10'], rows);
+
+  for (const m of results.mememo ?? []) {
+    // Each MeMemo setting against the fastest Lookalike setting (pages cached) whose recall is at least its own.
+    const lookalike = [{ label: 'default', latency: m.lookalike.cached, recall: m.lookalike.recall.all },
+      ...m.lookalike.candidateSweep.map((c) => ({ label: `${c.candidates} candidates`, latency: c.latency, recall: c.recall.all }))];
+    out(`MeMemo ${m.mode} against Lookalike at equal or better recall (${m.items} items; Lookalike with pages cached; p50)`);
+    table(['MeMemo', 'recall', 'p50 ms', 'Lookalike', 'recall', 'p50 ms', 'MeMemo / Lookalike'], m.sweep.map((e) => {
+      const match = lookalike.filter((l) => l.recall >= e.recall.all).sort((a, b) => a.latency.p50 - b.latency.p50)[0];
+      return [`ef ${e.ef}`, r3(e.recall.all), ms(e.latency.p50, 2), match?.label ?? 'none as good', match ? r3(match.recall) : '–', match ? ms(match.latency.p50, 2) : '–',
+        match ? `${(e.latency.p50 / match.latency.p50).toFixed(1)}×` : '–'];
+    }));
+  }
 
   if (results.mememo?.length) {
     out('MeMemo builds (capped; full builds extrapolated at the rate of the last quarter, a lower bound)');

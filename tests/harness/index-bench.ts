@@ -836,7 +836,10 @@ const bench = {
    * time cap; then the same queries at several ef, against exact top-10 over the
    * items it holds, and Lookalike's index on the same items for comparison.
    */
-  async mememo(args: { readonly mode: 'memory' | 'indexeddb'; readonly capMs: number; readonly maxItems: number; readonly efs: readonly number[]; readonly queryCapMs: number; readonly bits: number; readonly coder: CoderKind }) {
+  async mememo(args: {
+    readonly mode: 'memory' | 'indexeddb'; readonly capMs: number; readonly maxItems: number; readonly efs: readonly number[]; readonly queryCapMs: number;
+    readonly bits: number; readonly coder: CoderKind; readonly candidates: readonly number[];
+  }) {
     const { collection, dim, queryCount, syntheticQueries, queries } = st();
     const vectors = new Float32Array(args.maxItems * dim);
     collection.fill(0, args.maxItems, vectors);
@@ -902,11 +905,25 @@ const bench = {
       await twin.search(queryVector(q), { k: K });
       cachedTimes.push(performance.now() - t);
     }
+    // Fewer candidates re-ranked, pages still cached (they read a subset of the pages above): Lookalike's speed at lower
+    // recall, set against MeMemo's efs at equal or lower recall.
+    const candidateSweep = [];
+    for (const candidates of args.candidates) {
+      const times: number[] = [];
+      const recalls: number[] = [];
+      for (let q = 0; q < queryCount; q++) {
+        t = performance.now();
+        const results = await twin.search(queryVector(q), { k: K, candidates });
+        times.push(performance.now() - t);
+        recalls.push(overlap(results.map((r) => Number(r.id)), truth(q)));
+      }
+      candidateSweep.push({ candidates, latency: percentiles(times), recall: recallSplit(recalls, syntheticQueries) });
+    }
     await twin.close();
     await deleteIndexStore(twinDb);
     return {
       mode: args.mode, items, buildMs, checkpoints, sweep,
-      lookalike: { items, buildMs: twinBuildMs, latency: percentiles(twinTimes), cached: percentiles(cachedTimes), recall: recallSplit(twinRecalls, syntheticQueries) },
+      lookalike: { items, buildMs: twinBuildMs, latency: percentiles(twinTimes), cached: percentiles(cachedTimes), recall: recallSplit(twinRecalls, syntheticQueries), candidateSweep },
     };
   },
 };
