@@ -505,7 +505,9 @@ export class ImageIndex {
         const tablesBefore = lists.byteLength;
         const { slots, scores } = lists.search(vector, probe, shortlist, candidates, accept, widest);
         if (lists.byteLength !== tablesBefore) this.fitCache(); // a wider scan than any before grew its scratch space
-        neighbours = { slots, distances: Uint16Array.from(slots, (slot) => hamming(code, 0, this.codes, slot * this.words, this.words)) };
+        const distances = new Uint16Array(slots.length);
+        for (let i = 0; i < slots.length; i++) distances[i] = hamming(code, 0, this.codes, slots[i]! * this.words, this.words);
+        neighbours = { slots, distances };
         // With a filter the k-th best that passes is unknown until the metadata is read: re-rank them all.
         ranked = options.filter || options.exhaustive ? await this.rerank(vector, neighbours) : await this.rerankUntilSettled(vector, neighbours, scores, k);
       } else {

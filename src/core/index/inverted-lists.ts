@@ -273,7 +273,11 @@ export class InvertedLists {
         total += more;
       }
     }
-    return { slots: kept.positions.map((p) => this.slotAt[p]!), scores: kept.scores.map((score) => score * unit), scanned: total };
+    const slots = new Uint32Array(kept.positions.length);
+    for (let i = 0; i < slots.length; i++) slots[i] = this.slotAt[kept.positions[i]!]!;
+    const scores = new Float32Array(kept.scores.length);
+    for (let i = 0; i < scores.length; i++) scores[i] = kept.scores[i]! * unit;
+    return { slots, scores, scanned: total };
   }
 
   /**

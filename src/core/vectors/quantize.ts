@@ -40,7 +40,8 @@ export function quantizeQuery(query: Float32Array, levels: number, out: Int16Arr
     out.fill(0, 0, query.length);
     return 0;
   }
-  for (let d = 0; d < query.length; d++) out[d] = Math.round((query[d]! / maxAbs) * levels);
+  const toLevels = levels / maxAbs;
+  for (let d = 0; d < query.length; d++) out[d] = Math.round(query[d]! * toLevels);
   return maxAbs / levels;
 }
 
