@@ -124,7 +124,7 @@ const { values } = parseArgs({
     'mememo-cap-s': { type: 'string', default: '60' },
     'mememo-query-cap-s': { type: 'string', default: '20' },
     'mememo-efs': { type: 'string', default: '10,50,100,200' },
-    'mememo-candidates': { type: 'string', default: '20,40' },
+    'mememo-candidates': { type: 'string', default: '20,30,40' },
     'coders-size': { type: 'string', default: '100000' },
     rank: { type: 'string', default: '256' },
     'class-share': { type: 'string', default: '0.5' },
