@@ -86,6 +86,7 @@ describe('ImageIndex', () => {
     expect(() => { (first!.meta.tags as string[]).push('b'); }).toThrow(TypeError);
     expect(() => { (first!.meta.sizes as { w: number }).w = 99; }).toThrow(TypeError);
     const [again] = await index.search(items[3]!.vector, { k: 1 });
+    expect(again!.meta).toBe(first!.meta); // decoded once, while its page stays cached
     expect(again!.meta).toEqual(items[3]!.meta);
   });
 

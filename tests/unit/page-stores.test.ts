@@ -206,6 +206,30 @@ describe('LRU page cache', () => {
     expect(cache.residentBytes).toBe(0);
   });
 
+  it('decodes a page read while it was being rewritten for that read alone', async () => {
+    const store = new MemoryPageStore();
+    await store.commit(new Map([['a', bytes(1)]]));
+    const cache = new LruPageCache(store, 100);
+    // The store answers the read only after the rewrite of the same page has begun.
+    let answer!: () => void;
+    const gate = new Promise<void>((resolve) => (answer = resolve));
+    const read = store.getMany.bind(store);
+    store.getMany = async (keys) => {
+      const pages = await read(keys);
+      await gate;
+      return pages;
+    };
+    const decode = (page: Uint8Array) => ({ first: page[0] });
+    const reading = cache.getManyDecoded(['a'], decode, () => 10);
+    const writing = cache.commit(new Map([['a', bytes(2)]]));
+    answer();
+    expect(await reading).toEqual([{ first: 1 }]);
+    await writing;
+    expect(cache.residentBytes).toBe(1); // the new page, and no decoded form of the old one
+    expect(await cache.getManyDecoded(['a'], decode, () => 10)).toEqual([{ first: 2 }]);
+    expect(cache.residentBytes).toBe(11);
+  });
+
   it('caches nothing from a commit that failed', async () => {
     const store = new MemoryPageStore();
     store.commit = async () => { throw new Error('disk on fire'); };

@@ -52,6 +52,22 @@ describe('ProjectionKernel', () => {
     }
   });
 
+  it('sums a row again where a float32 sum overflowed, or its products underflowed', () => {
+    const check = (row: number[], vectors: number[], thresholds = new Float64Array(16)) => {
+      const projection = new Float32Array(16 * row.length);
+      projection.set(row);
+      const x = Float32Array.from(vectors);
+      const exact = new ProjectionKernel(projection, 16, row.length, { simd: false }).multiply(x, 0);
+      const out = new Uint8Array(16);
+      new ProjectionKernel(projection, 16, row.length).above(x, 0, thresholds, out);
+      expect(Array.from(out)).toEqual(Array.from(exact, (sum, r) => (sum > thresholds[r]! ? 1 : 0)));
+    };
+    // The float32 sum runs to +∞ before the negative half comes in; the float64 one is −2e38.
+    check([1, 1, -1, -1], [2e38, 2e38, 3e38, 3e38]);
+    // Products under float32's normal range: 2⁻¹⁴⁹, −0 and −0 in float32 (ties to even), −2⁻¹⁵¹ exactly.
+    check([0.75, -0.5, -0.5], [2 ** -149, 2 ** -149, 2 ** -149]);
+  });
+
   it('rejects a projection that is not whole panels of 16 rows', () => {
     expect(() => new ProjectionKernel(new Float32Array(8 * 4), 8, 4)).toThrow(RangeError);
     expect(() => new ProjectionKernel(new Float32Array(16 * 4 - 1), 16, 4)).toThrow(RangeError);

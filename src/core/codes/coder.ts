@@ -140,11 +140,11 @@ export class Coder {
       throw new RangeError(`No room for a ${words}-word code at offset ${outOffset} of ${out.length} words.`);
     }
     // Bit b of the code is row b of W: W_b·x > W_b·mean.
-    const bits = this.bitsAbove;
-    this.kernel.above(vectors, vectorOffset, bias, bits);
+    const above = this.bitsAbove;
+    this.kernel.above(vectors, vectorOffset, bias, above);
     for (let w = 0; w < words; w++) {
       let word = 0;
-      for (let j = 0; j < 32; j++) word |= bits[w * 32 + j]! << j;
+      for (let j = 0; j < 32; j++) word |= above[w * 32 + j]! << j;
       out[outOffset + w] = word;
     }
   }

@@ -10,7 +10,7 @@
  * is the same wherever it is computed.
  *
  * A code needs only each sum's side of its threshold. `above` takes it from the
- * kernel's float32 sums (project32, twice as many products a step, none widened)
+ * kernel's float32 sums (project32: four lanes to float64's two, nothing widened)
  * wherever a sum lies further from its threshold than float32 rounding can move
  * it, and from the row's float64 sum, exactly as `multiply` gives it, elsewhere:
  * the same bits, for a fraction of the work (at the default 256 × 1023, a unit
@@ -40,15 +40,30 @@ export class ProjectionKernel {
   private readonly sums: Float64Array;
   private readonly x32: Float32Array;
   private readonly sums32: Float32Array;
-  /** Per row, ‖W_r‖₂ times how far float32 and float64 sums of `dim` products may stray, per unit of ‖x‖₂ (Cauchy–Schwarz bounds Σ|W_r,k · x_k|). */
+  /**
+   * Per row, ‖W_r‖₂ times how far float32 and float64 sums of `dim` products may stray, per unit of ‖x‖₂ (Cauchy–Schwarz
+   * bounds Σ|W_r,k · x_k|), as long as no float32 product or sum leaves the normal range; and how far underflow adds.
+   */
   private readonly reach: Float64Array;
-  /** Bytes held besides `projection`: the kernel's memory (its copy of W, a vector and the sums); without SIMD, none but the sums, uncounted. */
+  private readonly underflowReach: number;
+  /** Bytes held besides `projection`: the kernel's memory (its copy of W, a vector and the sums) and the rows' bounds; without SIMD, none but the sums, uncounted. */
   readonly byteLength: number;
 
   /** `projection`: rows × dim, row-major (kept, not copied: the plain loop reads it); rows a multiple of 16. */
   constructor(private readonly projection: Float32Array, readonly rows: number, readonly dim: number, options: { readonly simd?: boolean } = {}) {
     if (rows % PANEL_ROWS !== 0 || projection.length !== rows * dim) throw new RangeError(`Expected a ${rows} × ${dim} projection with rows a multiple of ${PANEL_ROWS}.`);
     const module = options.simd === false ? null : compiledKernel();
+    if (!module) {
+      this.project = this.project32 = null;
+      this.x = new Float64Array(0);
+      this.sums = new Float64Array(rows);
+      this.x32 = new Float32Array(0);
+      this.sums32 = new Float32Array(0);
+      this.reach = new Float64Array(0);
+      this.underflowReach = 0;
+      this.byteLength = 0;
+      return;
+    }
     // (The slack of 2⁻²⁰ covers the rounding of the norms and of the bound itself.)
     const perUnit = (gamma(dim, 2 ** -24) + gamma(dim, 2 ** -53)) * (1 + 2 ** -20);
     this.reach = new Float64Array(rows);
@@ -57,15 +72,8 @@ export class ProjectionKernel {
       for (let k = 0; k < dim; k++) squares += projection[r * dim + k]! ** 2;
       this.reach[r] = Math.sqrt(squares) * perUnit;
     }
-    if (!module) {
-      this.project = this.project32 = null;
-      this.x = new Float64Array(0);
-      this.sums = new Float64Array(rows);
-      this.x32 = new Float32Array(0);
-      this.sums32 = new Float32Array(0);
-      this.byteLength = 0;
-      return;
-    }
+    // Products below float32's normal range round to a multiple of 2⁻¹⁴⁹ instead: up to 2⁻¹⁵⁰ each, whatever their size.
+    this.underflowReach = dim * 2 ** -149;
     const panelBytes = rows * dim * 4;
     const memory = memoryFor(panelBytes + dim * 8 + rows * 8 + dim * 4 + rows * 4);
     const panels = new Float32Array(memory.buffer, 0, rows * dim);
@@ -78,7 +86,7 @@ export class ProjectionKernel {
     this.sums = new Float64Array(memory.buffer, panelBytes + dim * 8, rows);
     this.x32 = new Float32Array(memory.buffer, panelBytes + dim * 8 + rows * 8, dim);
     this.sums32 = new Float32Array(memory.buffer, this.x32.byteOffset + dim * 4, rows);
-    this.byteLength = memory.buffer.byteLength;
+    this.byteLength = memory.buffer.byteLength + this.reach.byteLength;
     const { exports } = new WebAssembly.Instance(module, { env: { memory } });
     this.project = exports.project as Project;
     this.project32 = exports.project32 as Project;
@@ -145,9 +153,11 @@ export class ProjectionKernel {
     const norm = Math.sqrt(squares);
     this.project32(0, rows / PANEL_ROWS, dim, this.x32.byteOffset, this.sums32.byteOffset);
     for (let r = 0; r < rows; r++) {
+      // (A sum that overflowed is ±∞ or NaN from there on: its row is summed again, as is one too near its threshold.)
       const gap = this.sums32[r]! - thresholds[r]!;
-      const reach = this.reach[r]! * norm;
-      out[r] = gap > reach ? 1 : gap < -reach ? 0 : this.exactRow(r, vectors, offset) > thresholds[r]! ? 1 : 0;
+      const reach = this.reach[r]! * norm + this.underflowReach;
+      const clear = Number.isFinite(this.sums32[r]!) && (gap > reach || gap < -reach);
+      out[r] = clear ? (gap > 0 ? 1 : 0) : this.exactRow(r, vectors, offset) > thresholds[r]! ? 1 : 0;
     }
   }
 

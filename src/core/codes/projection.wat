@@ -11,10 +11,11 @@
 ;; x is dim f64 values; out gets panelCount · 16 f64 values (byte addresses).
 ;;
 ;; project32(panels, panelCount, dim, x, out): the same sums in float32 (f32x4,
-;; four times the products a step), x dim f32 values and out f32 values: within
-;; γ_dim · Σ_k |W[r][k] · x[k]| of the exact sums (γ_n = n·2⁻²⁴ / (1 − n·2⁻²⁴)),
-;; which is all that a code's bit needs unless the sum is that close to its
-;; threshold (projection-kernel.ts).
+;; four lanes to f64x2's two, nothing widened), x dim f32 values and out f32
+;; values: within γ_dim · Σ_k |W[r][k] · x[k]| of the exact sums (γ_n = n·2⁻²⁴ /
+;; (1 − n·2⁻²⁴)) unless a product underflows or a sum overflows, which is all
+;; that a code's bit needs unless the sum is that close to its threshold
+;; (projection-kernel.ts).
 (module
   (import "env" "memory" (memory 1))
   (func (export "project") (param $panels i32) (param $panelCount i32) (param $dim i32) (param $x i32) (param $out i32)

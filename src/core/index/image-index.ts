@@ -106,6 +106,7 @@ export interface SearchResult {
   readonly score: number;
   /** Hamming distance between their codes. */
   readonly hamming: number;
+  /** Frozen: the page cache keeps it decoded for later searches, which return the same object. */
   readonly meta: ItemMeta;
   /** The item's stored (dequantised int8) embedding, when the search asked for `vectors`. */
   readonly vector?: Float32Array;

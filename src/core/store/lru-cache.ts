@@ -96,24 +96,25 @@ export class LruPageCache implements PageStore {
   async getManyDecoded<T>(keys: readonly string[], decode: (page: Uint8Array) => T, weight: (page: Uint8Array) => number): Promise<(T | undefined)[]> {
     const pages = await this.getMany(keys);
     const out: (T | undefined)[] = new Array(keys.length);
-    let grew = false;
-    for (let i = 0; i < keys.length; i++) {
-      const page = pages[i];
-      if (!page) continue;
-      const entry = this.pages.get(keys[i]!);
-      if (entry?.page !== page) {
-        out[i] = decode(page);
-        continue;
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        const page = pages[i];
+        if (!page) continue;
+        const entry = this.pages.get(keys[i]!);
+        if (entry?.page !== page) {
+          out[i] = decode(page);
+          continue;
+        }
+        if (entry.decoded === undefined) {
+          entry.decoded = decode(page);
+          entry.decodedBytes = weight(page);
+          this.bytes += entry.decodedBytes;
+        }
+        out[i] = entry.decoded as T;
       }
-      if (entry.decoded === undefined) {
-        entry.decoded = decode(page);
-        entry.decodedBytes = weight(page);
-        this.bytes += entry.decodedBytes;
-        grew = true;
-      }
-      out[i] = entry.decoded as T;
+    } finally {
+      this.evict();
     }
-    if (grew) this.evict();
     return out;
   }
 

@@ -30,8 +30,9 @@ export function queryLevels(stride: number): number {
 
 /**
  * Writes a query as int16 values (its largest component becomes ±`levels`) into `out`; returns the scale back.
- * Integer dot products are exact in any order, so the SIMD kernel and `dotInt8` agree to the bit; the rounding moves
- * a cosine by at most 0.5 / `levels` of the query's largest component per stored unit, far under int8's own error.
+ * Integer dot products are exact in any order, so the SIMD kernel and `dotInt8` agree to the bit. Each value moves by
+ * at most half a step (the returned scale), so a cosine with a unit stored vector moves by at most half a step times
+ * √dim: under 5e-4 of the largest component at 1023 dims and 32 767 levels, far under int8's own error.
  */
 export function quantizeQuery(query: Float32Array, levels: number, out: Int16Array): number {
   let maxAbs = 0;
