@@ -871,7 +871,7 @@ const bench = {
         times.push(performance.now() - t);
         recalls.push(overlap(keys.map(Number), truth(q)));
       }
-      sweep.push({ ef, latency: percentiles(times), recall: recallSplit(recalls, Math.min(syntheticQueries, recalls.length)), queries: times.length });
+      sweep.push({ ef, latency: percentiles(times), recall: recallSplit(recalls, Math.min(syntheticQueries, recalls.length)), queries: times.length, perQuery: recalls });
       log(`MeMemo ${args.mode} ef ${ef}: p50 ${sweep.at(-1)!.latency.p50.toFixed(2)} ms recall ${sweep.at(-1)!.recall.all.toFixed(3)} over ${times.length} queries`);
     }
     await hnsw.clear();
@@ -917,13 +917,13 @@ const bench = {
         times.push(performance.now() - t);
         recalls.push(overlap(results.map((r) => Number(r.id)), truth(q)));
       }
-      candidateSweep.push({ candidates, latency: percentiles(times), recall: recallSplit(recalls, syntheticQueries) });
+      candidateSweep.push({ candidates, latency: percentiles(times), recall: recallSplit(recalls, syntheticQueries), perQuery: recalls });
     }
     await twin.close();
     await deleteIndexStore(twinDb);
     return {
       mode: args.mode, items, buildMs, checkpoints, sweep,
-      lookalike: { items, buildMs: twinBuildMs, latency: percentiles(twinTimes), cached: percentiles(cachedTimes), recall: recallSplit(twinRecalls, syntheticQueries), candidateSweep },
+      lookalike: { items, buildMs: twinBuildMs, latency: percentiles(twinTimes), cached: percentiles(cachedTimes), recall: recallSplit(twinRecalls, syntheticQueries), perQuery: twinRecalls, candidateSweep },
     };
   },
 };
