@@ -27,4 +27,14 @@ describe('int8 embeddings', () => {
       for (let d = 0; d < dim; d++) expect(Math.abs(back[d]! - vector[d]! / norm)).toBeLessThan(0.01);
     }
   });
+
+  it('rounds a query of any magnitude, subnormal to huge, to the full int16 range', () => {
+    for (const magnitude of [2 ** -148, 2 ** -130, 1, 2 ** 127]) {
+      const query = Float32Array.of(magnitude, -magnitude / 2, 0);
+      const values = new Int16Array(3);
+      const scale = quantizeQuery(query, 32_767, values);
+      expect(Array.from(values)).toEqual([32_767, -16_383, 0]); // (Math.round takes −16 383.5 up)
+      expect(scale).toBe(magnitude / 32_767);
+    }
+  });
 });
