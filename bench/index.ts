@@ -70,8 +70,10 @@
  *   index on the same items, reopened and queried twice: first reading pages
  *   from storage (vectors and metadata from the OPFS mirrors), then
  *   with them cached, reading nothing, as MeMemo in memory reads nothing,
- *   also re-ranking fewer candidates (`--mememo-candidates`); each MeMemo ef
- *   is set against the fastest of these whose recall is at least its own.
+ *   also re-ranking fewer candidates (`--mememo-candidates`), each query
+ *   through every MeMemo ef and every Lookalike setting in turn (side by
+ *   side); each MeMemo ef is set against the fastest of these Lookalike
+ *   settings whose recall is at least its own.
  *   MeMemo's full build times are extrapolated from its rate over the last
  *   quarter of the cap (a lower bound: HNSW inserts slow as N grows).
  * - Coders: ITQ vs LSH at 64/128/256 bits on an in-memory copy of the
@@ -556,7 +558,7 @@ function report(results: Results, queryCount: number): void {
   for (const m of results.mememo ?? []) {
     // Each MeMemo setting against the fastest Lookalike setting (pages cached) whose recall is at least its own, over
     // the same queries (a MeMemo setting that reached its time cap answered only the first ones).
-    const lookalike = [{ label: 'default', latency: m.lookalike.cached, perQuery: m.lookalike.perQuery },
+    const lookalike = [{ label: 'default', latency: m.lookalike.cached, perQuery: m.lookalike.cachedPerQuery },
       ...m.lookalike.candidateSweep.map((c) => ({ label: `${c.candidates} candidates`, latency: c.latency, perQuery: c.perQuery }))];
     const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     out(`MeMemo ${m.mode} against Lookalike at equal or better recall (${m.items} items; Lookalike with pages cached; p50; recall over the queries MeMemo answered)`);

@@ -833,8 +833,9 @@ const bench = {
   /**
    * MeMemo's HNSW (defaults: m 16, efConstruction 100, cosine on normalised
    * vectors) on the collection's first items, inserted one at a time until the
-   * time cap; then the same queries at several ef, against exact top-10 over the
-   * items it holds, and Lookalike's index on the same items for comparison.
+   * time cap; then Lookalike's index on the same items, and the same queries
+   * through both side by side (MeMemo at several ef, Lookalike at several
+   * settings), against exact top-10 over the items they hold.
    */
   async mememo(args: {
     readonly mode: 'memory' | 'indexeddb'; readonly capMs: number; readonly maxItems: number; readonly efs: readonly number[]; readonly queryCapMs: number;
@@ -859,22 +860,6 @@ const bench = {
     const exact = new ExactTopK(queries, queryCount, dim);
     exact.add(vectors, items, 0);
     const truth = (q: number) => exact.truth(q);
-    const sweep = [];
-    for (const ef of args.efs) {
-      const times: number[] = [];
-      const recalls: number[] = [];
-      const t0 = performance.now();
-      for (let q = 0; q < queryCount && performance.now() - t0 < args.queryCapMs; q++) {
-        const value = Array.from(queryVector(q));
-        const t = performance.now();
-        const { keys } = await hnsw.query(value, K, ef);
-        times.push(performance.now() - t);
-        recalls.push(overlap(keys.map(Number), truth(q)));
-      }
-      sweep.push({ ef, latency: percentiles(times), recall: recallSplit(recalls, Math.min(syntheticQueries, recalls.length)), queries: times.length, perQuery: recalls });
-      log(`MeMemo ${args.mode} ef ${ef}: p50 ${sweep.at(-1)!.latency.p50.toFixed(2)} ms recall ${sweep.at(-1)!.recall.all.toFixed(3)} over ${times.length} queries`);
-    }
-    await hnsw.clear();
     // Lookalike on the same items, in IndexedDB.
     const twinDb = 'bench-mememo-twin';
     await deleteIndexStore(twinDb);
@@ -897,36 +882,62 @@ const bench = {
       twinTimes.push(performance.now() - t);
       twinRecalls.push(overlap(results.map((r) => Number(r.id)), truth(q)));
     }
-    // The same queries again: every page they read is cached now (the items fit the budget), so nothing is read from
-    // IndexedDB, as nothing is for MeMemo in memory. (Recall is that of the first pass: the same queries, the same answers.)
-    const cachedTimes: number[] = [];
-    for (let q = 0; q < queryCount; q++) {
-      t = performance.now();
-      await twin.search(queryVector(q), { k: K });
-      cachedTimes.push(performance.now() - t);
-    }
-    // Fewer candidates re-ranked, pages still cached (they read a subset of the pages above): Lookalike's speed at lower
-    // recall, set against MeMemo's efs at equal or lower recall.
-    const candidateSweep = [];
-    for (const candidates of args.candidates) {
-      const times: number[] = [];
-      const recalls: number[] = [];
-      for (let q = 0; q < queryCount; q++) {
-        t = performance.now();
-        const results = await twin.search(queryVector(q), { k: K, candidates });
-        times.push(performance.now() - t);
-        recalls.push(overlap(results.map((r) => Number(r.id)), truth(q)));
+    // Then side by side, in rounds: every MeMemo ef over the queries, then every Lookalike setting over them, and again.
+    // Run once each, a minute apart, their ratio moved by half on this noisy machine; taken query by query in turn, each
+    // disturbed the other (Lookalike's default search, after MeMemo's queries, took longer than reading its pages from
+    // storage). Lookalike's pages are cached now (the items fit the budget; fewer candidates read a subset of them), so
+    // it reads nothing from IndexedDB, as nothing is for MeMemo in memory: its default search, then fewer candidates.
+    // Recall is the first round's (the answers are the same each round).
+    const efRuns = args.efs.map((ef) => ({ ef, times: [] as number[], recalls: [] as number[] }));
+    const lookalikeRuns = [undefined, ...args.candidates].map((candidates) => ({ candidates, times: [] as number[], recalls: [] as number[] }));
+    let answered = queryCount;
+    const t0 = performance.now();
+    for (let round = 0; round < SIDE_BY_SIDE_ROUNDS; round++) {
+      for (const run of efRuns) {
+        for (let q = 0; q < answered; q++) {
+          if (round === 0 && performance.now() - t0 > args.queryCapMs) answered = q;
+          if (q >= answered) break;
+          const value = Array.from(queryVector(q));
+          const t = performance.now();
+          const { keys } = await hnsw.query(value, K, run.ef);
+          run.times.push(performance.now() - t);
+          if (round === 0) run.recalls.push(overlap(keys.map(Number), truth(q)));
+        }
       }
-      candidateSweep.push({ candidates, latency: percentiles(times), recall: recallSplit(recalls, syntheticQueries), perQuery: recalls });
+      // (An ef that ran before the cap was reached answered more: every setting keeps the same queries.)
+      if (round === 0) for (const run of efRuns) run.times.length = run.recalls.length = Math.min(run.recalls.length, answered);
+      for (const run of lookalikeRuns) {
+        for (let q = 0; q < answered; q++) {
+          const t = performance.now();
+          const results = await twin.search(queryVector(q), { k: K, candidates: run.candidates });
+          run.times.push(performance.now() - t);
+          if (round === 0) run.recalls.push(overlap(results.map((r) => Number(r.id)), truth(q)));
+        }
+      }
     }
+    const sweep = efRuns.map((run) => ({
+      ef: run.ef, latency: percentiles(run.times), recall: recallSplit(run.recalls, Math.min(syntheticQueries, answered)), queries: answered, perQuery: run.recalls,
+    }));
+    for (const e of sweep) log(`MeMemo ${args.mode} ef ${e.ef}: p50 ${e.latency.p50.toFixed(2)} ms recall ${e.recall.all.toFixed(3)} over ${e.queries} queries`);
+    const [cached, ...fewer] = lookalikeRuns;
+    const candidateSweep = fewer.map((run) => ({
+      candidates: run.candidates!, latency: percentiles(run.times), recall: recallSplit(run.recalls, Math.min(syntheticQueries, answered)), perQuery: run.recalls,
+    }));
+    await hnsw.clear();
     await twin.close();
     await deleteIndexStore(twinDb);
     return {
       mode: args.mode, items, buildMs, checkpoints, sweep,
-      lookalike: { items, buildMs: twinBuildMs, latency: percentiles(twinTimes), cached: percentiles(cachedTimes), recall: recallSplit(twinRecalls, syntheticQueries), perQuery: twinRecalls, candidateSweep },
+      lookalike: {
+        items, buildMs: twinBuildMs, latency: percentiles(twinTimes), cached: percentiles(cached!.times), recall: recallSplit(twinRecalls, syntheticQueries),
+        perQuery: twinRecalls, cachedPerQuery: cached!.recalls, candidateSweep,
+      },
     };
   },
 };
+
+/** Rounds of MeMemo's queries and then Lookalike's, side by side (`mememo`). */
+const SIDE_BY_SIDE_ROUNDS = 3;
 
 /** `want` indexes spread evenly over 0 … total − 1 (all of them if want ≥ total). */
 function spread(total: number, want: number): number[] {
