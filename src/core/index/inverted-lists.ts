@@ -293,7 +293,8 @@ export class InvertedLists {
     let n = 0;
     // Every filed item is live until one is removed (compaction then drops it): only then is each checked.
     const check = this.removed > 0;
-    for (const list of listNumbers) {
+    for (let l = 0; l < listNumbers.length; l++) {
+      const list = listNumbers[l]!;
       const tail = this.tail[list]!;
       const end = this.listStart[list + 1]!;
       if (check) {
