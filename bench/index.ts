@@ -98,6 +98,7 @@ import { PROJECT_ROOT } from '../src/node/provision.ts';
 import { CHROMIUM_PATH } from '../tests/harness/chromium.ts';
 import type { IndexBench, InitArgs, Percentiles } from '../tests/harness/index-bench.ts';
 import { startHarnessServer } from '../tests/harness/server.ts';
+import { mean } from './stats.ts';
 import { loadPhotos } from '../tests/photos.ts';
 
 // `--json` takes an optional path, which parseArgs cannot express.
@@ -218,12 +219,12 @@ function fitCopula(real: Float32Array, n: number): { model: Float32Array; explai
       for (let r = i; r <= j; r++) scores.set(order[r]!, d, z);
       i = j + 1;
     }
-    let mean = 0;
-    for (let i = 0; i < n; i++) mean += scores.get(i, d) / n;
+    let columnMean = 0;
+    for (let i = 0; i < n; i++) columnMean += scores.get(i, d) / n;
     let variance = 0;
-    for (let i = 0; i < n; i++) variance += (scores.get(i, d) - mean) ** 2 / (n - 1);
+    for (let i = 0; i < n; i++) variance += (scores.get(i, d) - columnMean) ** 2 / (n - 1);
     const sd = Math.sqrt(variance) || 1;
-    for (let i = 0; i < n; i++) scores.set(i, d, (scores.get(i, d) - mean) / sd);
+    for (let i = 0; i < n; i++) scores.set(i, d, (scores.get(i, d) - columnMean) / sd);
   }
   const correlation = scores.transpose().mmul(scores).div(n - 1);
   const evd = new EigenvalueDecomposition(correlation, { assumeSymmetric: true });
@@ -560,7 +561,6 @@ function report(results: Results, queryCount: number): void {
     // the same queries (a MeMemo setting that reached its time cap answered only the first ones).
     const lookalike = [{ label: 'default', latency: m.lookalike.cached, perQuery: m.lookalike.cachedPerQuery },
       ...m.lookalike.candidateSweep.map((c) => ({ label: `${c.candidates} candidates`, latency: c.latency, perQuery: c.perQuery }))];
-    const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     out(`MeMemo ${m.mode} against Lookalike at equal or better recall (${m.items} items; Lookalike with pages cached; p50; recall over the queries MeMemo answered)`);
     table(['MeMemo', 'queries', 'recall', 'p50 ms', 'Lookalike', 'recall', 'p50 ms', 'MeMemo / Lookalike'], m.sweep.map((e) => {
       const recall = mean(e.perQuery);
