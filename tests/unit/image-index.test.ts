@@ -363,8 +363,8 @@ describe('ImageIndex', () => {
         settledReads += store.reads;
       }
       expect(same / (queries.length * 10)).toBeGreaterThan(0.98);
-      // (int4 sketches of all 96 test dimensions estimate less tightly than int8 ones did, so the bound reads more here than on real embeddings.)
-      expect(settledReads).toBeLessThan(allReads * 0.9);
+      // (It read 0.31 of what re-ranking all did here; with twice the largest error as its bound, 0.83.)
+      expect(settledReads).toBeLessThan(allReads * 0.5);
       expect(index.memoryUsage().tables).toBeGreaterThan(4000 * sketchBytes(Math.min(SKETCH_DIMS, DIM), 'int4'));
     }, 60_000);
 
