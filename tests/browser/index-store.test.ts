@@ -64,6 +64,13 @@ describe('index engine on IndexedDB (vectors and metadata mirrored in OPFS) in C
     });
   });
 
+  it("scores int4 sketches with Chromium's relaxed SIMD, exactly as the plain kernels do", async () => {
+    await withContext(browser, async (context) => {
+      const page = await harnessPage(context, baseUrl);
+      expect(await page.evaluate(() => window.harness.index.sketchKernels())).toEqual({ relaxed: true, sameScores: true });
+    });
+  });
+
   it('packs written in the browser and in Node are byte-identical and read on the other side', async () => {
     const plan: BuildPlan = { count: 600, seed: 24, batch: 150 };
     await withContext(browser, async (context) => {

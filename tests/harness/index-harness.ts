@@ -8,7 +8,9 @@
 import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
 import { deleteOrphanMirrors, mirrorNames, openIndexStore } from '../../src/browser/store/index-store.ts';
 import type { CoderKind } from '../../src/core/codes/coder.ts';
+import { seededRandom } from '../../src/core/codes/random.ts';
 import { ImageIndex, type IndexSettings } from '../../src/core/index/image-index.ts';
+import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
 import { decodeJson, MANIFEST_KEY, META_PREFIX, metaKey, VECTORS_PREFIX, vectorsKey, type Manifest } from '../../src/core/index/pages.ts';
 import { openPack } from '../../src/core/pack/read.ts';
 import { blobSource, bytesSource } from '../../src/core/pack/range-source.ts';
@@ -115,6 +117,35 @@ export const indexHarness = {
     const before = await mirrorNames();
     await deleteOrphanMirrors();
     return { before, after: await mirrorNames() };
+  },
+
+  /**
+   * Which kernel scores int4 sketches here, and whether its scores over random sketches equal those of the plain
+   * SIMD kernel and of plain JavaScript (heads alone and whole, after the arrays grew).
+   */
+  sketchKernels(): { relaxed: boolean; sameScores: boolean } {
+    const random = seededRandom(5);
+    const [dims, count] = [256, 3000];
+    const arrays = [new SketchArray(dims, 'int4', 8), new SketchArray(dims, 'int4', 8, { relaxed: false }), new SketchArray(dims, 'int4', 8, { simd: false })];
+    for (const sketches of arrays) sketches.reserve(count);
+    for (let i = 0; i < count; i++) {
+      const row = Float32Array.from({ length: dims }, () => random() * 2 - 1);
+      for (const sketches of arrays) sketches.encode(row, i);
+    }
+    const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
+    const slots = Uint32Array.from({ length: 2001 }, () => Math.floor(random() * count));
+    let sameScores = true;
+    for (const whole of [true, false]) {
+      const scores = arrays.map((sketches) => {
+        const out = new Float32Array(slots.length);
+        sketches.setQuery(query);
+        if (whole) sketches.scores(slots, slots.length, out);
+        else sketches.headScores(slots, slots.length, out);
+        return out;
+      });
+      sameScores &&= scores.every((s) => s.every((score, i) => score === scores[2]![i]));
+    }
+    return { relaxed: arrays[0]!.relaxed, sameScores };
   },
 
   /** Rejects a damaged pack with the pack reader's error. */

@@ -1,6 +1,9 @@
+import wabt from 'wabt';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
-import { HEAD_DIMS, SketchArray } from '../../src/core/index/sketch-kernel.ts';
+import { HEAD_DIMS, scan4Agrees, SketchArray } from '../../src/core/index/sketch-kernel.ts';
+import { SKETCH_SCAN_WASM_BASE64 } from '../../src/core/index/sketch-scan-wasm.ts';
+import { simdModule } from '../../src/core/wasm/simd-module.ts';
 import type { SketchEncoding } from '../../src/core/pack/format.ts';
 
 const LEVELS = { int8: 127, int4: 7 };
@@ -11,12 +14,16 @@ const storedForm = (sketches: SketchArray, count: number) => Int8Array.from(Arra
 describe('SketchArray', () => {
   const cases: [SketchEncoding, number][] = [['int8', 16], ['int8', 96], ['int8', 128], ['int4', 32], ['int4', 96], ['int4', 256]];
   for (const [encoding, dims] of cases) {
-    it(`scores ${dims} ${encoding} components with the WebAssembly SIMD kernel exactly as the plain loop does, and as the encoded values say`, () => {
+    it(`scores ${dims} ${encoding} components with the WebAssembly SIMD kernels exactly as the plain loop does, and as the encoded values say`, () => {
       const random = seededRandom(dims);
       const count = 3000;
       const withKernel = new SketchArray(dims, encoding, 10);
+      const plainSimd = new SketchArray(dims, encoding, 10, { relaxed: false });
       const plain = new SketchArray(dims, encoding, 10, { simd: false });
-      expect(withKernel.simd).toBe(true); // Node 20 and Chromium have WebAssembly SIMD
+      // Node 20 and Chromium have WebAssembly SIMD; Chromium's relaxed SIMD runs int4 sketches (a browser test checks
+      // it there), where Node 20 has none.
+      expect(withKernel.simd).toBe(true);
+      expect([plainSimd.simd, plainSimd.relaxed]).toEqual([true, false]);
       expect(plain.simd).toBe(false);
       expect(withKernel.headDims).toBe(dims > HEAD_DIMS ? HEAD_DIMS : dims);
       const values = Float32Array.from({ length: count * dims }, () => random() * 2 - 1);
@@ -26,6 +33,7 @@ describe('SketchArray', () => {
         if (i === 5) {
           const before = Array.from({ length: 5 }, (_, slot) => [withKernel.sketch(slot), withKernel.scale(slot)]);
           withKernel.reserve(count);
+          plainSimd.reserve(count);
           plain.reserve(count);
           before.forEach(([sketch, scale], slot) => {
             expect(withKernel.sketch(slot)).toEqual(sketch);
@@ -35,34 +43,45 @@ describe('SketchArray', () => {
         const row = values.subarray(i * dims, (i + 1) * dims);
         const scale = withKernel.encode(row, i);
         expect(plain.encode(row, i)).toBe(scale);
+        plainSimd.encode(row, i);
         scales[i] = scale;
       }
       expect(storedForm(plain, count)).toEqual(storedForm(withKernel, count));
       const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
       const slots = Uint32Array.from({ length: 2000 }, () => Math.floor(random() * count));
-      const a = new Float32Array(slots.length);
-      const b = new Float32Array(slots.length);
+      const [a, b, c] = [new Float32Array(slots.length), new Float32Array(slots.length), new Float32Array(slots.length)];
       const unit = withKernel.setQuery(query);
       expect(plain.setQuery(query)).toBe(unit);
+      expect(plainSimd.setQuery(query)).toBe(unit);
       withKernel.scores(slots, slots.length, a);
       plain.scores(slots, slots.length, b);
+      plainSimd.scores(slots, slots.length, c);
       expect(a).toEqual(b);
+      expect(c).toEqual(b);
       withKernel.headScores(slots, slots.length, a);
       plain.headScores(slots, slots.length, b);
+      plainSimd.headScores(slots, slots.length, c);
       expect(a).toEqual(b);
+      expect(c).toEqual(b);
       withKernel.scores(slots, slots.length, a);
       for (const i of [0, 1, 999, 1999]) {
-        // The quantised values, rebuilt from the originals: each within half a step.
+        // The quantised values, rebuilt from the originals: each within half a step. The query is rounded to steps of
+        // `unit` (−127 … 127 of them for int4 sketches, −16 383 … 16 383 for int8), each within half a step too.
         const slot = slots[i]!;
         let exact = 0;
         let quantised = 0;
+        let stored = 0;
         for (let j = 0; j < dims; j++) {
           const v = values[slot * dims + j]!;
+          const q = Math.round(v / scales[slot]!) * scales[slot]!;
           exact += query[j]! * v;
-          quantised += query[j]! * Math.round(v / scales[slot]!) * scales[slot]!;
+          quantised += query[j]! * q;
+          stored += Math.abs(q);
         }
-        expect(a[i]! * unit).toBeCloseTo(quantised, 2);
-        expect(Math.abs(a[i]! * unit - exact)).toBeLessThan((dims * scales[slot]!) / 2);
+        const queryRounding = (unit / 2) * stored;
+        expect(unit).toBeCloseTo(Math.max(...Array.from(query, Math.abs)) / (encoding === 'int4' ? 127 : 16_383), 9);
+        expect(Math.abs(a[i]! * unit - quantised)).toBeLessThanOrEqual(queryRounding + 1e-5 * Math.abs(quantised));
+        expect(Math.abs(a[i]! * unit - exact)).toBeLessThan((dims * scales[slot]!) / 2 + queryRounding);
       }
       // The largest component reaches the top level.
       const top = Math.max(...Array.from(values.subarray(0, dims), Math.abs));
@@ -75,34 +94,36 @@ describe('SketchArray', () => {
     it(`scores any count of ${dims} ${encoding} sketches, padding the slots to the fours scan4 takes, and writes no score past the count`, () => {
       const random = seededRandom(dims);
       const count = 40;
-      const withKernel = new SketchArray(dims, encoding, count);
       const plain = new SketchArray(dims, encoding, count, { simd: false });
-      expect(withKernel.simd).toBe(true);
+      // The relaxed kernel (int4) and the plain SIMD one.
+      const kernels = [new SketchArray(dims, encoding, count), new SketchArray(dims, encoding, count, { relaxed: false })];
+      expect(kernels.map((k) => k.simd)).toEqual([true, true]);
+      expect(kernels[1]!.relaxed).toBe(false);
       for (let i = 0; i < count; i++) {
         const row = Float32Array.from({ length: dims }, () => random() * 2 - 1);
-        withKernel.encode(row, i);
-        plain.encode(row, i);
+        for (const sketches of [plain, ...kernels]) sketches.encode(row, i);
       }
       const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
-      withKernel.setQuery(query);
-      plain.setQuery(query);
+      for (const sketches of [plain, ...kernels]) sketches.setQuery(query);
       const someSlots = (n: number) => Uint32Array.from({ length: n }, () => Math.floor(random() * count));
-      for (const n of [0, 1, 2, 3, 4, 5, 6, 7, 37]) {
-        for (const whole of [true, false]) {
-          // A scan of the whole fours first leaves its scores where the padding goes: read as slots they lie far
-          // out of bounds, so a scan that scored them instead of padding would trap.
-          if (n > 4 && n % 4 !== 0) withKernel.scores(someSlots(n & ~3), n & ~3, new Float32Array(n));
-          const slots = someSlots(n);
-          const [a, b] = [new Float32Array(n + 4).fill(-1), new Float32Array(n + 4).fill(-1)];
-          if (whole) {
-            withKernel.scores(slots, n, a);
-            plain.scores(slots, n, b);
-          } else {
-            withKernel.headScores(slots, n, a);
-            plain.headScores(slots, n, b);
+      for (const withKernel of kernels) {
+        for (const n of [0, 1, 2, 3, 4, 5, 6, 7, 37]) {
+          for (const whole of [true, false]) {
+            // A scan of the whole fours first leaves its scores where the padding goes: read as slots they lie far
+            // out of bounds, so a scan that scored them instead of padding would trap.
+            if (n > 4 && n % 4 !== 0) withKernel.scores(someSlots(n & ~3), n & ~3, new Float32Array(n));
+            const slots = someSlots(n);
+            const [a, b] = [new Float32Array(n + 4).fill(-1), new Float32Array(n + 4).fill(-1)];
+            if (whole) {
+              withKernel.scores(slots, n, a);
+              plain.scores(slots, n, b);
+            } else {
+              withKernel.headScores(slots, n, a);
+              plain.headScores(slots, n, b);
+            }
+            expect(a).toEqual(b);
+            expect(Array.from(a.subarray(n))).toEqual([-1, -1, -1, -1]);
           }
-          expect(a).toEqual(b);
-          expect(Array.from(a.subarray(n))).toEqual([-1, -1, -1, -1]);
         }
       }
     });
@@ -129,9 +150,9 @@ describe('SketchArray', () => {
       split.setQuery(query);
       whole.setQuery(query);
       split.headScores(slots, 300, fromSplit);
-      // The head's dots, from the stored nibbles and the query as setQuery quantises it (largest to ±16 383).
+      // The head's dots, from the stored nibbles and the query as setQuery quantises it for int4 sketches (largest to ±127).
       const maxAbs = Math.max(...Array.from(query, Math.abs));
-      const q = Array.from(query, (v) => Math.round((v * 16_383) / maxAbs));
+      const q = Array.from(query, (v) => Math.round((v * 127) / maxAbs));
       const component = (sketch: Int8Array, j: number) => {
         const byte = sketch[(j >> 5) * 16 + (j & 15)]!;
         return j & 16 ? byte >> 4 : (byte << 28) >> 28;
@@ -148,6 +169,19 @@ describe('SketchArray', () => {
       expect(fromWhole.some((d) => d !== 0)).toBe(true);
     });
   }
+
+  it('takes a relaxed kernel only when its scan4 scores as the plain loop does', async () => {
+    expect(scan4Agrees(simdModule(SKETCH_SCAN_WASM_BASE64)()!)).toBe(true);
+    // A scan4 that forgets the rest's components, and one whose dots are off by one.
+    const wrong = async (body: string) => {
+      const wat = `(module (import "env" "memory" (memory 1)) (func (export "scan4") (param $heads i32) (param i32) (param i32)
+        (param i32) (param i32) (param i32) (param i32) (param i32) (param i32) (param i32) (param $out i32) ${body}))`;
+      return new WebAssembly.Module(new Uint8Array((await wabt()).parseWat('wrong.wat', wat, { simd: true }).toBinary({}).buffer));
+    };
+    const [none, offByOne] = [await wrong(''), await wrong('(f32.store (local.get $out) (f32.const 1))')];
+    expect(scan4Agrees(none)).toBe(false);
+    expect(scan4Agrees(offByOne)).toBe(false);
+  });
 
   it('copies sketches between arrays of one shape, and refuses others', () => {
     const random = seededRandom(7);

@@ -3,15 +3,16 @@
 /**
  * A function that compiles `base64` on its first call and then returns the same
  * module; it returns null where WebAssembly or its SIMD extension is missing,
- * and the caller falls back to plain JavaScript.
+ * or where the compiled module fails `accept`, and the caller falls back.
  */
-export function simdModule(base64: string): () => WebAssembly.Module | null {
+export function simdModule(base64: string, accept: (module: WebAssembly.Module) => boolean = () => true): () => WebAssembly.Module | null {
   let module: WebAssembly.Module | null | undefined;
   return () => {
     if (module === undefined) {
       try {
         const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-        module = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+        const compiled = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+        module = compiled && accept(compiled) ? compiled : null;
       } catch {
         module = null;
       }
