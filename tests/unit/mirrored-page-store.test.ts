@@ -107,6 +107,7 @@ describe('mirrored page store', () => {
     expect(await mirror.getMany(['vectors/3', 'vectors/0', 'meta/0', 'vectors/1'])).toEqual([page(3), page(1), page(9), undefined]);
     expect(store.reads).toEqual(['meta/0', 'vectors/1']);
     expect(mirror.goodCopies).toBe(2);
+    expect(['vectors/0', 'vectors/3', 'vectors/1', 'meta/0', 'manifest'].map((key) => mirror.readsLocally(key))).toEqual([true, true, false, false, false]);
   });
 
   it('copies pages it had to read from the store, so the next read is local', async () => {
@@ -357,7 +358,8 @@ describe('mirrored page store', () => {
     store.reads.length = 0;
     const read = await mirror.getMany(['vectors/0', 'vectors/1', 'vectors/2']);
     expect(read).toEqual([page(1), new Uint8Array(3).fill(7), new Uint8Array(9)]);
-    expect(read.map((bytes) => bytes!.buffer.byteLength)).toEqual([4 + 8, 3, 9]); // a shorter page is not held in a whole slot
+    // The copies read come in one buffer of a slot a key, each a view of its own slot: one allocation a call.
+    expect(read.map((bytes) => [bytes!.buffer.byteLength, bytes!.byteOffset])).toEqual([[3 * 12, 4], [3 * 12, 12 + 4], [9, 0]]);
     expect(store.reads).toEqual(['vectors/2']);
   });
 
@@ -388,6 +390,8 @@ describe('mirrored page store', () => {
     expect(await both.getMany(['meta/0', 'vectors/0', 'codes/0'])).toEqual([page(2), page(1), page(3)]);
     expect(store.reads).toEqual(['codes/0']);
     expect([vectors.goodCopies, both.goodCopies]).toEqual([1, 1]);
+    // Each says which of its pages it reads from its copies, and asks the one it wraps about the others.
+    expect(['meta/0', 'vectors/0', 'meta/1', 'vectors/1', 'codes/0'].map((key) => both.readsLocally(key))).toEqual([true, true, false, false, false]);
     store.commit = async () => { throw new StorageFullError(); };
     await expect(both.commit(new Map([['manifest', manifest(2)], ['meta/1', page(4)]]))).rejects.toThrow(StorageFullError);
     expect([vectorsFiles.pages.getSize(), metaFiles.pages.getSize()]).toEqual([0, 0]);

@@ -230,6 +230,41 @@ describe('LRU page cache', () => {
     expect(cache.residentBytes).toBe(11);
   });
 
+  it('keeps pages the store reads locally while it has room, and evicts nothing for them', async () => {
+    const store = Object.assign(new MemoryPageStore(), { readsLocally: (key: string) => key.startsWith('local/') });
+    await store.commit(new Map(['a', 'b', 'local/1', 'local/2', 'local/3'].map((key) => [key, new Uint8Array(100)])));
+    const cache = new LruPageCache(store, 250);
+    await cache.getMany(['local/1', 'a']); // room for both
+    await cache.get('local/2'); // none left: read, not kept, and nothing evicted
+    await cache.commit(new Map([['local/3', new Uint8Array(100)]])); // written through, not kept
+    expect(cache.residentBytes).toBe(200);
+    const misses = cache.misses;
+    await cache.getMany(['local/1', 'a']);
+    expect(cache.misses).toBe(misses);
+    await cache.get('local/2');
+    await cache.get('local/3');
+    expect(cache.misses).toBe(misses + 2);
+    // A page from afar still makes room: local/1, now the least recently used, goes.
+    await cache.get('b');
+    expect(cache.residentBytes).toBe(200);
+    await cache.getMany(['a', 'b']);
+    expect(cache.misses).toBe(misses + 3);
+    await cache.get('local/1');
+    expect(cache.misses).toBe(misses + 4);
+  });
+
+  it('keeps a page that is a view into a larger buffer as a copy of its own, and hands the copy out', async () => {
+    const store = new MemoryPageStore();
+    const backing = Uint8Array.from({ length: 64 }, (_, i) => i);
+    store.getMany = async (keys) => keys.map(() => backing.subarray(8, 11));
+    const cache = new LruPageCache(store, 100);
+    const [page] = await cache.getMany(['a']);
+    expect(page).toEqual(bytes(8, 9, 10));
+    expect(page!.buffer.byteLength).toBe(3);
+    expect(cache.residentBytes).toBe(3);
+    expect(await cache.get('a')).toBe(page);
+  });
+
   it('caches nothing from a commit that failed', async () => {
     const store = new MemoryPageStore();
     store.commit = async () => { throw new Error('disk on fire'); };

@@ -39,7 +39,7 @@ import { Int8Rows } from './int8-rows.ts';
 import { InvertedLists } from './inverted-lists.ts';
 import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Neighbours } from './mih.ts';
 import {
-  CODER_KEY, CODES_PER_PAGE, codesKey, decodeCodesPage, decodeCoder, decodedMetaPageBytes, decodeFrozenMetaPage, decodeJson, decodePartition,
+  CODER_KEY, CODES_PER_PAGE, codesKey, DECODED_VECTORS_PAGE_BYTES, decodeCodesPage, decodeCoder, decodedMetaPageBytes, decodeFrozenMetaPage, decodeJson, decodePartition,
   decodeSketchesPage, emptyMetaPage, emptyVectorsPage, encodeCodesPage, encodeCoder, encodeJson, encodePartition, encodeSketchesPage, INDEX_FORMAT,
   ITEMS_PER_PAGE, MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageView, type Manifest,
   type MetaPage, type SketchSource, type VectorsPage,
@@ -880,10 +880,10 @@ export class ImageIndex {
     const { dim, itemsPerPage: perPage } = this.manifest;
     const { slots, distances } = neighbours;
     const pageNumbers = pagesOf(slots, perPage);
-    const loaded = await this.pages.getMany(pageNumbers.map(vectorsKey));
+    const loaded = await this.pages.getManyDecoded(pageNumbers.map(vectorsKey), (bytes) => vectorsPageView(bytes, dim, perPage), () => DECODED_VECTORS_PAGE_BYTES);
     // (Loops, not Array.from and map with callbacks: a partitioned search re-ranks 100 items, each on a page of its own.)
     const views = new Map<number, VectorsPage>();
-    for (let i = 0; i < pageNumbers.length; i++) views.set(pageNumbers[i]!, vectorsPageView(loaded[i]!, dim, perPage));
+    for (let i = 0; i < pageNumbers.length; i++) views.set(pageNumbers[i]!, loaded[i]!);
     const stored = new Array<StoredInt8>(slots.length);
     for (let i = 0; i < slots.length; i++) {
       const view = views.get(Math.floor(slots[i]! / perPage))!;

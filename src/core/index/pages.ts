@@ -206,28 +206,21 @@ export function emptyVectorsPage(dim: number, perPage: number): Uint8Array {
 }
 
 /**
- * Views already made, by the page's bytes: a partitioned search re-ranks 40–100 candidates, most of them on pages
- * the page cache hands back as the same objects each time (making the views afresh took 4% of a small index's
- * search, in Node).
- */
-const viewsOfPage = new WeakMap<Uint8Array, VectorsPage>();
-
-/**
- * Views of a vectors page. They share the memory of `bytes` where it is 4-byte aligned (a copy's otherwise, which
- * is not kept): write a page only through its views, before it is stored.
+ * Views of a vectors page. They share the memory of `bytes` where it is 4-byte aligned (a copy's otherwise): write a
+ * page only through its views, before it is stored. (A search keeps the views of cached pages in the page cache,
+ * `getManyDecoded`: making them afresh took 4% of a small index's search, in Node.)
  */
 export function vectorsPageView(bytes: Uint8Array, dim: number, perPage: number): VectorsPage {
-  const made = viewsOfPage.get(bytes);
-  if (made && made.scales.length === perPage && made.vectors.length === perPage * dim) return made;
   if (bytes.byteLength !== vectorsPageBytes(dim, perPage)) throw new Error('The index is damaged: a vectors page has the wrong size.');
   const copy = aligned(bytes, 4);
-  const view = {
+  return {
     scales: new Float32Array(copy.buffer, copy.byteOffset, perPage),
     vectors: new Int8Array(copy.buffer, copy.byteOffset + perPage * 4, perPage * dim),
   };
-  if (copy === bytes) viewsOfPage.set(bytes, view);
-  return view;
 }
+
+/** What a vectors page's views are counted as in the page cache, besides its bytes: an object and two typed arrays. */
+export const DECODED_VECTORS_PAGE_BYTES = 256;
 
 export type MetaPage = (ItemMeta | null)[];
 

@@ -3,6 +3,14 @@
  * budget, evicting the least recently used first. Writes go through to the
  * store and are cached only after the commit succeeds.
  *
+ * A page the store reads locally (`readsLocally`: an OPFS mirror's copy, a few
+ * microseconds) is kept while the budget has room, but evicts nothing: at a
+ * million items, where each query reads ~100 pages that no budget could hold
+ * the collection of, making room for each took a fresh buffer and a dead old
+ * one a page, and the garbage collection of them took longer than the reads.
+ * Each page is kept in a buffer of its own (a view into a larger one is
+ * copied), so that what is counted is what is kept alive.
+ *
  * A read that overlaps a write of the same page (or a clear) is returned but
  * not cached: it may hold the page from before the write, and a stale copy in
  * the cache would outlive the commit.
@@ -83,7 +91,7 @@ export class LruPageCache implements PageStore {
       const page = loaded[j];
       out[i] = page;
       const untouched = quiet[j] && Math.max(this.clearedIn, this.writtenIn.get(key) ?? -1) <= startedIn;
-      if (page && untouched) this.remember(key, page);
+      out[i] = page && untouched ? this.remember(key, page) : page;
     });
     return out;
   }
@@ -153,14 +161,18 @@ export class LruPageCache implements PageStore {
     return this.store.close();
   }
 
-  private remember(key: string, page: Uint8Array): void {
+  /** Caches `page` where the rules above allow; returns what the cache keeps (a copy of a view), else `page`. */
+  private remember(key: string, page: Uint8Array): Uint8Array {
     this.forget(key);
-    if (page.byteLength > this.budgetBytes || !this.cacheable(key)) return;
-    const entry: Entry = { key, page, decoded: undefined, decodedBytes: 0, older: null, newer: null };
+    if (page.byteLength > this.budgetBytes || !this.cacheable(key)) return page;
+    if (this.bytes + page.byteLength > this.budgetBytes && this.store.readsLocally?.(key)) return page;
+    const own = page.byteLength === page.buffer.byteLength ? page : page.slice();
+    const entry: Entry = { key, page: own, decoded: undefined, decodedBytes: 0, older: null, newer: null };
     this.pages.set(key, entry);
     this.linkNewest(entry);
-    this.bytes += page.byteLength;
+    this.bytes += own.byteLength;
     this.evict();
+    return own;
   }
 
   private forget(key: string): void {

@@ -141,13 +141,29 @@ export class MirroredPageStore implements PageStore {
     return (await this.getMany([key]))[0];
   }
 
+  /**
+   * The copies come in one buffer a call, each page a view of its part: a buffer a page made a query at a million
+   * items spend more time allocating and collecting them than reading (a cache keeps a copy of what it keeps).
+   */
   async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
     const out: (Uint8Array | undefined)[] = new Array(keys.length);
     const missing: number[] = [];
-    keys.forEach((key, i) => {
-      out[i] = this.readCopy(this.pageOf(key));
-      if (!out[i]) missing.push(i);
-    });
+    const slotBytes = this.header[Field.SlotBytes]!;
+    let batch: Uint8Array<ArrayBuffer> | null = null;
+    let used = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const page = this.pageOf(keys[i]!);
+      if (page !== null && this.good[page] === 1 && slotBytes > 0) {
+        batch ??= new Uint8Array(slotBytes * keys.length);
+        out[i] = this.readFile(page, batch.subarray(used, used + slotBytes));
+        if (out[i]) {
+          used += slotBytes;
+          this.readsFromCopies++;
+          continue;
+        }
+      }
+      missing.push(i);
+    }
     if (missing.length === 0) return out;
     const startedAt = this.writesStarted;
     const quietAtStart = this.writesInFlight === 0;
@@ -227,21 +243,20 @@ export class MirroredPageStore implements PageStore {
     return Number.isSafeInteger(page) && page >= 0 && String(page) === suffix ? page : null;
   }
 
-  private readCopy(page: number | null): Uint8Array | undefined {
-    const bytes = this.readFile(page);
-    if (bytes) this.readsFromCopies++;
-    return bytes;
+  /** Whether `key`'s page has a good copy here (or, for another prefix, in the mirror this one wraps). */
+  readsLocally(key: string): boolean {
+    const page = this.pageOf(key);
+    if (page === null) return this.store.readsLocally?.(key) ?? false;
+    return this.good[page] === 1 && this.header[Field.SlotBytes] !== 0;
   }
 
-  private readFile(page: number | null): Uint8Array | undefined {
+  /** Page `page`'s good copy, read into `slot` (slotBytes long) and returned as a view of it; undefined where there is none. */
+  private readFile(page: number, slot = new Uint8Array(this.header[Field.SlotBytes]!)): Uint8Array | undefined {
     const slotBytes = this.header[Field.SlotBytes]!;
-    if (page === null || this.good[page] !== 1 || slotBytes === 0) return undefined;
-    const slot = new Uint8Array(slotBytes);
+    if (this.good[page] !== 1 || slotBytes === 0) return undefined;
     const read = this.pages.read(slot, { at: page * slotBytes });
-    const length = read >= LENGTH_BYTES ? new DataView(slot.buffer).getUint32(0, true) : Infinity;
-    // A full slot (pages of one size) is returned in place; a shorter page gets a buffer of its own size (what caches count).
-    if (LENGTH_BYTES + length === slotBytes && read === slotBytes) return slot.subarray(LENGTH_BYTES);
-    if (LENGTH_BYTES + length <= read) return slot.slice(LENGTH_BYTES, LENGTH_BYTES + length);
+    const length = read >= LENGTH_BYTES ? new DataView(slot.buffer, slot.byteOffset, LENGTH_BYTES).getUint32(0, true) : Infinity;
+    if (LENGTH_BYTES + length <= read) return slot.subarray(LENGTH_BYTES, LENGTH_BYTES + length);
     // The file is shorter than the state says: read the store instead (and the next commit of this page marks it bad on disk).
     this.good[page] = 0;
     try {

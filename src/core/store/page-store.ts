@@ -16,6 +16,11 @@ export interface PageStore {
   /** Deletes every page. */
   clear(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Whether reading `key` costs a few microseconds here, from a local file (an OPFS mirror's copy), so that a full
+   * cache gains little by making room for it. Absent: no page is.
+   */
+  readsLocally?(key: string): boolean;
 }
 
 /** The device refused to store more; nothing from the failed commit was kept. */
