@@ -3,11 +3,11 @@
  * budget, evicting the least recently used first. Writes go through to the
  * store and are cached only after the commit succeeds.
  *
- * A page the store reads locally (`readsLocally`: an OPFS mirror's copy, a few
- * microseconds) is kept while the budget has room, but evicts nothing: at a
- * million items, where each query reads ~100 pages that no budget could hold
- * the collection of, making room for each took a fresh buffer and a dead old
- * one a page, and the garbage collection of them took longer than the reads.
+ * A page the store reads locally (`readsLocally`: an OPFS mirror's copy) is
+ * kept while the budget has room, but evicts nothing: at a million items, where
+ * each query reads ~100 pages and no budget holds the collection's, making room
+ * for each one read cost a fresh buffer and a dead old one, and collecting
+ * them took longer than the file reads.
  * Each page is kept in a buffer of its own (a view into a larger one is
  * copied), so that what is counted is what is kept alive.
  *
@@ -89,7 +89,6 @@ export class LruPageCache implements PageStore {
     missing.forEach((i, j) => {
       const key = keys[i]!;
       const page = loaded[j];
-      out[i] = page;
       const untouched = quiet[j] && Math.max(this.clearedIn, this.writtenIn.get(key) ?? -1) <= startedIn;
       out[i] = page && untouched ? this.remember(key, page) : page;
     });

@@ -142,8 +142,8 @@ export class MirroredPageStore implements PageStore {
   }
 
   /**
-   * The copies come in one buffer a call, each page a view of its part: a buffer a page made a query at a million
-   * items spend more time allocating and collecting them than reading (a cache keeps a copy of what it keeps).
+   * The copies one call reads share one buffer, each page a view of its part: with a buffer for each page, a query
+   * at a million items spent more time allocating and collecting them than reading. (LruPageCache copies what it keeps.)
    */
   async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
     const out: (Uint8Array | undefined)[] = new Array(keys.length);

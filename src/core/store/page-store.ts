@@ -17,8 +17,8 @@ export interface PageStore {
   clear(): Promise<void>;
   close(): Promise<void>;
   /**
-   * Whether reading `key` costs a few microseconds here, from a local file (an OPFS mirror's copy), so that a full
-   * cache gains little by making room for it. Absent: no page is.
+   * Whether `key` is read from a local file here (an OPFS mirror's copy: microseconds where IndexedDB takes a
+   * fraction of a millisecond), so that a full cache gains little by making room for it. Absent: no page is.
    */
   readsLocally?(key: string): boolean;
 }
