@@ -112,7 +112,9 @@ describe('LRU page cache', () => {
   });
 
   it('keeps and evicts exactly what a least-recently-used list does, through random reads, writes, deletes, clears and budgets', async () => {
-    const store = new MemoryPageStore();
+    // k0 … k3 are read locally: kept only when there is room, evicting nothing.
+    const local = (key: string) => ['k0', 'k1', 'k2', 'k3'].includes(key);
+    const store = Object.assign(new MemoryPageStore(), { readsLocally: local });
     const keys = Array.from({ length: 12 }, (_, i) => `k${i}`);
     // The reference: the store's page sizes, and the cached keys from least to most recently used.
     const stored = new Map(keys.map((key, i) => [key, 10 + 7 * i]));
@@ -125,7 +127,9 @@ describe('LRU page cache', () => {
     const evict = () => { while (resident() > budget) cached.shift(); };
     const remember = (key: string) => {
       forget(key);
-      if (stored.has(key) && stored.get(key)! <= budget) cached.push(key);
+      const size = stored.get(key);
+      if (size === undefined || size > budget || (local(key) && resident() + size > budget)) return;
+      cached.push(key);
       evict();
     };
     const random = seededRandom(5);
@@ -251,6 +255,28 @@ describe('LRU page cache', () => {
     expect(cache.misses).toBe(misses + 3);
     await cache.get('local/1');
     expect(cache.misses).toBe(misses + 4);
+  });
+
+  it('keeps the decoded form of a page the store reads locally only while there is room for it, evicting nothing', async () => {
+    const store = Object.assign(new MemoryPageStore(), { readsLocally: (key: string) => key.startsWith('local/') });
+    await store.commit(new Map(['a', 'b', 'local/1'].map((key) => [key, new Uint8Array(100)])));
+    const cache = new LruPageCache(store, 250);
+    await cache.getMany(['a', 'local/1']);
+    let decodes = 0;
+    const decode = () => ++decodes;
+    await cache.getManyDecoded(['local/1'], decode, () => 60);
+    await cache.getManyDecoded(['local/1'], decode, () => 60);
+    expect(decodes).toBe(2); // made for each call alone: keeping it would have pushed a out
+    expect(cache.residentBytes).toBe(200);
+    await cache.getManyDecoded(['local/1'], decode, () => 40);
+    await cache.getManyDecoded(['local/1'], decode, () => 40);
+    expect(decodes).toBe(3); // room for it: kept
+    expect(cache.residentBytes).toBe(240);
+    // A page from afar still makes room, for itself (a goes) and for its decoded form (then local/1 goes).
+    await cache.getMany(['b']);
+    expect(cache.residentBytes).toBe(240);
+    await cache.getManyDecoded(['b'], decode, () => 60);
+    expect(cache.residentBytes).toBe(160);
   });
 
   it('keeps a page that is a view into a larger buffer as a copy of its own, and hands the copy out', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import wabt from 'wabt';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
@@ -95,7 +96,7 @@ describe('SketchArray', () => {
       const random = seededRandom(dims);
       const count = 40;
       const plain = new SketchArray(dims, encoding, count, { simd: false });
-      // The relaxed kernel (int4) and the plain SIMD one.
+      // The default kernel (relaxed for int4 where the engine has it: Chromium, not Node 20) and the plain SIMD one.
       const kernels = [new SketchArray(dims, encoding, count), new SketchArray(dims, encoding, count, { relaxed: false })];
       expect(kernels.map((k) => k.simd)).toEqual([true, true]);
       expect(kernels[1]!.relaxed).toBe(false);
@@ -172,15 +173,22 @@ describe('SketchArray', () => {
 
   it('takes a relaxed kernel only when its scan4 scores as the plain loop does', async () => {
     expect(scan4Agrees(simdModule(SKETCH_SCAN_WASM_BASE64)()!)).toBe(true);
-    // A scan4 that forgets the rest's components, and one whose dots are off by one.
-    const wrong = async (body: string) => {
-      const wat = `(module (import "env" "memory" (memory 1)) (func (export "scan4") (param $heads i32) (param i32) (param i32)
-        (param i32) (param i32) (param i32) (param i32) (param i32) (param i32) (param i32) (param $out i32) ${body}))`;
-      return new WebAssembly.Module(new Uint8Array((await wabt()).parseWat('wrong.wat', wat, { simd: true }).toBinary({}).buffer));
+    // The plain kernel with one step broken at a time: each is refused.
+    const source = readFileSync(new URL('../../src/core/index/sketch-scan.wat', import.meta.url), 'utf8');
+    const scan4At = source.indexOf('(func (export "scan4")');
+    const broken = async (from: string, to: string) => {
+      expect(source.indexOf(from, scan4At)).toBeGreaterThan(scan4At);
+      const wat = source.slice(0, scan4At) + source.slice(scan4At).replace(from, to);
+      return new WebAssembly.Module(new Uint8Array((await wabt()).parseWat('broken.wat', wat, { simd: true }).toBinary({}).buffer));
     };
-    const [none, offByOne] = [await wrong(''), await wrong('(f32.store (local.get $out) (f32.const 1))')];
-    expect(scan4Agrees(none)).toBe(false);
-    expect(scan4Agrees(offByOne)).toBe(false);
+    const perItem = '(local.set $q (local.get $query))';
+    const mutants: [string, string][] = [
+      [perItem, `${perItem} (local.set $restDims (i32.const 0))`], // the rests left out of whole scores
+      [perItem, '(local.set $q (i32.add (local.get $query) (i32.const 2)))'], // the query one component off
+      ['(local.set $i (i32.add (local.get $i) (i32.const 4)))', '(local.set $i (i32.add (local.get $i) (i32.const 8)))'], // every other four skipped
+      ['(i16x8.shr_s (local.get $front) (i32.const 4))', '(i16x8.shr_u (local.get $front) (i32.const 4))'], // high nibbles without their sign
+    ];
+    for (const [from, to] of mutants) expect(scan4Agrees(await broken(from, to))).toBe(false);
   });
 
   it('copies sketches between arrays of one shape, and refuses others', () => {

@@ -85,7 +85,7 @@ export class SketchArray {
   private readonly encoded: Int8Array;
   private readonly oneScale = new Float32Array(1);
 
-  /** `simd: false` keeps to plain JavaScript, `relaxed: false` to the plain SIMD kernel (for tests and bench:kernels; the scores are the same). */
+  /** `simd: false` keeps to plain JavaScript, `relaxed: false` to the plain SIMD kernel (for tests; the scores are the same). */
   constructor(readonly dims: number, readonly encoding: SketchEncoding, capacity: number, options: { readonly simd?: boolean; readonly relaxed?: boolean; readonly headDims?: number } = {}) {
     this.memory = memoryFor(0);
     this.sketchBytes = sketchBytes(dims, encoding);
@@ -295,14 +295,14 @@ function align16(address: number): number {
 }
 
 /**
- * Whether `module`'s scan4 scores four int4 sketches of 64 components (a head of 32 and a rest of 32) exactly as the
- * plain loop does, against a query of −127 … 127: the nibbles' extremes (all 7, all −7) and mixed ones, both signs of
- * the query at its extremes.
+ * Whether `module`'s scan4 scores int4 sketches of 64 components (a head of 32 and a rest of 32) exactly as the plain
+ * loop does, whole and by their heads, eight at a time (two fours), against a query of −127 … 127: the nibbles'
+ * extremes (all 7, all −7) and mixed ones, both signs of the query at its extremes.
  */
 export function scan4Agrees(module: WebAssembly.Module): boolean {
   const memory = memoryFor(0);
   const scan = new WebAssembly.Instance(module, { env: { memory } }).exports.scan4 as ScanFunction;
-  const [heads, rests, scales, query, slots, out] = [0, 64, 128, 144, 272, 288];
+  const [heads, rests, scales, query, slots, out] = [0, 64, 128, 144, 272, 304];
   const bytes = new Uint8Array(memory.buffer);
   const sketchByte = (sketch: number, b: number) => (sketch === 0 ? 0x77 : sketch === 1 ? 0x99 : (b * 37 + sketch * 101) & 255);
   for (let s = 0; s < 4; s++) {
@@ -311,20 +311,22 @@ export function scan4Agrees(module: WebAssembly.Module): boolean {
       bytes[rests + 16 * s + b] = sketchByte(s, b + 16);
     }
   }
-  new Float32Array(memory.buffer, scales, 4).set([1, 0.5, -2, 0.125]);
+  const scaleOf = new Float32Array(memory.buffer, scales, 4);
+  scaleOf.set([1, 0.5, -2, 0.125]);
   const q = new Int16Array(memory.buffer, query, 64);
   for (let j = 0; j < 64; j++) q[j] = j < 8 ? (j % 2 ? -127 : 127) : ((j * 53) % 255) - 127;
-  new Uint32Array(memory.buffer, slots, 4).set([0, 1, 2, 3]);
-  scan(heads, 16, 32, rests, 16, 32, scales, query, slots, 4, out);
-  const scores = new Float32Array(memory.buffer, out, 4);
+  const order = [0, 1, 2, 3, 3, 2, 0, 1];
+  new Uint32Array(memory.buffer, slots, 8).set(order);
   const signed = new Int8Array(memory.buffer);
-  for (let s = 0; s < 4; s++) {
-    let dot = 0;
-    for (let j = 0; j < 64; j++) {
-      const at = (j < 32 ? heads : rests) + 16 * s + int4Byte(j % 32);
-      dot += q[j]! * nibble(signed[at]!, j % 32);
+  for (const restDims of [32, 0]) {
+    scan(heads, 16, 32, rests, 16, restDims, scales, query, slots, 8, out);
+    const scores = new Float32Array(memory.buffer, out, 8);
+    for (let i = 0; i < 8; i++) {
+      const s = order[i]!;
+      let dot = 0;
+      for (let j = 0; j < 32 + restDims; j++) dot += q[j]! * nibble(signed[(j < 32 ? heads : rests) + 16 * s + int4Byte(j % 32)]!, j % 32);
+      if (scores[i] !== Math.fround(Math.fround(dot) * scaleOf[s]!)) return false;
     }
-    if (scores[s] !== Math.fround(Math.fround(dot) * new Float32Array(memory.buffer, scales, 4)[s]!)) return false;
   }
   return true;
 }

@@ -113,9 +113,16 @@ export class LruPageCache implements PageStore {
           continue;
         }
         if (entry.decoded === undefined) {
-          entry.decoded = decode(page);
-          entry.decodedBytes = weight(page);
-          this.bytes += entry.decodedBytes;
+          const decoded = decode(page);
+          const bytes = weight(page);
+          // A locally read page's decoded form, like the page, evicts nothing.
+          if (this.bytes + bytes > this.budgetBytes && this.store.readsLocally?.(entry.key)) {
+            out[i] = decoded;
+            continue;
+          }
+          entry.decoded = decoded;
+          entry.decodedBytes = bytes;
+          this.bytes += bytes;
         }
         out[i] = entry.decoded as T;
       }
