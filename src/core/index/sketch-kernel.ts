@@ -31,6 +31,7 @@
  * (u32) and their scores (f32).
  */
 import { sketchBytes, type SketchEncoding } from '../pack/format.ts';
+import { quantizeQuery } from '../vectors/quantize.ts';
 import { memoryFor, simdModule, WASM_PAGE_BYTES } from '../wasm/simd-module.ts';
 import { SKETCH_SCAN_RELAXED_WASM_BASE64 } from './sketch-scan-relaxed-wasm.ts';
 import { SKETCH_SCAN_WASM_BASE64 } from './sketch-scan-wasm.ts';
@@ -206,14 +207,9 @@ export class SketchArray {
    */
   setQuery(query: Float32Array): number {
     const { dims } = this;
-    let maxAbs = 0;
-    for (let j = 0; j < dims; j++) maxAbs = Math.max(maxAbs, Math.abs(query[j]!));
-    const toInt = maxAbs > 0 ? QUERY_MAX[this.encoding] / maxAbs : 0;
     this.queryAt = this.scratchAt();
     this.ensure(this.queryAt + 2 * dims);
-    const q = new Int16Array(this.memory.buffer, this.queryAt, dims);
-    for (let j = 0; j < dims; j++) q[j] = Math.round(query[j]! * toInt);
-    return maxAbs > 0 ? 1 / toInt : 0;
+    return quantizeQuery(query.subarray(0, dims), QUERY_MAX[this.encoding], new Int16Array(this.memory.buffer, this.queryAt, dims));
   }
 
   /** Writes into `out[0 … count)` the score of each of `slots[0 … count)` by its head alone (a cheaper, rougher score). */
