@@ -53,7 +53,9 @@
  *   and its first query are reported too: a cold start once the storage
  *   engine has settled. Then, in the same browser, the index is reopened on
  *   IndexedDB alone (no mirror: every page read from IndexedDB, as before the
- *   mirror) and the warm pass repeated, side by side.
+ *   mirror) and the warm pass repeated, side by side; and once more on the
+ *   app's store with a budget of `--preload-budget-mib` (default the budget),
+ *   after ImageIndex.preload, where every embedding page fits it.
  * - Memory: index.memoryUsage() against the budget, the page's
  *   measureUserAgentSpecificMemory() (page and worker) after a GC, and the renderer's RSS.
  * - Phases: the steps of a search redone by hand on a second, uncached
@@ -117,6 +119,7 @@ const { values } = parseArgs({
     bits: { type: 'string', default: '256' },
     coder: { type: 'string', default: 'itq' },
     'budget-mib': { type: 'string', default: '256' },
+    'preload-budget-mib': { type: 'string' },
     queries: { type: 'string', default: '200' },
     'real-queries': { type: 'string', default: '100' },
     sweep: { type: 'string', default: '1000:100,1000:400,10000:400,50000:40,50000:100,100000:40,100000:100,200000:100,200000:200' },
@@ -141,6 +144,8 @@ const SIZES = list(values.sizes);
 const BITS = Number(values.bits);
 const CODER = values.coder as CoderKind;
 const BUDGET = Number(values['budget-mib']) * 2 ** 20;
+/** The budget of the preloaded pass (default: BUDGET), which preloads only where every embedding page fits. */
+const PRELOAD_BUDGET = Number(values['preload-budget-mib'] ?? values['budget-mib']) * 2 ** 20;
 /**
  * Search settings swept, `a:b[:c]`: a = the Hamming shortlist (neighbours scored asymmetrically) or, in a
  * partitioned index, the sketches probed, every one scored whole (the shortlist is the probe: one pass);
@@ -440,10 +445,20 @@ async function main() {
       await session.call('closeIndex');
       await open(firstQueries[0]!, 'IndexedDB alone', false);
       const settledIdbOnly = (await session.call('queries', { hot: false, sweep: [] })).warm;
-      await session.context.close();
       log(`  warm, settled, IndexedDB alone: p50 ${settledIdbOnly.latency.p50.toFixed(2)} ms p99 ${settledIdbOnly.latency.p99.toFixed(2)} ms`);
+      // And with the embeddings preloaded into memory, where they fit the preload budget (the app's store again).
+      await session.call('closeIndex');
+      await session.call('open', { db, mirror: true, bits: BITS, coder: CODER, budgetBytes: PRELOAD_BUDGET, truth, firstQuery: firstQueries[0]! });
+      const preload = await session.call('preload');
+      log(`  preload (budget ${mib(PRELOAD_BUDGET)} MiB): ${preload.pages} pages in ${(preload.ms / 1000).toFixed(1)} s`);
+      let settledPreloaded = null;
+      if (preload.pages > 0) {
+        settledPreloaded = { ...(await session.call('queries', { hot: false, sweep: [] })), rss: chromiumRss(profile) };
+        log(`  warm, settled, preloaded: p50 ${settledPreloaded.warm.latency.p50.toFixed(2)} ms p99 ${settledPreloaded.warm.latency.p99.toFixed(2)} ms`);
+      }
+      await session.context.close();
       rmSync(profile, { recursive: true, force: true });
-      sizes.push({ n, loadAverage: loadavg(), build: buildSummary, rssAfterBuild, brute, coders, cold, warm, settledOpen, settled, settledIdbOnly, rssAfterQueries: rss, phases });
+      sizes.push({ n, loadAverage: loadavg(), build: buildSummary, rssAfterBuild, brute, coders, cold, warm, settledOpen, settled, settledIdbOnly, preload, settledPreloaded, rssAfterQueries: rss, phases });
       if (jsonPath) writeJson(results);
     }
   } finally {
@@ -477,7 +492,7 @@ type Await<T> = T extends Promise<infer U> ? U : T;
 type R<K extends keyof IndexBench> = Await<ReturnType<IndexBench[K]>>;
 interface SizeResult {
   n: number; build: Omit<R<'build'>, 'truth'>; rssAfterBuild: ReturnType<typeof chromiumRss>; brute: R<'bruteForce'> | null; coders: R<'coders'> | null;
-  cold: (R<'open'> & { rss: ReturnType<typeof chromiumRss> })[]; warm: R<'queries'> | null; settledOpen?: R<'open'>; settled?: R<'queries'>['warm']; settledIdbOnly?: R<'queries'>['warm']; rssAfterQueries: ReturnType<typeof chromiumRss> | null; phases: R<'phases'> | null;
+  cold: (R<'open'> & { rss: ReturnType<typeof chromiumRss> })[]; warm: R<'queries'> | null; settledOpen?: R<'open'>; settled?: R<'queries'>['warm']; settledIdbOnly?: R<'queries'>['warm']; preload?: R<'preload'>; settledPreloaded?: (R<'queries'> & { rss: ReturnType<typeof chromiumRss> }) | null; rssAfterQueries: ReturnType<typeof chromiumRss> | null; phases: R<'phases'> | null;
 }
 interface Results { synthStats: R<'synthStats'> & { copulaExplained: number }; mememo?: R<'mememo'>[]; storageProbe?: R<'storageProbe'>; sizes: SizeResult[] }
 
@@ -540,6 +555,13 @@ function report(results: Results, queryCount: number): void {
       if (z.settledOpen) rows.push([nfmt(z.n), `Lookalike, settled cold: open ${ms(z.settledOpen.storeOpenMs + z.settledOpen.indexOpenMs)} ms, then the first query`, ms(z.settledOpen.firstQueryMs), r3(z.settledOpen.firstQueryRecall)]);
       if (z.settled) rows.push([nfmt(z.n), 'Lookalike, default search, settled (relaunched after the sweep)', lat(z.settled.latency), r3(z.settled.recall.all)]);
       if (z.settledIdbOnly) rows.push([nfmt(z.n), 'Lookalike, default search, settled, IndexedDB alone (no mirror)', lat(z.settledIdbOnly.latency), r3(z.settledIdbOnly.recall.all)]);
+      if (z.preload) {
+        const memory = z.settledPreloaded?.memory.index;
+        rows.push([nfmt(z.n), z.settledPreloaded
+          ? `Lookalike, default search, settled, preloaded (budget ${mib(PRELOAD_BUDGET)} MiB: ${nfmt(z.preload.pages)} pages in ${ms(z.preload.ms / 1000, 1)} s; index ${mib(memory?.total)} MiB, renderer RSS ${mib(z.settledPreloaded.rss?.rendererBytes)} MiB)`
+          : `Lookalike, preloaded: the embeddings do not fit a ${mib(PRELOAD_BUDGET)} MiB budget, nothing read`,
+        lat(z.settledPreloaded?.warm.latency), z.settledPreloaded ? r3(z.settledPreloaded.warm.recall.all) : '–']);
+      }
       const reaching = z.warm.sweep.filter((c) => c.recall.all >= 0.95).sort((a, b) => a.latency.p50 - b.latency.p50)[0];
       const best = reaching ?? [...z.warm.sweep].sort((a, b) => b.recall.all - a.recall.all)[0];
       if (best) rows.push([nfmt(z.n), `Lookalike, shortlist ${swept(best)} (${reaching ? 'fastest with recall ≥ 0.95' : 'best recall swept'})`, lat(best.latency), r3(best.recall.all)]);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ImageIndex } from '../../src/core/index/image-index.ts';
+import { ITEMS_PER_PAGE } from '../../src/core/index/pages.ts';
 import { openPack } from '../../src/core/pack/read.ts';
 import { bytesSource } from '../../src/core/pack/range-source.ts';
 import { encodePack } from '../../src/core/pack/write.ts';
@@ -52,6 +53,9 @@ describe('index engine on IndexedDB (vectors and metadata mirrored in OPFS) in C
       expect(done.readsFromCopies.meta).toBeGreaterThan(0);
       expect(after.staleCopies).toBe(0);
       expect(done.staleCopies).toBe(0);
+      // Preloaded (its 750 pages of embeddings fit the default budget), it finds the same and reads no embedding page.
+      const preloaded = await page.evaluate((p) => window.harness.index.preloaded('killed', p), plan);
+      expect(preloaded).toEqual({ pages: plan.count / ITEMS_PER_PAGE, selfFound: plan.count / 25, vectorReads: 0 });
     });
   }, 240_000);
 

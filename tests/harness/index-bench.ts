@@ -625,6 +625,14 @@ const bench = {
     };
   },
 
+  /** `ImageIndex.preload` on the open index: the pages it read (0: they did not fit the budget), its time, and the memory then. */
+  async preload() {
+    if (!index) throw new Error('open first');
+    const t = performance.now();
+    const pages = await index.preload();
+    return { pages, ms: performance.now() - t, memory: await pageMemory() };
+  },
+
   /**
    * After WARM_UP other queries: every query once (`warm`: first time each, the
    * steady state), then, when asked, each again straight after itself (`hot`:

@@ -34,10 +34,11 @@ export const INDEX_SETTINGS: IndexSettings = { modelId: 'test', method: 'gap', d
 /** Commits made by the running `build`, for a test to watch before it kills the tab. */
 let committedBatches = 0;
 
-/** Opens (or creates, with `coder`) the index `name`, runs `use`, closes it. */
-async function withIndex<T>(name: string, plan: Pick<BuildPlan, 'coder' | 'partitionFrom'>, use: (index: ImageIndex, store: PageStore) => Promise<T>): Promise<T> {
+/** Opens (or creates, with `coder`) the index `name` on its store (as `wrap` returns it), runs `use`, closes it. */
+async function withIndex<T>(name: string, plan: Pick<BuildPlan, 'coder' | 'partitionFrom'>, use: (index: ImageIndex, store: PageStore) => Promise<T>,
+  wrap = (store: PageStore) => store): Promise<T> {
   const settings: IndexSettings = { ...INDEX_SETTINGS, coder: plan.coder ?? 'itq', ...(plan.partitionFrom ? { partitionFrom: plan.partitionFrom } : {}) };
-  const store = await openIndexStore(name);
+  const store = wrap(await openIndexStore(name));
   const index = await ImageIndex.open(store, settings);
   try {
     return await use(index, store);
@@ -82,6 +83,33 @@ export const indexHarness = {
       const readsFromCopies = { vectors: readsFrom(VECTORS_PREFIX), meta: readsFrom(META_PREFIX) };
       return { count: index.count, ids, selfFound, partitioned: index.settings.partition !== null, readsFromCopies, staleCopies: await staleCopies(name, store) };
     });
+  },
+
+  /**
+   * Reopens the index, preloads it, and searches with every 25th item: the pages preloaded, how many of those items
+   * find themselves first, and how many vectors pages the searches read from storage.
+   */
+  preloaded(name: string, plan: BuildPlan): Promise<{ pages: number; selfFound: number; vectorReads: number }> {
+    let vectorReads = 0;
+    const counting = (store: PageStore): PageStore => ({
+      get: (key) => store.get(key),
+      getMany: (keys) => {
+        vectorReads += keys.filter((key) => key.startsWith(VECTORS_PREFIX)).length;
+        return store.getMany(keys);
+      },
+      commit: (writes) => store.commit(writes),
+      clear: () => store.clear(),
+      close: () => store.close(),
+      readsLocally: (key) => store.readsLocally?.(key) ?? false,
+    });
+    return withIndex(name, plan, async (index) => {
+      const pages = await index.preload();
+      vectorReads = 0;
+      const items = syntheticItems(plan.count, plan.seed, INDEX_SETTINGS.dim);
+      let selfFound = 0;
+      for (const item of items.filter((_, i) => i % 25 === 0)) if ((await index.search(item.vector, { k: 1 }))[0]?.id === item.meta.id) selfFound++;
+      return { pages, selfFound, vectorReads };
+    }, counting);
   },
 
   /** The index as a pack file, base64-encoded for the trip to Node. */

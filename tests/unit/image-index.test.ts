@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, LIST_SAMPLE, PARTITION_FROM, PARTITION_LISTS, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
 import { trainCoder } from '../../src/core/codes/coder.ts';
-import { encodeJson, encodePartition, MANIFEST_KEY, PARTITION_KEY } from '../../src/core/index/pages.ts';
+import { encodeJson, encodePartition, ITEMS_PER_PAGE, MANIFEST_KEY, META_PREFIX, PARTITION_KEY, VECTORS_PREFIX } from '../../src/core/index/pages.ts';
 import { Partition } from '../../src/core/index/partition.ts';
 import { HEAD_PASS_RATIO } from '../../src/core/index/inverted-lists.ts';
 import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
@@ -42,11 +42,13 @@ class FailingStore extends MemoryPageStore {
   }
 }
 
-/** A store that counts the pages read. */
+/** A store that counts the pages read, and keeps their keys. */
 class CountingStore extends MemoryPageStore {
   reads = 0;
+  readKeys: string[] = [];
   override async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
     this.reads += keys.length;
+    this.readKeys.push(...keys);
     return super.getMany(keys);
   }
 }
@@ -169,6 +171,36 @@ describe('ImageIndex', () => {
     for await (const { meta } of reopened.items()) ids.push(meta.id);
     expect(ids).toHaveLength(499);
     expect(ids).not.toContain('item-7');
+  });
+
+  it('preloads the stored embeddings of every live item where they fit in its budget, after which searches read only metadata', async () => {
+    const store = new CountingStore();
+    const items = makeItems(600, 12);
+    const writer = await ImageIndex.open(store, SETTINGS);
+    await writer.add(items);
+    await writer.remove(['item-0', 'item-1', 'item-2', 'item-3']); // slots 0 … 3: page 0 holds no live item
+    const queries = items.slice(10, 30).map((item) => item.vector);
+    const expected = [];
+    for (const query of queries) expected.push(await writer.search(query, { k: 10 }));
+    const livePages = Math.ceil(600 / ITEMS_PER_PAGE) - 1;
+
+    const { codes, tables } = writer.memoryUsage();
+    const cramped = await ImageIndex.open(store, SETTINGS, { memoryBudgetBytes: codes + tables + 40_000 });
+    store.readKeys = [];
+    expect(await cramped.preload()).toBe(0); // its pages do not all fit: none are read
+    expect(store.readKeys).toEqual([]);
+
+    const roomy = await ImageIndex.open(store, SETTINGS);
+    await expect(roomy.preload({ signal: AbortSignal.abort() })).rejects.toThrow(/abort/i);
+    store.readKeys = [];
+    expect(await roomy.preload()).toBe(livePages);
+    expect(new Set(store.readKeys).size).toBe(livePages);
+    expect(store.readKeys.every((key) => key.startsWith(VECTORS_PREFIX))).toBe(true);
+    store.readKeys = [];
+    for (const [i, query] of queries.entries()) expect(await roomy.search(query, { k: 10 })).toEqual(expected[i]);
+    expect(store.readKeys.length).toBeGreaterThan(0);
+    expect(store.readKeys.filter((key) => !key.startsWith(META_PREFIX))).toEqual([]);
+    expect(await roomy.preload()).toBe(0); // every page is cached already
   });
 
   it('refuses a store built for another model or embedding size', async () => {

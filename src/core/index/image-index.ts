@@ -41,7 +41,7 @@ import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Ne
 import {
   CODER_KEY, CODES_PER_PAGE, codesKey, DECODED_VECTORS_PAGE_BYTES, decodeCodesPage, decodeCoder, decodedMetaPageBytes, decodeFrozenMetaPage, decodeJson, decodePartition,
   decodeSketchesPage, emptyMetaPage, emptyVectorsPage, encodeCodesPage, encodeCoder, encodeJson, encodePartition, encodeSketchesPage, INDEX_FORMAT,
-  ITEMS_PER_PAGE, MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageView, type Manifest,
+  ITEMS_PER_PAGE, MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageBytes, vectorsPageView, type Manifest,
   type MetaPage, type SketchSource, type VectorsPage,
 } from './pages.ts';
 import { Partition, trainPartition, type PartitionParams } from './partition.ts';
@@ -222,6 +222,8 @@ export function defaultProbe(liveCount: number): { probe: number; widest: number
 export const DEFAULT_PARTITIONED_SHORTLIST = 4000;
 /** Candidates re-ranked by cosine in a partitioned index, whose sketches rank better than asymmetric scores do. */
 export const DEFAULT_PARTITIONED_CANDIDATES = 100;
+/** Pages `preload` reads at a time: one IndexedDB request or one mirror buffer each (~1 MiB at the default embedding). */
+const PRELOAD_BATCH = 256;
 /** A partitioned search re-ranks this many candidates first, and the rest only if they could still make the top k. */
 export const RERANK_FIRST = 40;
 
@@ -532,6 +534,27 @@ export class ImageIndex {
       probe *= 4;
       widest *= 4;
     }
+  }
+
+  /**
+   * Reads every live item's stored embedding into the page cache, so that searches read no storage: only where all
+   * of those not cached yet fit in the room the budget leaves (it evicts nothing; otherwise it reads nothing).
+   * Returns the pages it read. Searches and changes may run meanwhile: the cache keeps no page a write overlaps.
+   */
+  async preload(options: { readonly signal?: AbortSignal } = {}): Promise<number> {
+    const { dim, slotCount, itemsPerPage: perPage } = this.manifest;
+    const missing: number[] = [];
+    for (let page = 0; page * perPage < slotCount; page++) {
+      let live = false;
+      for (let slot = page * perPage; slot < Math.min(slotCount, (page + 1) * perPage) && !live; slot++) live = this.live[slot] === 1;
+      if (live && !this.pages.has(vectorsKey(page))) missing.push(page);
+    }
+    if (missing.length * (vectorsPageBytes(dim, perPage) + DECODED_VECTORS_PAGE_BYTES) > this.pages.roomBytes) return 0;
+    for (let i = 0; i < missing.length; i += PRELOAD_BATCH) {
+      options.signal?.throwIfAborted();
+      await this.vectorsPages(missing.slice(i, i + PRELOAD_BATCH));
+    }
+    return missing.length;
   }
 
   /** Every live item in slot order, with its stored embedding when asked. */
@@ -880,7 +903,7 @@ export class ImageIndex {
     const { dim, itemsPerPage: perPage } = this.manifest;
     const { slots, distances } = neighbours;
     const pageNumbers = pagesOf(slots, perPage);
-    const loaded = await this.pages.getManyDecoded(pageNumbers.map(vectorsKey), (bytes) => vectorsPageView(bytes, dim, perPage), () => DECODED_VECTORS_PAGE_BYTES);
+    const loaded = await this.vectorsPages(pageNumbers);
     // (Loops, not Array.from and map with callbacks: a partitioned search re-ranks 100 items, each on a page of its own.)
     const views = new Map<number, VectorsPage>();
     for (let i = 0; i < pageNumbers.length; i++) views.set(pageNumbers[i]!, loaded[i]!);
@@ -894,6 +917,12 @@ export class ImageIndex {
     const ranked = new Array<Ranked>(slots.length);
     for (let i = 0; i < slots.length; i++) ranked[i] = { slot: slots[i]!, hamming: distances[i]!, stored: stored[i]!, score: scores[i]! };
     return ranked.sort(byRank);
+  }
+
+  /** Vectors pages as views, kept with the pages in the cache (every read of them goes through here, so each is decoded one way). */
+  private vectorsPages(pageNumbers: readonly number[]): Promise<(VectorsPage | undefined)[]> {
+    const { dim, itemsPerPage: perPage } = this.manifest;
+    return this.pages.getManyDecoded(pageNumbers.map(vectorsKey), (bytes) => vectorsPageView(bytes, dim, perPage), () => DECODED_VECTORS_PAGE_BYTES);
   }
 
   private async metasOf(slots: readonly number[]): Promise<(ItemMeta | null)[]> {

@@ -197,7 +197,7 @@ export interface VectorsPage {
   readonly vectors: Int8Array;
 }
 
-function vectorsPageBytes(dim: number, perPage: number): number {
+export function vectorsPageBytes(dim: number, perPage: number): number {
   return perPage * 4 + perPage * dim;
 }
 

@@ -58,6 +58,12 @@ export class LruPageCache implements PageStore {
 
   get residentBytes(): number { return this.bytes; }
 
+  /** What the budget leaves for more pages. */
+  get roomBytes(): number { return Math.max(0, this.budgetBytes - this.bytes); }
+
+  /** Whether `key`'s page is cached (its recency unchanged). */
+  has(key: string): boolean { return this.pages.has(key); }
+
   setBudget(bytes: number): void {
     this.budgetBytes = Math.max(0, bytes);
     this.evict();
