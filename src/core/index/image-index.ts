@@ -545,8 +545,7 @@ export class ImageIndex {
     const { dim, slotCount, itemsPerPage: perPage } = this.manifest;
     const missing: number[] = [];
     for (let page = 0; page * perPage < slotCount; page++) {
-      let live = false;
-      for (let slot = page * perPage; slot < Math.min(slotCount, (page + 1) * perPage) && !live; slot++) live = this.live[slot] === 1;
+      const live = this.live.subarray(page * perPage, Math.min(slotCount, (page + 1) * perPage)).includes(1);
       if (live && !this.pages.has(vectorsKey(page))) missing.push(page);
     }
     if (missing.length * (vectorsPageBytes(dim, perPage) + DECODED_VECTORS_PAGE_BYTES) > this.pages.roomBytes) return 0;
