@@ -450,7 +450,7 @@ async function main() {
       await session.call('closeIndex');
       await session.call('open', { db, mirror: true, bits: BITS, coder: CODER, budgetBytes: PRELOAD_BUDGET, truth, firstQuery: firstQueries[0]! });
       const preload = await session.call('preload');
-      log(`  preload (budget ${mib(PRELOAD_BUDGET)} MiB): ${preload.pages} pages in ${(preload.ms / 1000).toFixed(1)} s`);
+      log(`  preload (budget ${mib(PRELOAD_BUDGET)} MiB): ${preload.pages} pages in ${ms(preload.ms)} ms`);
       let settledPreloaded = null;
       if (preload.pages > 0) {
         settledPreloaded = { ...(await session.call('queries', { hot: false, sweep: [] })), rss: chromiumRss(profile) };
@@ -558,7 +558,7 @@ function report(results: Results, queryCount: number): void {
       if (z.preload) {
         const memory = z.settledPreloaded?.memory.index;
         rows.push([nfmt(z.n), z.settledPreloaded
-          ? `Lookalike, default search, settled, preloaded (budget ${mib(PRELOAD_BUDGET)} MiB: ${nfmt(z.preload.pages)} pages in ${ms(z.preload.ms / 1000, 1)} s; index ${mib(memory?.total)} MiB, renderer RSS ${mib(z.settledPreloaded.rss?.rendererBytes)} MiB)`
+          ? `Lookalike, default search, settled, preloaded (budget ${mib(PRELOAD_BUDGET)} MiB: ${nfmt(z.preload.pages)} pages in ${ms(z.preload.ms)} ms; index ${mib(memory?.total)} MiB, renderer RSS ${mib(z.settledPreloaded.rss?.rendererBytes)} MiB)`
           : `Lookalike, preloaded: the embeddings do not fit a ${mib(PRELOAD_BUDGET)} MiB budget, nothing read`,
         lat(z.settledPreloaded?.warm.latency), z.settledPreloaded ? r3(z.settledPreloaded.warm.recall.all) : '–']);
       }
