@@ -53,9 +53,10 @@
  *   and its first query are reported too: a cold start once the storage
  *   engine has settled. Then, in the same browser, the index is reopened on
  *   IndexedDB alone (no mirror: every page read from IndexedDB, as before the
- *   mirror) and the warm pass repeated, side by side; and once more on the
- *   app's store with a budget of `--preload-budget-mib` (default the budget),
- *   after ImageIndex.preload, where every embedding page fits it.
+ *   mirror) and the warm pass repeated, side by side; and once more, still in
+ *   that browser, on the app's store with a budget of `--preload-budget-mib`
+ *   (default the budget), after ImageIndex.preload, where every embedding page
+ *   fits it.
  * - Memory: index.memoryUsage() against the budget, the page's
  *   measureUserAgentSpecificMemory() (page and worker) after a GC, and the renderer's RSS.
  * - Phases: the steps of a search redone by hand on a second, uncached
@@ -449,10 +450,10 @@ async function main() {
       // And with the embeddings preloaded into memory, where they fit the preload budget (the app's store again).
       await session.call('closeIndex');
       await session.call('open', { db, mirror: true, bits: BITS, coder: CODER, budgetBytes: PRELOAD_BUDGET, truth, firstQuery: firstQueries[0]! });
-      const preload = await session.call('preload');
-      log(`  preload (budget ${mib(PRELOAD_BUDGET)} MiB): ${preload.pages} pages in ${ms(preload.ms)} ms`);
+      const preload = { ...(await session.call('preload')), budgetBytes: PRELOAD_BUDGET };
+      log(`  preload (budget ${mib(PRELOAD_BUDGET)} MiB): ${preload.pages} pages in ${ms(preload.ms)} ms${preload.complete ? '' : ', not all'}`);
       let settledPreloaded = null;
-      if (preload.pages > 0) {
+      if (preload.complete) {
         settledPreloaded = { ...(await session.call('queries', { hot: false, sweep: [] })), rss: chromiumRss(profile) };
         log(`  warm, settled, preloaded: p50 ${settledPreloaded.warm.latency.p50.toFixed(2)} ms p99 ${settledPreloaded.warm.latency.p99.toFixed(2)} ms`);
       }
@@ -492,7 +493,7 @@ type Await<T> = T extends Promise<infer U> ? U : T;
 type R<K extends keyof IndexBench> = Await<ReturnType<IndexBench[K]>>;
 interface SizeResult {
   n: number; build: Omit<R<'build'>, 'truth'>; rssAfterBuild: ReturnType<typeof chromiumRss>; brute: R<'bruteForce'> | null; coders: R<'coders'> | null;
-  cold: (R<'open'> & { rss: ReturnType<typeof chromiumRss> })[]; warm: R<'queries'> | null; settledOpen?: R<'open'>; settled?: R<'queries'>['warm']; settledIdbOnly?: R<'queries'>['warm']; preload?: R<'preload'>; settledPreloaded?: (R<'queries'> & { rss: ReturnType<typeof chromiumRss> }) | null; rssAfterQueries: ReturnType<typeof chromiumRss> | null; phases: R<'phases'> | null;
+  cold: (R<'open'> & { rss: ReturnType<typeof chromiumRss> })[]; warm: R<'queries'> | null; settledOpen?: R<'open'>; settled?: R<'queries'>['warm']; settledIdbOnly?: R<'queries'>['warm']; preload?: R<'preload'> & { budgetBytes: number }; settledPreloaded?: (R<'queries'> & { rss: ReturnType<typeof chromiumRss> }) | null; rssAfterQueries: ReturnType<typeof chromiumRss> | null; phases: R<'phases'> | null;
 }
 interface Results { synthStats: R<'synthStats'> & { copulaExplained: number }; mememo?: R<'mememo'>[]; storageProbe?: R<'storageProbe'>; sizes: SizeResult[] }
 
@@ -558,8 +559,8 @@ function report(results: Results, queryCount: number): void {
       if (z.preload) {
         const memory = z.settledPreloaded?.memory.index;
         rows.push([nfmt(z.n), z.settledPreloaded
-          ? `Lookalike, default search, settled, preloaded (budget ${mib(PRELOAD_BUDGET)} MiB: ${nfmt(z.preload.pages)} pages in ${ms(z.preload.ms)} ms; index ${mib(memory?.total)} MiB, renderer RSS ${mib(z.settledPreloaded.rss?.rendererBytes)} MiB)`
-          : `Lookalike, preloaded: the embeddings do not fit a ${mib(PRELOAD_BUDGET)} MiB budget, nothing read`,
+          ? `Lookalike, default search, settled, preloaded (budget ${mib(z.preload.budgetBytes)} MiB: ${nfmt(z.preload.pages)} pages in ${ms(z.preload.ms)} ms, besides those the open's first query read; index ${mib(memory?.total)} MiB, renderer RSS ${mib(z.settledPreloaded.rss?.rendererBytes)} MiB)`
+          : `Lookalike, preloaded: the embeddings do not fit a ${mib(z.preload.budgetBytes)} MiB budget`,
         lat(z.settledPreloaded?.warm.latency), z.settledPreloaded ? r3(z.settledPreloaded.warm.recall.all) : '–']);
       }
       const reaching = z.warm.sweep.filter((c) => c.recall.all >= 0.95).sort((a, b) => a.latency.p50 - b.latency.p50)[0];

@@ -625,12 +625,12 @@ const bench = {
     };
   },
 
-  /** `ImageIndex.preload` on the open index: the pages it read (0: they did not fit the budget), its time, and the memory then. */
+  /** `ImageIndex.preload` on the open index: the pages it read, whether every embedding is now cached, its time, and the memory then. */
   async preload() {
     if (!index) throw new Error('open first');
     const t = performance.now();
-    const pages = await index.preload();
-    return { pages, ms: performance.now() - t, memory: await pageMemory() };
+    const preloaded = await index.preload();
+    return { ...preloaded, ms: performance.now() - t, memory: await pageMemory() };
   },
 
   /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, LIST_SAMPLE, PARTITION_FROM, PARTITION_LISTS, PROVISIONAL_LISTS, RETRAIN_UNTIL, SKETCH_DIMS, TRAINING_SAMPLE, type NewItem } from '../../src/core/index/image-index.ts';
 import { trainCoder } from '../../src/core/codes/coder.ts';
-import { encodeJson, encodePartition, ITEMS_PER_PAGE, MANIFEST_KEY, META_PREFIX, PARTITION_KEY, VECTORS_PREFIX } from '../../src/core/index/pages.ts';
+import { cachedVectorsPageBytes, encodeJson, encodePartition, ITEMS_PER_PAGE, MANIFEST_KEY, META_PREFIX, PARTITION_KEY, VECTORS_PREFIX } from '../../src/core/index/pages.ts';
 import { Partition } from '../../src/core/index/partition.ts';
 import { HEAD_PASS_RATIO } from '../../src/core/index/inverted-lists.ts';
 import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
@@ -184,23 +184,32 @@ describe('ImageIndex', () => {
     for (const query of queries) expected.push(await writer.search(query, { k: 10 }));
     const livePages = Math.ceil(600 / ITEMS_PER_PAGE) - 1;
 
-    const { codes, tables } = writer.memoryUsage();
-    const cramped = await ImageIndex.open(store, SETTINGS, { memoryBudgetBytes: codes + tables + 40_000 });
+    // Room for exactly the live pages, and one byte less: all are read, or none.
+    const { codes, tables } = (await ImageIndex.open(store, SETTINGS)).memoryUsage();
+    const needed = livePages * cachedVectorsPageBytes(DIM, ITEMS_PER_PAGE);
+    const cramped = await ImageIndex.open(store, SETTINGS, { memoryBudgetBytes: codes + tables + needed - 1 });
     store.readKeys = [];
-    expect(await cramped.preload()).toBe(0); // its pages do not all fit: none are read
+    expect(await cramped.preload()).toEqual({ pages: 0, complete: false });
     expect(store.readKeys).toEqual([]);
+    const exact = await ImageIndex.open(store, SETTINGS, { memoryBudgetBytes: codes + tables + needed });
+    expect(await exact.preload()).toEqual({ pages: livePages, complete: true });
+    expect(exact.memoryUsage().cache).toBe(needed); // what the cache counts is what preload planned for
 
     const roomy = await ImageIndex.open(store, SETTINGS);
     await expect(roomy.preload({ signal: AbortSignal.abort() })).rejects.toThrow(/abort/i);
     store.readKeys = [];
-    expect(await roomy.preload()).toBe(livePages);
-    expect(new Set(store.readKeys).size).toBe(livePages);
+    await roomy.search(queries[0]!, { k: 10, candidates: 10 }); // caches its candidates' pages, which a preload then leaves
+    const cachedBefore = new Set(store.readKeys.filter((key) => key.startsWith(VECTORS_PREFIX))).size;
+    expect(cachedBefore).toBeGreaterThan(0);
+    store.readKeys = [];
+    expect(await roomy.preload()).toEqual({ pages: livePages - cachedBefore, complete: true });
+    expect(new Set(store.readKeys).size).toBe(livePages - cachedBefore);
     expect(store.readKeys.every((key) => key.startsWith(VECTORS_PREFIX))).toBe(true);
     store.readKeys = [];
     for (const [i, query] of queries.entries()) expect(await roomy.search(query, { k: 10 })).toEqual(expected[i]);
     expect(store.readKeys.length).toBeGreaterThan(0);
     expect(store.readKeys.filter((key) => !key.startsWith(META_PREFIX))).toEqual([]);
-    expect(await roomy.preload()).toBe(0); // every page is cached already
+    expect(await roomy.preload()).toEqual({ pages: 0, complete: true }); // every page is cached already
   });
 
   it('refuses a store built for another model or embedding size', async () => {

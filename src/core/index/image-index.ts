@@ -39,9 +39,9 @@ import { Int8Rows } from './int8-rows.ts';
 import { InvertedLists } from './inverted-lists.ts';
 import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Neighbours } from './mih.ts';
 import {
-  CODER_KEY, CODES_PER_PAGE, codesKey, DECODED_VECTORS_PAGE_BYTES, decodeCodesPage, decodeCoder, decodedMetaPageBytes, decodeFrozenMetaPage, decodeJson, decodePartition,
+  cachedVectorsPageBytes, CODER_KEY, CODES_PER_PAGE, codesKey, DECODED_VECTORS_PAGE_BYTES, decodeCodesPage, decodeCoder, decodedMetaPageBytes, decodeFrozenMetaPage, decodeJson, decodePartition,
   decodeSketchesPage, emptyMetaPage, emptyVectorsPage, encodeCodesPage, encodeCoder, encodeJson, encodePartition, encodeSketchesPage, INDEX_FORMAT,
-  ITEMS_PER_PAGE, MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageBytes, vectorsPageView, type Manifest,
+  ITEMS_PER_PAGE, MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageView, type Manifest,
   type MetaPage, type SketchSource, type VectorsPage,
 } from './pages.ts';
 import { Partition, trainPartition, type PartitionParams } from './partition.ts';
@@ -537,23 +537,29 @@ export class ImageIndex {
   }
 
   /**
-   * Reads every live item's stored embedding into the page cache, so that searches read no storage: only where all
-   * of those not cached yet fit in the room the budget leaves (it evicts nothing; otherwise it reads nothing).
-   * Returns the pages it read. Searches and changes may run meanwhile: the cache keeps no page a write overlaps.
+   * Reads every live item's stored embedding into the page cache, so that searches read only their results'
+   * metadata: only while all of those not cached yet fit in the room the budget leaves, checked before each batch
+   * (it evicts nothing). Returns the pages it read, and whether every live item's embedding is now cached (false:
+   * they did not fit, or the room ran out meanwhile). Searches and changes may run meanwhile: the cache keeps no page
+   * a write overlaps.
    */
-  async preload(options: { readonly signal?: AbortSignal } = {}): Promise<number> {
+  async preload(options: { readonly signal?: AbortSignal } = {}): Promise<{ pages: number; complete: boolean }> {
     const { dim, slotCount, itemsPerPage: perPage } = this.manifest;
     const missing: number[] = [];
     for (let page = 0; page * perPage < slotCount; page++) {
       const live = this.live.subarray(page * perPage, Math.min(slotCount, (page + 1) * perPage)).includes(1);
       if (live && !this.pages.has(vectorsKey(page))) missing.push(page);
     }
-    if (missing.length * (vectorsPageBytes(dim, perPage) + DECODED_VECTORS_PAGE_BYTES) > this.pages.roomBytes) return 0;
+    const pageBytes = cachedVectorsPageBytes(dim, perPage);
+    if (missing.length * pageBytes > this.pages.roomBytes) return { pages: 0, complete: false };
     for (let i = 0; i < missing.length; i += PRELOAD_BATCH) {
       options.signal?.throwIfAborted();
-      await this.vectorsPages(missing.slice(i, i + PRELOAD_BATCH));
+      const batch = missing.slice(i, i + PRELOAD_BATCH);
+      // Adds, searches' metadata and a wider scan's scratch space take room too.
+      if (batch.length * pageBytes > this.pages.roomBytes) return { pages: i, complete: false };
+      await this.vectorsPages(batch);
     }
-    return missing.length;
+    return { pages: missing.length, complete: true };
   }
 
   /** Every live item in slot order, with its stored embedding when asked. */

@@ -222,6 +222,9 @@ export function vectorsPageView(bytes: Uint8Array, dim: number, perPage: number)
 /** What a vectors page's views are counted as in the page cache, besides its bytes: an object and two typed arrays. */
 export const DECODED_VECTORS_PAGE_BYTES = 256;
 
+/** What a vectors page and its views take of the page cache's budget. */
+export const cachedVectorsPageBytes = (dim: number, perPage: number) => vectorsPageBytes(dim, perPage) + DECODED_VECTORS_PAGE_BYTES;
+
 export type MetaPage = (ItemMeta | null)[];
 
 /**
