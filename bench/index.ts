@@ -421,8 +421,8 @@ async function main() {
       let phases = null;
       let rss = null;
       const firstQueries = spread(init.syntheticQueries, COLD_RUNS);
-      const open = async (firstQuery: number, label: string, mirror = true) => {
-        const opened = await session.call('open', { db, mirror, bits: BITS, coder: CODER, budgetBytes: BUDGET, truth, firstQuery });
+      const open = async (firstQuery: number, label: string, mirror = true, budgetBytes = BUDGET) => {
+        const opened = await session.call('open', { db, mirror, bits: BITS, coder: CODER, budgetBytes, truth, firstQuery });
         log(`  ${label}: open ${(opened.storeOpenMs + opened.indexOpenMs).toFixed(0)} ms, first query ${opened.firstQueryMs.toFixed(1)} ms`);
         return opened;
       };
@@ -449,7 +449,7 @@ async function main() {
       log(`  warm, settled, IndexedDB alone: p50 ${settledIdbOnly.latency.p50.toFixed(2)} ms p99 ${settledIdbOnly.latency.p99.toFixed(2)} ms`);
       // And with the embeddings preloaded into memory, where they fit the preload budget (the app's store again).
       await session.call('closeIndex');
-      await session.call('open', { db, mirror: true, bits: BITS, coder: CODER, budgetBytes: PRELOAD_BUDGET, truth, firstQuery: firstQueries[0]! });
+      await open(firstQueries[0]!, 'preload budget', true, PRELOAD_BUDGET);
       const preload = { ...(await session.call('preload')), budgetBytes: PRELOAD_BUDGET };
       log(`  preload (budget ${mib(PRELOAD_BUDGET)} MiB): ${preload.pages} pages in ${ms(preload.ms)} ms${preload.complete ? '' : ', not all'}`);
       let settledPreloaded = null;

@@ -154,7 +154,7 @@ export class MirroredPageStore implements PageStore {
     for (let i = 0; i < keys.length; i++) {
       const page = this.pageOf(keys[i]!);
       if (page !== null && this.good[page] === 1 && slotBytes > 0) {
-        batch ??= new Uint8Array(slotBytes * keys.length);
+        batch ??= new Uint8Array(slotBytes * (keys.length - i)); // room for this key's copy and every later one's
         out[i] = this.readFile(page, batch.subarray(used, used + slotBytes));
         if (out[i]) {
           used += slotBytes;
