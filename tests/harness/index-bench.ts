@@ -701,7 +701,7 @@ const bench = {
     const perPage = manifest.itemsPerPage;
     // A partitioned index's lists, loaded as `open` loads them.
     t = performance.now();
-    const lists = manifest.partition ? new InvertedLists(new Partition(decodePartition((await raw.get(PARTITION_KEY))!, manifest)), count) : null;
+    const lists = manifest.partition ? new InvertedLists(new Partition(decodePartition((await raw.get(PARTITION_KEY))!, manifest)), count, coder.params) : null;
     for (let page = 0; lists && page < pageCount; page += 32) {
       const keys = Array.from({ length: Math.min(32, pageCount - page) }, (_, i) => sketchesKey(page + i));
       (await raw.getMany(keys)).forEach((bytes, i) => decodeSketchesPage(bytes!, page + i, lists, live, count));
@@ -722,7 +722,10 @@ const bench = {
     for (const q of picked) {
       const query = queryVector(q);
       t = performance.now();
-      const code = index.encode(query)!;
+      // The code, and W·q, from which a partitioned search projects the query where it can (query-projection.ts).
+      const code = new Uint32Array(words);
+      const coderProjection = new Float32Array(manifest.bits);
+      coder.encode(query, 0, code, 0, coderProjection);
       steps.encode.push(performance.now() - t);
       t = performance.now();
       const projection = coder.project(query);
@@ -743,13 +746,13 @@ const bench = {
       const hammingNeighbours = nearest.slots.length > args.candidates ? bestByAsymmetricScore(projection, set, nearest, args.candidates) : nearest;
       steps.asymmetric.push(performance.now() - t);
       t = performance.now();
-      const neighbours = lists ? lists.search(query, args.probe, args.partitionedShortlist, args.partitionedCandidates, accept, args.widestProbe) : hammingNeighbours;
+      const neighbours = lists ? lists.search(lists.project(query, coderProjection), args.probe, args.partitionedShortlist, args.partitionedCandidates, accept, args.widestProbe) : hammingNeighbours;
       if (lists) {
         steps.sketchScan.push(performance.now() - t);
         // Side by side: every probed sketch scored whole (the shortlist is the widest probe; the scan widens by the same rule, on
         // whole scores), and how many of its picks the default shares.
         t = performance.now();
-        const onePass = lists.search(query, args.probe, args.widestProbe, args.partitionedCandidates, accept, args.widestProbe);
+        const onePass = lists.search(lists.project(query, coderProjection), args.probe, args.widestProbe, args.partitionedCandidates, accept, args.widestProbe);
         steps.sketchScanOnePass.push(performance.now() - t);
         const byDefault = new Set(neighbours.slots);
         steps.onePassOverlap.push(onePass.slots.filter((slot) => byDefault.has(slot)).length / onePass.slots.length);

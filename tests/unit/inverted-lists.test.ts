@@ -47,7 +47,7 @@ describe('InvertedLists.search', () => {
     expect(HEAD_PASS_RATIO * shortlist).toBeLessThanOrEqual(items.length); // the probe is large enough for two passes
     for (const query of syntheticItems(12, 9, DIM, 'query').map((q) => q.vector)) {
       const { head, whole, unit } = reference(query);
-      const found = lists.search(query, items.length, shortlist, keep, () => true);
+      const found = lists.search(lists.project(query), items.length, shortlist, keep, () => true);
       // Each kept score is its whole-sketch score, to the bit.
       Array.from(found.slots).forEach((slot, i) => expect(found.scores[i]).toBe(Math.fround(whole[slot]! * unit)));
       // Some head threshold T (no higher than the lowest kept head) passes ≥ shortlist items, and the kept are the best `keep` of those by whole score.
@@ -68,8 +68,8 @@ describe('InvertedLists.search', () => {
     let same = 0;
     const queries = syntheticItems(12, 9, DIM, 'query').map((q) => q.vector);
     for (const query of queries) {
-      const twoPass = new Set(lists.search(query, items.length, 150, 50, () => true).slots);
-      const onePass = lists.search(query, items.length, items.length, 50, () => true).slots;
+      const twoPass = new Set(lists.search(lists.project(query), items.length, 150, 50, () => true).slots);
+      const onePass = lists.search(lists.project(query), items.length, items.length, 50, () => true).slots;
       same += onePass.filter((slot) => twoPass.has(slot)).length;
     }
     expect(same / (queries.length * 50)).toBeGreaterThan(0.85); // keeping 150 of 3000 by head at random would share about 5%
@@ -87,22 +87,22 @@ describe('InvertedLists.search', () => {
     // Near-duplicates of stored items: each has one copy that scores far above its list, and finds it.
     const copies = items.slice(0, 10).map((item) => unitVector(item.vector.map((x) => x + 0.02 * gauss())));
     const overlap = (query: Float32Array, widest: number) => {
-      const found = lists.search(query, scan, items.length, keep, all, widest);
-      const best = new Set(lists.search(query, items.length, items.length, keep, all).slots); // every sketch, one pass
+      const found = lists.search(lists.project(query), scan, items.length, keep, all, widest);
+      const best = new Set(lists.search(lists.project(query), items.length, items.length, keep, all).slots); // every sketch, one pass
       return Array.from(found.slots).filter((slot) => best.has(slot)).length / keep;
     };
     for (const query of [...near, ...far]) {
-      const narrow = lists.search(query, scan, items.length, keep, all);
-      const wide = lists.search(query, scan, items.length, keep, all, items.length);
+      const narrow = lists.search(lists.project(query), scan, items.length, keep, all);
+      const wide = lists.search(lists.project(query), scan, items.length, keep, all, items.length);
       // A superset scanned: each rank's score is at least as good.
       wide.scores.forEach((score, i) => expect(score).toBeGreaterThanOrEqual(narrow.scores[i]!));
     }
     const mean = (queries: Float32Array[], value: (query: Float32Array) => number) => queries.reduce((sum, q) => sum + value(q), 0) / queries.length;
     expect(mean(far, (q) => overlap(q, items.length))).toBeGreaterThan(mean(far, (q) => overlap(q, scan)) + 0.1);
     // Queries like the items stop sooner; none scans past `widest` by more than its last list.
-    const scanned = (query: Float32Array, widest = items.length) => lists.search(query, scan, items.length, keep, all, widest).scanned;
+    const scanned = (query: Float32Array, widest = items.length) => lists.search(lists.project(query), scan, items.length, keep, all, widest).scanned;
     expect(mean(near, scanned)).toBeLessThan(0.5 * mean(far, scanned));
-    copies.forEach((copy, slot) => expect(lists.search(copy, scan, items.length, keep, all, items.length).slots).toContain(slot));
+    copies.forEach((copy, slot) => expect(lists.search(lists.project(copy), scan, items.length, keep, all, items.length).slots).toContain(slot));
     for (const query of far) expect(scanned(query, 2 * scan)).toBeLessThan(2 * scan + 200);
   });
 });

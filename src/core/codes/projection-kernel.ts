@@ -135,13 +135,15 @@ export class ProjectionKernel {
 
   /**
    * out[r] = 1 where row r · vectors[offset … offset + dim) > thresholds[r], else 0: exactly as `multiply`'s sums
-   * compare, from the float32 sums where they are clear of the threshold.
+   * compare, from the float32 sums where they are clear of the threshold. `sums` (rows long), where given, gets
+   * every row's sum in float32 (a query's projection is more use than its signs to a partitioned search).
    */
-  above(vectors: Float32Array, offset: number, thresholds: Float64Array, out: Uint8Array): void {
+  above(vectors: Float32Array, offset: number, thresholds: Float64Array, out: Uint8Array, sums?: Float32Array): void {
     const { rows, dim } = this;
     if (!this.project32) {
-      const sums = this.multiply(vectors, offset);
-      for (let r = 0; r < rows; r++) out[r] = sums[r]! > thresholds[r]! ? 1 : 0;
+      const exact = this.multiply(vectors, offset);
+      for (let r = 0; r < rows; r++) out[r] = exact[r]! > thresholds[r]! ? 1 : 0;
+      sums?.set(exact);
       return;
     }
     let squares = 0;
@@ -159,6 +161,7 @@ export class ProjectionKernel {
       const clear = Number.isFinite(this.sums32[r]!) && (gap > reach || gap < -reach);
       out[r] = clear ? (gap > 0 ? 1 : 0) : this.exactRow(r, vectors, offset) > thresholds[r]! ? 1 : 0;
     }
+    sums?.set(this.sums32);
   }
 
   /** Row r's float64 sum, in `multiply`'s order (the kernel's lanes and the plain loop add the same way). */

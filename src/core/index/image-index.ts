@@ -254,7 +254,7 @@ export class ImageIndex {
     this.words = wordsPerCode(manifest.bits);
     this.codes = new Uint32Array(Math.max(manifest.slotCount, 1024) * this.words);
     this.live = new Uint8Array(this.codes.length / this.words);
-    this.lists = partition ? new InvertedLists(new Partition(partition), this.live.length) : null;
+    this.lists = partition ? new InvertedLists(new Partition(partition), this.live.length, coder) : null;
     this.slotsById = manifest.slotCount === 0 ? Promise.resolve(new Map()) : null;
   }
 
@@ -488,9 +488,13 @@ export class ImageIndex {
     const checked = this.checkVector(query);
     if (checked.every((v) => v === 0)) throw new RangeError('Cannot search with a zero embedding.');
     const vector = unit(checked);
-    const code = this.encode(vector);
-    if (!code || this.manifest.liveCount === 0) return [];
+    if (!this.coder || this.manifest.liveCount === 0) return [];
     const lists = this.lists;
+    const code = new Uint32Array(this.words);
+    // W·q as well, where a partitioned search can take the query's projection from it (query-projection.ts).
+    const coderProjection = lists ? new Float32Array(this.coder.params.bits) : undefined;
+    this.coder.encode(vector, 0, code, 0, coderProjection);
+    const projected = lists?.project(vector, coderProjection);
     let candidates = Math.max(k, options.candidates ?? (lists ? DEFAULT_PARTITIONED_CANDIDATES : DEFAULT_CANDIDATES));
     let shortlist = Math.max(candidates, options.shortlist ?? (lists ? DEFAULT_PARTITIONED_SHORTLIST : DEFAULT_SHORTLIST));
     const defaults = defaultProbe(this.manifest.liveCount);
@@ -506,7 +510,7 @@ export class ImageIndex {
       let ranked: Ranked[];
       if (lists) {
         const tablesBefore = lists.byteLength;
-        const { slots, scores } = lists.search(vector, probe, shortlist, candidates, accept, widest);
+        const { slots, scores } = lists.search(projected!, probe, shortlist, candidates, accept, widest);
         if (lists.byteLength !== tablesBefore) this.fitCache(); // a wider scan than any before grew its scratch space
         const distances = new Uint16Array(slots.length);
         for (let i = 0; i < slots.length; i++) distances[i] = hamming(code, 0, this.codes, slots[i]! * this.words, this.words);
@@ -779,7 +783,7 @@ export class ImageIndex {
     const coder = train.coder ? new Coder(params) : this.coder!;
     const partition = pca ? trainPartition(sample, { dims, lists: partitionLists(n, total), sketch: 'int4', seed, pca }) : null;
     const codes = train.coder ? new Uint32Array(this.live.length * words) : this.codes;
-    const lists = partition ? new InvertedLists(new Partition(partition), this.live.length) : null;
+    const lists = partition ? new InvertedLists(new Partition(partition), this.live.length, params) : null;
     if (train.coder || lists) {
       for await (const { slot, stored } of this.scan({ vectors: true })) {
         const vector = this.dequantize(stored!);

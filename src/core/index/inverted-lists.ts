@@ -3,8 +3,10 @@
  * list and sketch, in memory. A search scans the sketches of the lists
  * nearest the query and keeps the best by approximate score.
  */
+import type { CoderParams } from '../codes/coder.ts';
 import type { SlotFilter } from './mih.ts';
 import type { Partition } from './partition.ts';
+import { QueryProjection } from './query-projection.ts';
 import { SketchArray } from './sketch-kernel.ts';
 
 export interface Scored {
@@ -66,8 +68,10 @@ export class InvertedLists {
   private readonly everyList: Uint32Array;
   /** A search's scratch arrays, kept between searches: a million-item search fills 200k of each, and fresh ones every time meant garbage collections in the middle of queries. */
   private scratch = { positions: new Uint32Array(0), scores: new Float32Array(0), picked: new Uint32Array(0) };
+  private readonly queryProjection: QueryProjection;
 
-  constructor(readonly partition: Partition, capacity: number) {
+  /** `coder`: the index's, whose W·q can give a query's projection (query-projection.ts). */
+  constructor(readonly partition: Partition, capacity: number, coder: CoderParams | null = null) {
     const { dims, lists, sketch, spread } = partition.params;
     this.dims = dims;
     this.lists = lists;
@@ -83,6 +87,7 @@ export class InvertedLists {
     this.projected = new Float32Array(dims);
     this.weighted = new Float32Array(dims);
     this.everyList = Uint32Array.from({ length: lists }, (_, l) => l);
+    this.queryProjection = new QueryProjection(partition, coder);
   }
 
   /** Bytes per sketch. */
@@ -91,7 +96,7 @@ export class InvertedLists {
   }
 
   get byteLength(): number {
-    return this.partition.byteLength + this.arena.byteLength + this.slotAt.byteLength + this.listOfSlot.byteLength + this.positionOf.byteLength
+    return this.partition.byteLength + this.queryProjection.byteLength + this.arena.byteLength + this.slotAt.byteLength + this.listOfSlot.byteLength + this.positionOf.byteLength
       + this.listStart.byteLength + this.tailBytes + 3 * this.scratch.positions.byteLength;
   }
 
@@ -207,9 +212,14 @@ export class InvertedLists {
     this.removed = 0;
   }
 
+  /** A unit query's projection P·q, which `search` takes: from the coder's W·q (`coderProjection`, as Coder.encode gives it) where it can be. */
+  project(query: Float32Array, coderProjection: Float32Array | null = null): Float32Array {
+    return this.queryProjection.project(query, coderProjection);
+  }
+
   /**
    * The `keep` best slots by approximate score among the lists nearest the
-   * query, scanning lists in order until at least `scan` sketches are seen:
+   * query (given as its projection, `project`), scanning lists in order until at least `scan` sketches are seen:
    * the heads of all of them, then whole sketches for at least the best
    * `shortlist` by head score (every one, in one pass, when the scan is less
    * than HEAD_PASS_RATIO times the shortlist). `isLive` says which slots
@@ -228,8 +238,7 @@ export class InvertedLists {
    * (Leaving that largest gain out spared near-duplicates, but cost the
    * outliers recall: at a million items 0.947–0.958 in all, on the target's edge.)
    */
-  search(query: Float32Array, scan: number, shortlist: number, keep: number, isLive: SlotFilter, widest = scan): Scored {
-    const q = this.partition.projectQuery(query);
+  search(q: Float32Array, scan: number, shortlist: number, keep: number, isLive: SlotFilter, widest = scan): Scored {
     const size = (list: number) => this.listStart[list + 1]! - this.listStart[list]! + this.tailSizes[list]!;
     // Rank only as many lists as the widest scan is likely to reach (twice the average-size estimate), all of them if that
     // falls short; none when the first scan must reach every sketch anyway (a collection smaller than the probe).
