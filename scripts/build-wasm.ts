@@ -10,7 +10,7 @@ import wabt from 'wabt';
 
 const dir = join(import.meta.dirname, '../src/core');
 /** Paths under src/core, without `.wat`. */
-export const WASM_MODULES = ['index/sketch-scan', 'index/sketch-scan-relaxed', 'index/matvec', 'codes/projection', 'codes/gemm', 'vectors/score-int8'] as const;
+export const WASM_MODULES = ['index/sketch-scan', 'index/sketch-scan-relaxed', 'index/select-scores', 'index/matvec', 'codes/projection', 'codes/gemm', 'vectors/score-int8'] as const;
 
 /** The assembled bytes of <name>.wat (a test checks that <name>-wasm.ts holds exactly these). */
 export async function assemble(name: (typeof WASM_MODULES)[number]): Promise<Uint8Array> {

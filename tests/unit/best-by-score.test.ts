@@ -22,6 +22,21 @@ describe('bestByScore (the sketch scan\'s pick)', () => {
       expect(bestByScore(positions, scores, keep)).toEqual(bySorting(positions, scores, keep));
     }
   });
+
+  it('keeps the same where a first block sets the cut and `atLeast` picks what reaches it', () => {
+    const random = seededRandom(9);
+    for (const [n, keep, levels] of [[40_000, 100, 1e6], [40_000, 100, 20], [5000, 30, 3], [3000, 1, 1e6]] as const) {
+      const scores = Float32Array.from({ length: n }, () => Math.floor(random() * levels) / levels);
+      const positions = Uint32Array.from({ length: n }, () => Math.floor(random() * 1e6));
+      const thresholds: number[] = [];
+      const atLeast = (threshold: number) => {
+        thresholds.push(threshold);
+        return Uint32Array.from(Array.from(scores.keys()).filter((i) => scores[i]! >= threshold));
+      };
+      expect(bestByScore(positions, scores, keep, atLeast)).toEqual(bySorting(positions, scores, keep));
+      expect(thresholds).toHaveLength(1); // the pick ran, once
+    }
+  });
 });
 
 describe('shortlistByScore (the head pass\'s pick)', () => {

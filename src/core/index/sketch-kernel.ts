@@ -28,16 +28,17 @@
  * Memory layout: heads [0, capacity·headBytes); rests [capacity·headBytes,
  * capacity·sketchBytes); the scales (f32 × capacity, from the next multiple
  * of 16); then the query (int16 × dims), and per scan the slots to score
- * (u32) and their scores (f32).
+ * (u32), their scores (f32), and the indexes `atLeast` picks (u32).
  */
 import { sketchBytes, type SketchEncoding } from '../pack/format.ts';
 import { quantizeQuery } from '../vectors/quantize.ts';
 import { memoryFor, simdModule, WASM_PAGE_BYTES } from '../wasm/simd-module.ts';
+import { compiledSelectKernel, indexesAtLeast, type AtLeastFunction } from './select-scores.ts';
 import { SKETCH_SCAN_RELAXED_WASM_BASE64 } from './sketch-scan-relaxed-wasm.ts';
 import { SKETCH_SCAN_WASM_BASE64 } from './sketch-scan-wasm.ts';
 
-/** Room kept after the sketches and scales for the query, a scan's slots and its scores (a scan of 200 000 needs 1.6 MB); larger scans grow the memory. */
-const SCRATCH_BYTES = 2 << 20;
+/** Room kept after the sketches and scales for the query, a scan's slots, its scores and a pick of them (a scan of 200 000 needs 2.4 MB); larger scans grow the memory. */
+const SCRATCH_BYTES = 5 << 19;
 /**
  * The query's largest integer: for int8 sketches 16 383 (products stay exact in int32 up to 1024 components); for int4
  * ones 127, what the relaxed kernel's int8 operand holds.
@@ -70,8 +71,11 @@ const compiledRelaxedKernel = simdModule(SKETCH_SCAN_RELAXED_WASM_BASE64, scan4A
 
 export class SketchArray {
   private readonly memory: WebAssembly.Memory;
-  private readonly scan: ScanFunction | null;
-  /** Whether `scan` is the relaxed-SIMD kernel. */
+  private readonly kernel: ScanFunction | null;
+  private readonly selectKernel: AtLeastFunction | null;
+  /** Where the last scan's scores are in memory, and how many (null: none since the array last grew). */
+  private lastScan: { readonly at: number; readonly count: number } | null = null;
+  /** Whether the scan kernel is the relaxed-SIMD one. */
   readonly relaxed: boolean;
   private capacity = 0;
   /** Bytes per sketch, as stored (`put`, `sketch`: head and rest back to back). */
@@ -99,14 +103,16 @@ export class SketchArray {
     const relaxed = simd && encoding === 'int4' && options.relaxed !== false ? compiledRelaxedKernel() : null;
     const module = relaxed ?? (simd ? compiledKernel() : null);
     const exports = module && new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports;
-    this.scan = exports ? (exports[encoding === 'int8' ? 'scan8' : 'scan4'] as ScanFunction) : null;
+    this.kernel = exports ? (exports[encoding === 'int8' ? 'scan8' : 'scan4'] as ScanFunction) : null;
+    const select = options.simd === false ? null : compiledSelectKernel();
+    this.selectKernel = select && (new WebAssembly.Instance(select, { env: { memory: this.memory } }).exports.atLeast as AtLeastFunction);
     this.relaxed = relaxed !== null;
     this.reserve(capacity);
   }
 
   /** Whether scores come from the WebAssembly SIMD kernel. */
   get simd(): boolean {
-    return this.scan !== null;
+    return this.kernel !== null;
   }
 
   get byteLength(): number {
@@ -199,6 +205,7 @@ export class SketchArray {
     this.capacity = capacity;
     this.scales().set(scales);
     this.queryAt = -1; // the query's place is now the scales'
+    this.lastScan = null;
   }
 
   /**
@@ -214,15 +221,19 @@ export class SketchArray {
 
   /** Writes into `out[0 … count)` the score of each of `slots[0 … count)` by its head alone (a cheaper, rougher score). */
   headScores(slots: Uint32Array, count: number, out: Float32Array): void {
-    this.run(false, slots, count, out);
+    out.set(this.scan(false, slots, count));
   }
 
   /** Writes into `out[0 … count)` the score of each of `slots[0 … count)`. */
   scores(slots: Uint32Array, count: number, out: Float32Array): void {
-    this.run(true, slots, count, out);
+    out.set(this.scan(true, slots, count));
   }
 
-  private run(whole: boolean, slots: Uint32Array, count: number, out: Float32Array): void {
+  /**
+   * The score of each of `slots[0 … count)`, whole or by its head alone, as a view of the array's memory: valid until
+   * the next scan, `setQuery` or growth (read it, or pick from it with `atLeast`, before anything else uses the array).
+   */
+  scan(whole: boolean, slots: Uint32Array, count: number): Float32Array {
     if (this.queryAt < 0) throw new Error('A sketch scan needs setQuery first, and again after the array grows.');
     const { headDims, headBytes, restBytes } = this;
     const restDims = whole ? this.dims - headDims : 0;
@@ -233,16 +244,18 @@ export class SketchArray {
     const padded = (count + 3) & ~3;
     const slotsAt = align16(this.queryAt + 2 * this.dims);
     const outAt = slotsAt + 4 * padded;
-    this.ensure(outAt + 4 * padded);
+    // (And room after the scores for the indexes `atLeast` picks.)
+    this.ensure(outAt + 8 * padded);
     const { buffer } = this.memory;
-    if (this.scan) {
-      if (count === 0) return;
+    const out = new Float32Array(buffer, outAt, count);
+    this.lastScan = { at: outAt, count };
+    if (this.kernel) {
+      if (count === 0) return out;
       const slotsIn = new Uint32Array(buffer, slotsAt, padded);
       slotsIn.set(slots.subarray(0, count));
       slotsIn.fill(slots[count - 1]!, count);
-      this.scan(0, headBytes, headDims, rests, restBytes, restDims, scales, this.queryAt, slotsAt, padded, outAt);
-      out.set(new Float32Array(buffer, outAt, count));
-      return;
+      this.kernel(0, headBytes, headDims, rests, restBytes, restDims, scales, this.queryAt, slotsAt, padded, outAt);
+      return out;
     }
     const q = new Int16Array(buffer, this.queryAt, this.dims);
     const bytes = this.bytes();
@@ -257,6 +270,22 @@ export class SketchArray {
       for (let j = 0; j < restDims; j++) sum += q[headDims + j]! * (int8 ? bytes[at + j]! : nibble(bytes[at + int4Byte(j)]!, j));
       out[i] = Math.fround(sum) * scaleOf[slot]!;
     }
+    return out;
+  }
+
+  /**
+   * The indexes, in increasing order, of the last scan's scores at or above `threshold` (a float32 value), in `into`
+   * (a view of it): the kernel's pick where the scores are, or the same loop as elsewhere without SIMD.
+   */
+  atLeast(threshold: number, into: Uint32Array): Uint32Array {
+    if (!this.lastScan) throw new Error('atLeast picks from a scan: scan first, and again after the array grows.');
+    const { at, count } = this.lastScan;
+    if (into.length < count) throw new RangeError(`Room for ${into.length} indexes, not the ${count} a scan may pass.`);
+    if (!this.selectKernel) return indexesAtLeast(new Float32Array(this.memory.buffer, at, count), threshold, into);
+    const indexesAt = at + 4 * ((count + 3) & ~3);
+    const n = this.selectKernel(at, count, threshold, indexesAt);
+    into.set(new Uint32Array(this.memory.buffer, indexesAt, n));
+    return into.subarray(0, n);
   }
 
   /** The memory's bytes (a fresh view: growing the memory detaches old ones). */
