@@ -364,7 +364,8 @@ export class InvertedLists {
 export function bestByScore(positions: Uint32Array, scores: Float32Array, keep: number, atLeast?: SelectAtLeast): { positions: Uint32Array; scores: Float32Array } {
   const block = Math.max(CUT_BLOCK_KEEPS * keep, Math.min(CUT_BLOCK, scores.length >> 3));
   if (keep < 1 || scores.length <= block) return heapBest(positions, scores, keep);
-  const cut = heapBest(positions.subarray(0, block), scores.subarray(0, block), keep).scores[keep - 1]!;
+  fillHeap(scores.subarray(0, block), keep);
+  const cut = heapScratch.heapScores[0]!; // the block's keep-th best: the worst its heap keeps
   const picked = atLeast ? atLeast(cut) : indexesAtLeast(scores, cut, new Uint32Array(scores.length));
   const [pickedPositions, pickedScores] = [new Uint32Array(picked.length), new Float32Array(picked.length)];
   for (let i = 0; i < picked.length; i++) {
@@ -374,16 +375,37 @@ export function bestByScore(positions: Uint32Array, scores: Float32Array, keep: 
   return heapBest(pickedPositions, pickedScores, keep);
 }
 
-/**
- * bestByScore over every score: a bounded heap. The scan meets the nearest lists first, so after the first lists most
- * scores lose one comparison with the worst kept (a full quickselect over 200 000 scores took 1.5 ms).
- */
+/** bestByScore over every score, by the heap below. */
 function heapBest(positions: Uint32Array, scores: Float32Array, keep: number): { positions: Uint32Array; scores: Float32Array } {
+  const size = fillHeap(scores, keep);
+  const heap = heapScratch.heap.subarray(0, size);
+  // (Sorted in place and copied out in loops: an Array copy and `from` with map functions took 7% of a small index's search.)
+  heap.sort((a, b) => scores[b]! - scores[a]! || positions[a]! - positions[b]!);
+  const kept = { positions: new Uint32Array(size), scores: new Float32Array(size) };
+  for (let i = 0; i < size; i++) {
+    kept.positions[i] = positions[heap[i]!]!;
+    kept.scores[i] = scores[heap[i]!]!;
+  }
+  return kept;
+}
+
+/**
+ * The heap's arrays, shared by every pick (each runs to its end, never pausing) and grown as `keep` asks: typed arrays
+ * of more than 64 bytes cost 1–3 µs each to make in Chromium 150 (scratch), a search's picks several of them.
+ */
+const heapScratch = { heap: new Uint32Array(0), heapScores: new Float32Array(0) };
+
+/**
+ * Fills `heapScratch` with a bounded heap of the `keep` best of `scores`, the worst kept at heap[0]: lower score, or the
+ * same score and later. heap[h] is an index into `scores`, heapScores[h] its score, so that a comparison reads one
+ * array (a third less time over 2 700 scores, in Node). Returns how many it holds. The scan meets the nearest lists
+ * first, so after the first lists most scores lose one comparison with the worst kept (a full quickselect over
+ * 200 000 scores took 1.5 ms).
+ */
+function fillHeap(scores: Float32Array, keep: number): number {
   const size = Math.min(keep, scores.length);
-  // Indexes into `scores`, the worst kept at heap[0]: lower score, or the same score and later. heapScores[h] is
-  // scores[heap[h]], so that a comparison reads one array (a third less time over 2 700 scores, in Node).
-  const heap = new Uint32Array(size);
-  const heapScores = new Float32Array(size);
+  if (heapScratch.heap.length < size) Object.assign(heapScratch, { heap: new Uint32Array(size), heapScores: new Float32Array(size) });
+  const { heap, heapScores } = heapScratch;
   for (let i = 0; i < scores.length; i++) {
     const score = scores[i]!;
     let at: number;
@@ -414,14 +436,7 @@ function heapBest(positions: Uint32Array, scores: Float32Array, keep: number): {
     heap[at] = i;
     heapScores[at] = score;
   }
-  // (Sorted in place and copied out in loops: an Array copy and `from` with map functions took 7% of a small index's search.)
-  heap.sort((a, b) => scores[b]! - scores[a]! || positions[a]! - positions[b]!);
-  const kept = { positions: new Uint32Array(size), scores: new Float32Array(size) };
-  for (let i = 0; i < size; i++) {
-    kept.positions[i] = positions[heap[i]!]!;
-    kept.scores[i] = scores[heap[i]!]!;
-  }
-  return kept;
+  return size;
 }
 
 /**
