@@ -354,12 +354,12 @@ export class InvertedLists {
  * Where there are many, a first block of them sets a cut: its `keep`-th best
  * score, which the `keep`-th best of all reaches too. `atLeast` (over these
  * same scores; default: a loop over them) picks the indexes of every score at
- * or above the cut, in order, and only those go through the heap below: what it keeps is the same,
- * as every score left out is below the cut. The scan meets the nearest lists
- * first, so few pass. (Keeping 100 of 50 000 sketch scores in Chromium 150,
- * scratch: 37–84 µs so, with the sketch array's SIMD pick where the scores
- * are, against 123–243 µs for the heap over all of them.) Scores are finite,
- * as sketch scores are.
+ * or above the cut, in order, and only those go through the heap: what it
+ * keeps is the same, as every score left out is below the cut. The scan meets
+ * the nearest lists first, so few pass. (Keeping 100 of 50 000 sketch scores
+ * in Chromium 150, scratch: 37–84 µs so, with the sketch array's SIMD pick
+ * where the scores are, against 123–243 µs for the heap over all of them.)
+ * Scores are finite, as sketch scores are.
  */
 export function bestByScore(positions: Uint32Array, scores: Float32Array, keep: number, atLeast?: SelectAtLeast): { positions: Uint32Array; scores: Float32Array } {
   const block = Math.max(CUT_BLOCK_KEEPS * keep, Math.min(CUT_BLOCK, scores.length >> 3));

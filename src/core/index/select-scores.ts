@@ -1,8 +1,8 @@
 /**
  * Picking the scores at or above a threshold, in order: how the sketch scan's picks (inverted-lists.ts) find the
- * few scores they must look at. A JavaScript loop over 50 000 scores took 75–100 µs in Chromium 150 here (as long
- * as the heap that kept the best of them); the WebAssembly SIMD kernel (select-scores.wat) tests four a step, and
- * SketchArray runs it where a scan's scores are, in its memory. This loop is the same pick everywhere else.
+ * few scores they must look at. A JavaScript loop over 50 000 scores took 75–100 µs in Chromium 150 here (and the
+ * heap that kept the best 100 of them, 123–243 µs); the WebAssembly SIMD kernel (select-scores.wat) tests four a step,
+ * and SketchArray runs it where a scan's scores are, in its memory. The loop below is the same pick everywhere else.
  */
 import { simdModule } from '../wasm/simd-module.ts';
 import { SELECT_SCORES_WASM_BASE64 } from './select-scores-wasm.ts';
