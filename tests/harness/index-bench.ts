@@ -724,8 +724,8 @@ const bench = {
       t = performance.now();
       // The code, and W·q, from which a partitioned search projects the query where it can (query-projection.ts).
       const code = new Uint32Array(words);
-      const coderProjection = new Float32Array(manifest.bits);
-      coder.encode(query, 0, code, 0, coderProjection);
+      const coderSums = new Float32Array(manifest.bits);
+      coder.encode(query, 0, code, 0, coderSums);
       steps.encode.push(performance.now() - t);
       t = performance.now();
       const projection = coder.project(query);
@@ -746,13 +746,13 @@ const bench = {
       const hammingNeighbours = nearest.slots.length > args.candidates ? bestByAsymmetricScore(projection, set, nearest, args.candidates) : nearest;
       steps.asymmetric.push(performance.now() - t);
       t = performance.now();
-      const neighbours = lists ? lists.search(lists.project(query, coderProjection), args.probe, args.partitionedShortlist, args.partitionedCandidates, accept, args.widestProbe) : hammingNeighbours;
+      const neighbours = lists ? lists.search(lists.project(query, coderSums), args.probe, args.partitionedShortlist, args.partitionedCandidates, accept, args.widestProbe) : hammingNeighbours;
       if (lists) {
         steps.sketchScan.push(performance.now() - t);
         // Side by side: every probed sketch scored whole (the shortlist is the widest probe; the scan widens by the same rule, on
         // whole scores), and how many of its picks the default shares.
         t = performance.now();
-        const onePass = lists.search(lists.project(query, coderProjection), args.probe, args.widestProbe, args.partitionedCandidates, accept, args.widestProbe);
+        const onePass = lists.search(lists.project(query, coderSums), args.probe, args.widestProbe, args.partitionedCandidates, accept, args.widestProbe);
         steps.sketchScanOnePass.push(performance.now() - t);
         const byDefault = new Set(neighbours.slots);
         steps.onePassOverlap.push(onePass.slots.filter((slot) => byDefault.has(slot)).length / onePass.slots.length);

@@ -380,6 +380,22 @@ describe('ImageIndex', () => {
       return overlap / (queries.length * 10);
     }
 
+    it('projects queries from the coder\'s W·q where the coder shares the partition\'s PCA, and finds what projecting them alone finds', async () => {
+      // ITQ of as many bits as the sketches have dimensions (96) shares the partition's PCA; of 64 bits it has its own.
+      // The partition is the same in both (one sample, one seed), so each query finds the same items with the same cosines.
+      const [shared, own] = await Promise.all([96, 64].map(async (bits) => {
+        const index = await ImageIndex.open(new MemoryPageStore(), { ...PARTITIONED, bits });
+        await index.add(items);
+        return index;
+      }));
+      expect(shared.partitionParams).toEqual(own.partitionParams);
+      expect(shared.memoryUsage().tables - own.memoryUsage().tables).toBeGreaterThan(96 * 96 * 4); // the kept R (96 × 96)
+      for (const q of queries) {
+        const [viaCoder, alone] = await Promise.all([shared, own].map((index) => index.search(q.vector, { k: 10 })));
+        expect(viaCoder.map((r) => [r.id, r.score])).toEqual(alone.map((r) => [r.id, r.score]));
+      }
+    });
+
     it('trains a partition with its coder, scans sketches of the nearest lists and re-ranks them by cosine', async () => {
       const store = new CountingStore();
       const index = await ImageIndex.open(store, PARTITIONED, { memoryBudgetBytes: 0 }); // no cache: every re-rank reads

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { HEAD_PASS_RATIO, InvertedLists } from '../../src/core/index/inverted-lists.ts';
 import { Partition, trainPartition, type PartitionParams } from '../../src/core/index/partition.ts';
 import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
-import { floatRows } from '../../src/core/codes/linalg.ts';
+import { Coder, trainCoderOn, type CoderParams } from '../../src/core/codes/coder.ts';
+import { floatRows, samplePca } from '../../src/core/codes/linalg.ts';
 import { gaussianRandom, seededRandom } from '../../src/core/codes/random.ts';
 import { syntheticItems } from '../index-data.ts';
 
@@ -14,8 +15,8 @@ describe('InvertedLists.search', () => {
   const sample = new Float32Array(1000 * DIM);
   items.slice(0, 1000).forEach((item, i) => sample.set(item.vector, i * DIM));
   const params = trainPartition(floatRows(sample, 1000, DIM), { dims: DIMS, lists: 16, sketch: 'int4', seed: 3 });
-  const filed = (trained: PartitionParams) => {
-    const lists = new InvertedLists(new Partition(trained), items.length);
+  const filed = (trained: PartitionParams, coder: CoderParams | null = null) => {
+    const lists = new InvertedLists(new Partition(trained), items.length, coder);
     items.forEach((item, slot) => {
       lists.sketch(slot, item.vector);
       lists.file(slot);
@@ -43,9 +44,10 @@ describe('InvertedLists.search', () => {
   }
 
   it('keeps the best `keep` by whole sketch among all whose heads reach some threshold that at least `shortlist` reach', () => {
-    const [shortlist, keep] = [150, 50];
+    const shortlist = 150;
     expect(HEAD_PASS_RATIO * shortlist).toBeLessThanOrEqual(items.length); // the probe is large enough for two passes
-    for (const query of syntheticItems(12, 9, DIM, 'query').map((q) => q.vector)) {
+    // (Keeping 30 of the ~190 shortlisted, the pick cuts at its first block's best; keeping 50, it takes all to a heap.)
+    for (const [keep, query] of syntheticItems(12, 9, DIM, 'query').map((q, i) => [i % 2 ? 50 : 30, q.vector] as const)) {
       const { head, whole, unit } = reference(query);
       const found = lists.search(lists.project(query), items.length, shortlist, keep, () => true);
       // Each kept score is its whole-sketch score, to the bit.
@@ -62,6 +64,34 @@ describe('InvertedLists.search', () => {
       expect(found.slots.length).toBe(keep);
       expect(explained).toBe(true);
     }
+  });
+
+  it('scoring every sketch whole, keeps exactly the best `keep` scores', () => {
+    for (const query of syntheticItems(6, 10, DIM, 'query').map((q) => q.vector)) {
+      const { whole, unit } = reference(query);
+      for (const keep of [1, 50, 400]) {
+        const found = lists.search(lists.project(query), items.length, items.length, keep, () => true);
+        const best = Array.from(whole, (score) => Math.fround(score * unit)).sort((a, b) => b - a).slice(0, keep);
+        expect(Array.from(found.scores)).toEqual(best);
+        Array.from(found.slots).forEach((slot, i) => expect(found.scores[i]).toBe(Math.fround(whole[slot]! * unit)));
+      }
+    }
+  });
+
+  it('takes a query\'s projection from the coder\'s W·q where the coder shares the PCA, and finds the same', () => {
+    const rows = floatRows(sample, 1000, DIM);
+    const pca = samplePca(rows, DIMS);
+    const shared = filed(trainPartition(rows, { dims: DIMS, lists: 16, sketch: 'int4', seed: 3, pca }), trainCoderOn('itq', rows, { bits: DIMS, seed: 4, pca }));
+    expect([shared.projectsViaCoder, lists.projectsViaCoder]).toEqual([true, false]);
+    const coder = new Coder(trainCoderOn('itq', rows, { bits: DIMS, seed: 4, pca }));
+    for (const query of syntheticItems(12, 9, DIM, 'query').map((q) => q.vector)) {
+      const sums = new Float32Array(DIMS);
+      coder.encode(query, 0, new Uint32Array(coder.words), 0, sums);
+      const [viaCoder, direct] = [shared.project(query, sums), shared.project(query)];
+      expect(viaCoder).not.toEqual(direct); // another path, to float32 rounding
+      expect(shared.search(viaCoder, items.length, 150, 50, () => true).slots).toEqual(shared.search(direct, items.length, 150, 50, () => true).slots);
+    }
+    expect(() => shared.search(Float32Array.from(items[0]!.vector), items.length, 150, 50, () => true)).toThrow(/projection/);
   });
 
   it('finds nearly what scoring every sketch whole finds', () => {

@@ -48,6 +48,13 @@ describe('ProjectionKernel', () => {
         const out = new Uint8Array(rows);
         kernel.above(vectors, 1, thresholds, out);
         expect(Array.from(out), name).toEqual(Array.from(exact, (sum, r) => (sum > thresholds[r]! ? 1 : 0)));
+        // Asked for the sums too, on either path: the same bits, and every sum in float32, within its rounding.
+        for (const withSums of [kernel, new ProjectionKernel(projection, rows, dim, { simd: false })]) {
+          const [bits, sums] = [new Uint8Array(rows), new Float32Array(rows).fill(NaN)];
+          withSums.above(vectors, 1, thresholds, bits, sums);
+          expect(bits).toEqual(out);
+          sums.forEach((sum, r) => expect(Math.abs(sum - exact[r]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(exact[r]!))));
+        }
       }
     }
   });

@@ -20,10 +20,10 @@ describe('QueryProjection', () => {
   const queries = syntheticItems(10, 8, DIM, 'query').map((q) => q.vector);
   const coderOf = (kind: CoderKind, bits: number, shared = pca, sample = rows) => trainCoderOn(kind, sample, { bits, seed: 5, pca: shared });
   /** W·q as a search takes it from Coder.encode, with the code. */
-  const coderProjection = (coder: Coder, query: Float32Array) => {
-    const projection = new Float32Array(coder.params.bits);
-    coder.encode(query, 0, new Uint32Array(coder.words), 0, projection);
-    return projection;
+  const coderSums = (coder: Coder, query: Float32Array) => {
+    const sums = new Float32Array(coder.params.bits);
+    coder.encode(query, 0, new Uint32Array(coder.words), 0, sums);
+    return sums;
   };
 
   it('gives P·q from W·q where the coder is ITQ on the partition\'s PCA (or one of more directions of the same sample), to float32 rounding', () => {
@@ -33,7 +33,7 @@ describe('QueryProjection', () => {
       expect(projection.viaCoder).toBe(true);
       const coder = new Coder(params);
       for (const query of queries) {
-        const viaCoder = projection.project(query, coderProjection(coder, query));
+        const viaCoder = projection.project(query, coderSums(coder, query));
         const direct = partition.projectQuery(query);
         const norm = Math.hypot(...direct);
         direct.forEach((value, j) => expect(Math.abs(viaCoder[j]! - value)).toBeLessThan(1e-5 * norm));
@@ -48,10 +48,16 @@ describe('QueryProjection', () => {
       coderOf('itq', DIMS, otherPca), // ITQ on another sample's PCA
       coderOf('itq', 64), // fewer bits than the partition has dimensions
     ];
+    // ITQ on this PCA, but with one row of W replaced by a direction outside P's span (the PCA's next one).
+    const shared = coderOf('itq', DIMS);
+    const outside = Float32Array.from(samplePca(rows, DIMS + 1).directions.subarray(DIMS * DIM));
+    const nearMiss = { ...shared, projection: shared.projection.slice() };
+    nearMiss.projection.set(outside, 5 * DIM);
+    others.push(nearMiss);
     for (const params of [...others, null]) {
       const projection = new QueryProjection(partition, params);
       expect(projection.viaCoder).toBe(false);
-      const w = params ? coderProjection(new Coder(params), queries[0]!) : null;
+      const w = params ? coderSums(new Coder(params), queries[0]!) : null;
       expect(projection.project(queries[0]!, w)).toEqual(partition.projectQuery(queries[0]!));
     }
     // A coder that could give it, not asked to.

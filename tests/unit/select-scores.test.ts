@@ -23,12 +23,14 @@ describe('Picking the scores at or above a threshold', () => {
       const expected = byFilter(scores, threshold);
       expect(Array.from(indexesAtLeast(scores, threshold, new Uint32Array(n)))).toEqual(expected);
       new Float32Array(memory.buffer, 16, n).set(scores);
-      const count = atLeast(16, n, threshold, 16 + 4 * n + 12);
-      expect(Array.from(new Uint32Array(memory.buffer, 16 + 4 * n + 12, count))).toEqual(expected);
+      const out = new Uint32Array(memory.buffer, 16 + 4 * n + 12, n + 4).fill(0xdeadbeef);
+      const count = atLeast(16, n, threshold, out.byteOffset);
+      expect(Array.from(out.subarray(0, count))).toEqual(expected);
+      expect(Array.from(out.subarray(n))).toEqual([0xdeadbeef, 0xdeadbeef, 0xdeadbeef, 0xdeadbeef]); // nothing past its room
     }
   });
 
-  it('picks from the sketch array\'s last scan, with or without SIMD, and refuses without a scan or room', () => {
+  it('picks from the sketch array\'s last scan, with or without SIMD, and refuses other scores, or too little room', () => {
     const random = seededRandom(5);
     const [dims, count] = [96, 1001];
     const arrays = [new SketchArray(dims, 'int4', count), new SketchArray(dims, 'int4', count, { simd: false })];
@@ -39,18 +41,22 @@ describe('Picking the scores at or above a threshold', () => {
     }
     const slots = Uint32Array.from({ length: 999 }, () => Math.floor(random() * count));
     for (const array of arrays) {
-      expect(() => array.atLeast(0, new Uint32Array(count))).toThrow(/scan first/);
+      expect(() => array.atLeast(new Float32Array(count), 0, new Uint32Array(count))).toThrow(/last scan/);
       array.setQuery(query);
       for (const whole of [true, false]) {
-        const scores = array.scan(whole, slots, slots.length).slice();
+        const view = array.scan(whole, slots, slots.length);
+        const scores = view.slice();
         const sorted = scores.slice().sort();
         for (const threshold of [sorted[0]!, sorted[500]!, sorted[998]!, Infinity]) {
-          expect(Array.from(array.atLeast(threshold, new Uint32Array(slots.length)))).toEqual(byFilter(scores, threshold));
+          expect(Array.from(array.atLeast(view, threshold, new Uint32Array(slots.length)))).toEqual(byFilter(scores, threshold));
         }
-        expect(() => array.atLeast(0, new Uint32Array(slots.length - 1))).toThrow(/Room for 998/);
+        expect(() => array.atLeast(view, 0, new Uint32Array(slots.length - 1))).toThrow(/Room for 998/);
+        expect(() => array.atLeast(scores, 0, new Uint32Array(slots.length))).toThrow(/last scan/); // a copy, not the scan's
+        expect(() => array.atLeast(view.subarray(1), 0, new Uint32Array(slots.length))).toThrow(/last scan/);
       }
+      const view = array.scan(true, slots, 10);
       array.reserve(2 * count); // growing moves the scales where the scores were
-      expect(() => array.atLeast(0, new Uint32Array(count))).toThrow(/scan first/);
+      expect(() => array.atLeast(view, 0, new Uint32Array(count))).toThrow(/last scan/);
     }
   });
 });

@@ -130,10 +130,10 @@ export class Coder {
   }
 
   /**
-   * Writes the code of vectors[vectorOffset … +dim] into out[outOffset … +words]; and W·x, in float32, into
-   * `projection` (bits long) where given.
+   * Writes the code of vectors[vectorOffset … +dim] into out[outOffset … +words]; and W·x (uncentred, unlike
+   * `project`), in float32, into `sums` (bits long) where given.
    */
-  encode(vectors: Float32Array, vectorOffset: number, out: Uint32Array, outOffset: number, projection?: Float32Array): void {
+  encode(vectors: Float32Array, vectorOffset: number, out: Uint32Array, outOffset: number, sums?: Float32Array): void {
     const { dim } = this.params;
     const { bias, words } = this;
     if (!Number.isInteger(vectorOffset) || vectorOffset < 0 || vectorOffset + dim > vectors.length) {
@@ -144,7 +144,7 @@ export class Coder {
     }
     // Bit b of the code is row b of W: W_b·x > W_b·mean.
     const above = this.bitsAbove;
-    this.kernel.above(vectors, vectorOffset, bias, above, projection);
+    this.kernel.above(vectors, vectorOffset, bias, above, sums);
     for (let w = 0; w < words; w++) {
       let word = 0;
       for (let j = 0; j < 32; j++) word |= above[w * 32 + j]! << j;

@@ -491,10 +491,10 @@ export class ImageIndex {
     if (!this.coder || this.manifest.liveCount === 0) return [];
     const lists = this.lists;
     const code = new Uint32Array(this.words);
-    // W·q as well, where a partitioned search can take the query's projection from it (query-projection.ts).
-    const coderProjection = lists ? new Float32Array(this.coder.params.bits) : undefined;
-    this.coder.encode(vector, 0, code, 0, coderProjection);
-    const projected = lists?.project(vector, coderProjection);
+    // W·q as well, where a partitioned search takes the query's projection from it (query-projection.ts).
+    const coderSums = lists?.projectsViaCoder ? new Float32Array(this.coder.params.bits) : undefined;
+    this.coder.encode(vector, 0, code, 0, coderSums);
+    const projected = lists?.project(vector, coderSums);
     let candidates = Math.max(k, options.candidates ?? (lists ? DEFAULT_PARTITIONED_CANDIDATES : DEFAULT_CANDIDATES));
     let shortlist = Math.max(candidates, options.shortlist ?? (lists ? DEFAULT_PARTITIONED_SHORTLIST : DEFAULT_SHORTLIST));
     const defaults = defaultProbe(this.manifest.liveCount);

@@ -69,8 +69,9 @@ export class InvertedLists {
   private readonly everyList: Uint32Array;
   /**
    * A search's scratch arrays, kept between searches: a million-item search fills 200k of each, and fresh ones every
-   * time meant garbage collections in the middle of queries. The positions it scans, the indexes of those the head
-   * pass keeps, and those of the scores the last pick reads.
+   * time meant garbage collections in the middle of queries. `positions`: the sketches it scans; `shortlisted`: the
+   * indexes (into those) of the heads the head pass keeps; `selected`: the indexes of the whole scores at or above
+   * bestByScore's cut.
    */
   private scratch = { positions: new Uint32Array(0), shortlisted: new Uint32Array(0), selected: new Uint32Array(0) };
   private readonly queryProjection: QueryProjection;
@@ -217,9 +218,14 @@ export class InvertedLists {
     this.removed = 0;
   }
 
-  /** A unit query's projection P·q, which `search` takes: from the coder's W·q (`coderProjection`, as Coder.encode gives it) where it can be. */
-  project(query: Float32Array, coderProjection: Float32Array | null = null): Float32Array {
-    return this.queryProjection.project(query, coderProjection);
+  /** Whether `project` takes a query's projection from the coder's W·q (query-projection.ts). */
+  get projectsViaCoder(): boolean {
+    return this.queryProjection.viaCoder;
+  }
+
+  /** A unit query's projection P·q, which `search` takes: from the coder's W·q (`coderSums`, as Coder.encode gives them) where it can be. */
+  project(query: Float32Array, coderSums: Float32Array | null = null): Float32Array {
+    return this.queryProjection.project(query, coderSums);
   }
 
   /**
@@ -244,6 +250,7 @@ export class InvertedLists {
    * outliers recall: at a million items 0.947–0.958 in all, on the target's edge.)
    */
   search(q: Float32Array, scan: number, shortlist: number, keep: number, isLive: SlotFilter, widest = scan): Scored {
+    if (q.length !== this.dims) throw new RangeError(`A search takes the query's projection (${this.dims} values, \`project\`), not ${q.length} values.`);
     const size = (list: number) => this.listStart[list + 1]! - this.listStart[list]! + this.tailSizes[list]!;
     // Rank only as many lists as the widest scan is likely to reach (twice the average-size estimate), all of them if that
     // falls short; none when the first scan must reach every sketch anyway (a collection smaller than the probe).
@@ -324,11 +331,11 @@ export class InvertedLists {
     // Both picks choose among the scores where the scan left them, by the sketch array's `atLeast`.
     if (HEAD_PASS_RATIO * Math.max(shortlist, keep) <= n && this.arena.headDims < this.dims) {
       const heads = this.arena.scan(false, candidates, n);
-      candidates = shortlistByScore(heads, Math.max(shortlist, keep), shortlisted, (threshold) => this.arena.atLeast(threshold, shortlisted));
+      candidates = shortlistByScore(heads, Math.max(shortlist, keep), shortlisted, (threshold) => this.arena.atLeast(heads, threshold, shortlisted));
       for (let i = 0; i < candidates.length; i++) candidates[i] = positions[candidates[i]!]!;
     }
     const scores = this.arena.scan(true, candidates, candidates.length);
-    return bestByScore(candidates, scores, keep, (threshold) => this.arena.atLeast(threshold, selected));
+    return bestByScore(candidates, scores, keep, (threshold) => this.arena.atLeast(scores, threshold, selected));
   }
 
   private newPosition(slot: number, list: number): number {
@@ -364,10 +371,11 @@ export class InvertedLists {
 export function bestByScore(positions: Uint32Array, scores: Float32Array, keep: number, atLeast?: SelectAtLeast): { positions: Uint32Array; scores: Float32Array } {
   const block = Math.max(CUT_BLOCK_KEEPS * keep, Math.min(CUT_BLOCK, scores.length >> 3));
   if (keep < 1 || scores.length <= block) return heapBest(positions, scores, keep);
-  fillHeap(scores.subarray(0, block), keep);
-  const cut = heapScratch.heapScores[0]!; // the block's keep-th best: the worst its heap keeps
+  const cut = fillHeap(scores.subarray(0, block), keep).heapScores[0]!; // the block's keep-th best: the worst its heap keeps
+  if (Number.isNaN(cut)) return heapBest(positions, scores, keep); // (not a sketch score: nothing would reach it)
   const picked = atLeast ? atLeast(cut) : indexesAtLeast(scores, cut, new Uint32Array(scores.length));
-  const [pickedPositions, pickedScores] = [new Uint32Array(picked.length), new Float32Array(picked.length)];
+  const pickedPositions = reused(pickScratch.positions, picked.length);
+  const pickedScores = reused(pickScratch.scores, picked.length);
   for (let i = 0; i < picked.length; i++) {
     pickedPositions[i] = positions[picked[i]!]!;
     pickedScores[i] = scores[picked[i]!]!;
@@ -377,12 +385,11 @@ export function bestByScore(positions: Uint32Array, scores: Float32Array, keep: 
 
 /** bestByScore over every score, by the heap below. */
 function heapBest(positions: Uint32Array, scores: Float32Array, keep: number): { positions: Uint32Array; scores: Float32Array } {
-  const size = fillHeap(scores, keep);
-  const heap = heapScratch.heap.subarray(0, size);
+  const { heap } = fillHeap(scores, keep);
   // (Sorted in place and copied out in loops: an Array copy and `from` with map functions took 7% of a small index's search.)
   heap.sort((a, b) => scores[b]! - scores[a]! || positions[a]! - positions[b]!);
-  const kept = { positions: new Uint32Array(size), scores: new Float32Array(size) };
-  for (let i = 0; i < size; i++) {
+  const kept = { positions: new Uint32Array(heap.length), scores: new Float32Array(heap.length) };
+  for (let i = 0; i < heap.length; i++) {
     kept.positions[i] = positions[heap[i]!]!;
     kept.scores[i] = scores[heap[i]!]!;
   }
@@ -390,22 +397,31 @@ function heapBest(positions: Uint32Array, scores: Float32Array, keep: number): {
 }
 
 /**
- * The heap's arrays, shared by every pick (each runs to its end, never pausing) and grown as `keep` asks: typed arrays
- * of more than 64 bytes cost 1–3 µs each to make in Chromium 150 (scratch), a search's picks several of them.
+ * Arrays the picks use and leave (each runs to its end, never pausing): typed arrays of more than 64 bytes took 1–3 µs
+ * each to make in Chromium 150 (scratch), and a search's picks made several. PICK_SCRATCH entries each (64 KiB in
+ * all, outside any index's budget); a larger pick (a filtered search widening toward every item) makes its own.
  */
-const heapScratch = { heap: new Uint32Array(0), heapScores: new Float32Array(0) };
+const PICK_SCRATCH = 4096;
+const pickScratch = {
+  heap: new Uint32Array(PICK_SCRATCH), heapScores: new Float32Array(PICK_SCRATCH),
+  positions: new Uint32Array(PICK_SCRATCH), scores: new Float32Array(PICK_SCRATCH),
+};
+
+/** The first `length` entries of `array`, or a new array of its type where it is too short. */
+function reused<T extends Uint32Array | Float32Array>(array: T, length: number): T {
+  return (length <= array.length ? array.subarray(0, length) : new (array.constructor as new (length: number) => T)(length)) as T;
+}
 
 /**
- * Fills `heapScratch` with a bounded heap of the `keep` best of `scores`, the worst kept at heap[0]: lower score, or the
- * same score and later. heap[h] is an index into `scores`, heapScores[h] its score, so that a comparison reads one
- * array (a third less time over 2 700 scores, in Node). Returns how many it holds. The scan meets the nearest lists
+ * A bounded heap of the `keep` best of `scores`, the worst kept at heap[0]: lower score, or the same score and later.
+ * heap[h] is an index into `scores`, heapScores[h] its score, so that a comparison reads one array (a third less time
+ * over 2 700 scores, in Node); both are views of `pickScratch` where it has room. The scan meets the nearest lists
  * first, so after the first lists most scores lose one comparison with the worst kept (a full quickselect over
  * 200 000 scores took 1.5 ms).
  */
-function fillHeap(scores: Float32Array, keep: number): number {
+function fillHeap(scores: Float32Array, keep: number): { heap: Uint32Array; heapScores: Float32Array } {
   const size = Math.min(keep, scores.length);
-  if (heapScratch.heap.length < size) Object.assign(heapScratch, { heap: new Uint32Array(size), heapScores: new Float32Array(size) });
-  const { heap, heapScores } = heapScratch;
+  const [heap, heapScores] = [reused(pickScratch.heap, size), reused(pickScratch.heapScores, size)];
   for (let i = 0; i < scores.length; i++) {
     const score = scores[i]!;
     let at: number;
@@ -436,7 +452,7 @@ function fillHeap(scores: Float32Array, keep: number): number {
     heap[at] = i;
     heapScores[at] = score;
   }
-  return size;
+  return { heap, heapScores };
 }
 
 /**

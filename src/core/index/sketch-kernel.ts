@@ -219,12 +219,12 @@ export class SketchArray {
     return quantizeQuery(query.subarray(0, dims), QUERY_MAX[this.encoding], new Int16Array(this.memory.buffer, this.queryAt, dims));
   }
 
-  /** Writes into `out[0 … count)` the score of each of `slots[0 … count)` by its head alone (a cheaper, rougher score). */
+  /** Writes into `out[0 … count)` the score of each of `slots[0 … count)` by its head alone (a cheaper, rougher score). Searches take `scan`'s view instead. */
   headScores(slots: Uint32Array, count: number, out: Float32Array): void {
     out.set(this.scan(false, slots, count));
   }
 
-  /** Writes into `out[0 … count)` the score of each of `slots[0 … count)`. */
+  /** Writes into `out[0 … count)` the score of each of `slots[0 … count)`. Searches take `scan`'s view instead. */
   scores(slots: Uint32Array, count: number, out: Float32Array): void {
     out.set(this.scan(true, slots, count));
   }
@@ -274,14 +274,18 @@ export class SketchArray {
   }
 
   /**
-   * The indexes, in increasing order, of the last scan's scores at or above `threshold` (a float32 value), in `into`
-   * (a view of it): the kernel's pick where the scores are, or the same loop as elsewhere without SIMD.
+   * The indexes, in increasing order, of `scores` (the last scan's, as `scan` returned them) at or above `threshold`
+   * (as a float32), in `into` (a view of it): the kernel's pick where the scores are, or the same loop as elsewhere
+   * without SIMD.
    */
-  atLeast(threshold: number, into: Uint32Array): Uint32Array {
-    if (!this.lastScan) throw new Error('atLeast picks from a scan: scan first, and again after the array grows.');
-    const { at, count } = this.lastScan;
+  atLeast(scores: Float32Array, threshold: number, into: Uint32Array): Uint32Array {
+    const last = this.lastScan;
+    if (!last || scores.buffer !== this.memory.buffer || scores.byteOffset !== last.at || scores.length !== last.count) {
+      throw new Error('atLeast picks from the last scan\'s scores, as scan returned them (scan again after the array grows).');
+    }
+    const { at, count } = last;
     if (into.length < count) throw new RangeError(`Room for ${into.length} indexes, not the ${count} a scan may pass.`);
-    if (!this.selectKernel) return indexesAtLeast(new Float32Array(this.memory.buffer, at, count), threshold, into);
+    if (!this.selectKernel) return indexesAtLeast(scores, threshold, into);
     const indexesAt = at + 4 * ((count + 3) & ~3);
     const n = this.selectKernel(at, count, threshold, indexesAt);
     into.set(new Uint32Array(this.memory.buffer, indexesAt, n));
