@@ -383,15 +383,16 @@ describe('ImageIndex', () => {
     it('projects queries from the coder\'s W·q where the coder shares the partition\'s PCA, and finds what projecting them alone finds', async () => {
       // ITQ of as many bits as the sketches have dimensions (96) shares the partition's PCA; of 64 bits it has its own.
       // The partition is the same in both (one sample, one seed), so each query finds the same items with the same cosines.
-      const [shared, own] = await Promise.all([96, 64].map(async (bits) => {
+      const built = async (bits: number) => {
         const index = await ImageIndex.open(new MemoryPageStore(), { ...PARTITIONED, bits });
         await index.add(items);
         return index;
-      }));
+      };
+      const [shared, own] = [await built(96), await built(64)];
       expect(shared.partitionParams).toEqual(own.partitionParams);
       expect(shared.memoryUsage().tables - own.memoryUsage().tables).toBeGreaterThan(96 * 96 * 4); // the kept R (96 × 96)
       for (const q of queries) {
-        const [viaCoder, alone] = await Promise.all([shared, own].map((index) => index.search(q.vector, { k: 10 })));
+        const [viaCoder, alone] = [await shared.search(q.vector, { k: 10 }), await own.search(q.vector, { k: 10 })];
         expect(viaCoder.map((r) => [r.id, r.score])).toEqual(alone.map((r) => [r.id, r.score]));
       }
     });
