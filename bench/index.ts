@@ -447,13 +447,13 @@ async function main() {
       await open(firstQueries[0]!, 'IndexedDB alone', false);
       const settledIdbOnly = (await session.call('queries', { hot: false, sweep: [] })).warm;
       log(`  warm, settled, IndexedDB alone: p50 ${settledIdbOnly.latency.p50.toFixed(2)} ms p99 ${settledIdbOnly.latency.p99.toFixed(2)} ms`);
-      // And with the embeddings preloaded into memory, where they fit the preload budget (the app's store again).
+      // And with the embeddings (and the metadata, where it fits too) preloaded into memory, where they fit the preload budget (the app's store again).
       await session.call('closeIndex');
       await open(firstQueries[0]!, 'preload budget', true, PRELOAD_BUDGET);
       const preload = { ...(await session.call('preload')), budgetBytes: PRELOAD_BUDGET };
-      log(`  preload (budget ${mib(PRELOAD_BUDGET)} MiB): ${preload.pages} pages in ${ms(preload.ms)} ms${preload.complete ? '' : ', not all'}`);
+      log(`  preload (budget ${mib(PRELOAD_BUDGET)} MiB): ${preload.pages} pages in ${ms(preload.ms)} ms, ${preload.metadata ? 'embeddings and metadata' : preload.embeddings ? 'embeddings (not all the metadata)' : 'not all the embeddings'}`);
       let settledPreloaded = null;
-      if (preload.complete) {
+      if (preload.embeddings) {
         settledPreloaded = { ...(await session.call('queries', { hot: false, sweep: [] })), rss: chromiumRss(profile) };
         log(`  warm, settled, preloaded: p50 ${settledPreloaded.warm.latency.p50.toFixed(2)} ms p99 ${settledPreloaded.warm.latency.p99.toFixed(2)} ms`);
       }
@@ -559,7 +559,7 @@ function report(results: Results, queryCount: number): void {
       if (z.preload) {
         const memory = z.settledPreloaded?.memory.index;
         rows.push([nfmt(z.n), z.settledPreloaded
-          ? `Lookalike, default search, settled, preloaded (budget ${mib(z.preload.budgetBytes)} MiB: ${nfmt(z.preload.pages)} pages in ${ms(z.preload.ms)} ms, besides those the open's first query read; index ${mib(memory?.total)} MiB, renderer RSS ${mib(z.settledPreloaded.rss?.rendererBytes)} MiB)`
+          ? `Lookalike, default search, settled, preloaded (budget ${mib(z.preload.budgetBytes)} MiB: ${nfmt(z.preload.pages)} pages of embeddings${z.preload.metadata ? ' and metadata' : ' (not all the metadata)'} in ${ms(z.preload.ms)} ms, besides those the open's first query read; index ${mib(memory?.total)} MiB, renderer RSS ${mib(z.settledPreloaded.rss?.rendererBytes)} MiB)`
           : `Lookalike, preloaded: the embeddings do not fit a ${mib(z.preload.budgetBytes)} MiB budget`,
         lat(z.settledPreloaded?.warm.latency), z.settledPreloaded ? r3(z.settledPreloaded.warm.recall.all) : '–']);
       }

@@ -86,15 +86,19 @@ export const indexHarness = {
   },
 
   /**
-   * Reopens the index, preloads it, and searches with every 25th item: the pages preloaded and whether that was all,
-   * how many of those items find themselves first, and how many vectors pages the searches read from storage.
+   * Reopens the index, preloads it, and searches with every 25th item: the pages preloaded and whether that was all
+   * the embeddings and metadata, how many of those items find themselves first, and how many pages the searches read
+   * from storage.
    */
-  preloaded(name: string, plan: BuildPlan): Promise<{ pages: number; complete: boolean; selfFound: number; vectorReads: number }> {
-    let vectorReads = 0;
+  preloaded(name: string, plan: BuildPlan): Promise<{ pages: number; embeddings: boolean; metadata: boolean; selfFound: number; reads: number }> {
+    let reads = 0;
     const counting = (store: PageStore): PageStore => ({
-      get: (key) => store.get(key),
+      get: (key) => {
+        reads++;
+        return store.get(key);
+      },
       getMany: (keys) => {
-        vectorReads += keys.filter((key) => key.startsWith(VECTORS_PREFIX)).length;
+        reads += keys.length;
         return store.getMany(keys);
       },
       commit: (writes) => store.commit(writes),
@@ -103,12 +107,12 @@ export const indexHarness = {
       readsLocally: (key) => store.readsLocally?.(key) ?? false,
     });
     return withIndex(name, plan, async (index) => {
-      const { pages, complete } = await index.preload();
-      vectorReads = 0;
+      const { pages, embeddings, metadata } = await index.preload();
+      reads = 0;
       const items = syntheticItems(plan.count, plan.seed, INDEX_SETTINGS.dim);
       let selfFound = 0;
       for (const item of items.filter((_, i) => i % 25 === 0)) if ((await index.search(item.vector, { k: 1 }))[0]?.id === item.meta.id) selfFound++;
-      return { pages, complete, selfFound, vectorReads };
+      return { pages, embeddings, metadata, selfFound, reads };
     }, counting);
   },
 

@@ -173,7 +173,7 @@ describe('ImageIndex', () => {
     expect(ids).not.toContain('item-7');
   });
 
-  it('preloads the stored embeddings of every live item where they fit in its budget, after which searches read only metadata', async () => {
+  it('preloads the stored embeddings and then the metadata of every live item where they fit in its budget, after which searches read nothing', async () => {
     const store = new CountingStore();
     const items = makeItems(600, 12);
     const writer = await ImageIndex.open(store, SETTINGS);
@@ -183,33 +183,42 @@ describe('ImageIndex', () => {
     const expected = [];
     for (const query of queries) expected.push(await writer.search(query, { k: 10 }));
     const livePages = Math.ceil(600 / ITEMS_PER_PAGE) - 1;
+    const isVectors = (key: string) => key.startsWith(VECTORS_PREFIX);
 
-    // Room for exactly the live pages, and one byte less: all are read, or none.
+    // Room for exactly the live embedding pages, and one byte less: all are read, or none; and then no metadata page
+    // fits (the one batch of them is read, and none kept: nothing is evicted for them).
     const { codes, tables } = (await ImageIndex.open(store, SETTINGS)).memoryUsage();
     const needed = livePages * cachedVectorsPageBytes(DIM, ITEMS_PER_PAGE);
     const cramped = await ImageIndex.open(store, SETTINGS, { memoryBudgetBytes: codes + tables + needed - 1 });
     store.readKeys = [];
-    expect(await cramped.preload()).toEqual({ pages: 0, complete: false });
+    expect(await cramped.preload()).toEqual({ pages: 0, embeddings: false, metadata: false });
     expect(store.readKeys).toEqual([]);
     const exact = await ImageIndex.open(store, SETTINGS, { memoryBudgetBytes: codes + tables + needed });
-    expect(await exact.preload()).toEqual({ pages: livePages, complete: true });
+    expect(await exact.preload()).toEqual({ pages: 2 * livePages, embeddings: true, metadata: false });
     expect(exact.memoryUsage().cache).toBe(needed); // what the cache counts is what preload planned for
+    // Room for some of the metadata: it keeps what fits, and every embedding stays.
+    const partly = await ImageIndex.open(store, SETTINGS, { memoryBudgetBytes: codes + tables + needed + 20_000 });
+    expect(await partly.preload()).toMatchObject({ embeddings: true, metadata: false });
+    expect(partly.memoryUsage().cache).toBeGreaterThan(needed);
+    expect(partly.memoryUsage().cache).toBeLessThanOrEqual(needed + 20_000);
+    store.readKeys = [];
+    expect(await partly.preload()).toMatchObject({ embeddings: true, metadata: false }); // again: the same metadata does not fit
+    expect(store.readKeys.length).toBeGreaterThan(0);
+    expect(store.readKeys.filter(isVectors)).toEqual([]); // the first preload evicted none of the embeddings for it
 
     const roomy = await ImageIndex.open(store, SETTINGS);
     await expect(roomy.preload({ signal: AbortSignal.abort() })).rejects.toThrow(/abort/i);
     store.readKeys = [];
-    await roomy.search(queries[0]!, { k: 10, candidates: 10 }); // caches its candidates' pages, which a preload then leaves
-    const cachedBefore = new Set(store.readKeys.filter((key) => key.startsWith(VECTORS_PREFIX))).size;
-    expect(cachedBefore).toBeGreaterThan(0);
+    await roomy.search(queries[0]!, { k: 10, candidates: 10 }); // caches its candidates' pages and its results', which a preload then leaves
+    const cachedBefore = new Set(store.readKeys).size;
+    expect(store.readKeys.filter(isVectors).length).toBeGreaterThan(0);
     store.readKeys = [];
-    expect(await roomy.preload()).toEqual({ pages: livePages - cachedBefore, complete: true });
-    expect(new Set(store.readKeys).size).toBe(livePages - cachedBefore);
-    expect(store.readKeys.every((key) => key.startsWith(VECTORS_PREFIX))).toBe(true);
+    expect(await roomy.preload()).toEqual({ pages: 2 * livePages - cachedBefore, embeddings: true, metadata: true });
+    expect(new Set(store.readKeys).size).toBe(2 * livePages - cachedBefore);
     store.readKeys = [];
     for (const [i, query] of queries.entries()) expect(await roomy.search(query, { k: 10 })).toEqual(expected[i]);
-    expect(store.readKeys.length).toBeGreaterThan(0);
-    expect(store.readKeys.filter((key) => !key.startsWith(META_PREFIX))).toEqual([]);
-    expect(await roomy.preload()).toEqual({ pages: 0, complete: true }); // every page is cached already
+    expect(store.readKeys).toEqual([]);
+    expect(await roomy.preload()).toEqual({ pages: 0, embeddings: true, metadata: true }); // every page is cached already
   });
 
   it('refuses a store built for another model or embedding size', async () => {

@@ -257,6 +257,23 @@ describe('LRU page cache', () => {
     expect(cache.misses).toBe(misses + 4);
   });
 
+  it('keeps the pages, and their decoded forms, of a read that asks to evict nothing only while there is room for them', async () => {
+    const store = new MemoryPageStore();
+    await store.commit(new Map(['a', 'b', 'c', 'd'].map((key) => [key, new Uint8Array(100)])));
+    const cache = new LruPageCache(store, 250);
+    await cache.get('a');
+    await cache.getMany(['b', 'c'], { evictNothing: true }); // room for b, not c: c is read, not kept, and a stays
+    expect([cache.has('a'), cache.has('b'), cache.has('c'), cache.residentBytes]).toEqual([true, true, false, 200]);
+    let decodes = 0;
+    const decode = () => ++decodes;
+    await cache.getManyDecoded(['b'], decode, () => 60, { evictNothing: true }); // no room for its decoded form
+    await cache.getManyDecoded(['b'], decode, () => 40, { evictNothing: true }); // room: kept
+    await cache.getManyDecoded(['b'], decode, () => 40);
+    expect([decodes, cache.residentBytes, cache.has('a')]).toEqual([2, 240, true]);
+    await cache.get('d'); // a read that may evict makes room as before: a, the least recently used, goes
+    expect([cache.has('a'), cache.has('d'), cache.residentBytes]).toEqual([false, true, 240]);
+  });
+
   it('keeps the decoded form of a page the store reads locally only while there is room for it, evicting nothing', async () => {
     const store = Object.assign(new MemoryPageStore(), { readsLocally: (key: string) => key.startsWith('local/') });
     await store.commit(new Map(['a', 'b', 'local/1'].map((key) => [key, new Uint8Array(100)])));

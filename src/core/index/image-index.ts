@@ -30,7 +30,7 @@ import { unit } from '../embed/vector.ts';
 import type { ItemMeta } from '../items.ts';
 import type { PackContents, PackPartition } from '../pack/contents.ts';
 import { sketchBytes } from '../pack/format.ts';
-import { LruPageCache } from '../store/lru-cache.ts';
+import { LruPageCache, type ReadOptions } from '../store/lru-cache.ts';
 import { StorageFullError, type PageStore } from '../store/page-store.ts';
 import { Int8Scorer, type StoredInt8 } from '../vectors/int8-scorer.ts';
 import { dequantizeInt8, quantizeInt8 } from '../vectors/quantize.ts';
@@ -541,29 +541,42 @@ export class ImageIndex {
   }
 
   /**
-   * Reads every live item's stored embedding into the page cache, so that searches read only their results'
-   * metadata: only while all of those not cached yet fit in the room the budget leaves, checked before each batch
-   * (it evicts nothing). Returns the pages it read, and whether every live item's embedding is now cached (false:
-   * they did not fit, or the room ran out meanwhile). Searches and changes may run meanwhile: the cache keeps no page
-   * a write overlaps.
+   * Reads every live item's stored embedding into the page cache, and then its metadata, so that searches read
+   * nothing from storage. It evicts nothing. The embeddings (which every search's candidates need) are read only
+   * while all of those not cached yet fit in the room the budget leaves, checked before each batch; the metadata
+   * (which only the results need, and whose size is known only once read) a batch at a time, each page kept only
+   * where it fits. Returns the pages it read, and whether every live item's embedding and metadata are now cached
+   * (false: they did not fit, or the room ran out meanwhile). Searches and changes may run meanwhile: the cache
+   * keeps no page a write overlaps.
    */
-  async preload(options: { readonly signal?: AbortSignal } = {}): Promise<{ pages: number; complete: boolean }> {
+  async preload(options: { readonly signal?: AbortSignal } = {}): Promise<{ pages: number; embeddings: boolean; metadata: boolean }> {
     const { dim, slotCount, itemsPerPage: perPage } = this.manifest;
-    const missing: number[] = [];
-    for (let page = 0; page * perPage < slotCount; page++) {
-      const live = this.live.subarray(page * perPage, Math.min(slotCount, (page + 1) * perPage)).includes(1);
-      if (live && !this.pages.has(vectorsKey(page))) missing.push(page);
-    }
+    const missing = (key: (page: number) => string) => {
+      const pages: number[] = [];
+      for (let page = 0; page * perPage < slotCount; page++) {
+        const live = this.live.subarray(page * perPage, Math.min(slotCount, (page + 1) * perPage)).includes(1);
+        if (live && !this.pages.has(key(page))) pages.push(page);
+      }
+      return pages;
+    };
+    const vectors = missing(vectorsKey);
     const pageBytes = cachedVectorsPageBytes(dim, perPage);
-    if (missing.length * pageBytes > this.pages.roomBytes) return { pages: 0, complete: false };
-    for (let i = 0; i < missing.length; i += PRELOAD_BATCH) {
+    if (vectors.length * pageBytes > this.pages.roomBytes) return { pages: 0, embeddings: false, metadata: false };
+    for (let i = 0; i < vectors.length; i += PRELOAD_BATCH) {
       options.signal?.throwIfAborted();
-      const batch = missing.slice(i, i + PRELOAD_BATCH);
+      const batch = vectors.slice(i, i + PRELOAD_BATCH);
       // Adds, searches' metadata and a wider scan's scratch space take room too.
-      if (batch.length * pageBytes > this.pages.roomBytes) return { pages: i, complete: false };
+      if (batch.length * pageBytes > this.pages.roomBytes) return { pages: i, embeddings: false, metadata: false };
       await this.vectorsPages(batch);
     }
-    return { pages: missing.length, complete: true };
+    const metas = missing(metaKey);
+    for (let i = 0; i < metas.length; i += PRELOAD_BATCH) {
+      options.signal?.throwIfAborted();
+      const batch = metas.slice(i, i + PRELOAD_BATCH);
+      await this.metaPages(batch, { evictNothing: true });
+      if (!batch.every((page) => this.pages.has(metaKey(page)))) return { pages: vectors.length + i + batch.length, embeddings: true, metadata: false };
+    }
+    return { pages: vectors.length + metas.length, embeddings: true, metadata: true };
   }
 
   /** Every live item in slot order, with its stored embedding when asked. */
@@ -928,6 +941,15 @@ export class ImageIndex {
     return ranked.sort(byRank);
   }
 
+  /**
+   * Metadata pages, decoded and frozen, kept with the pages in the cache (every read of them goes through here, so each
+   * is decoded one way). (Decoded once while cached: parsing each result's page afresh took 7–10% of a small index's
+   * search, in Node.)
+   */
+  private metaPages(pageNumbers: readonly number[], options: ReadOptions = {}): Promise<(MetaPage | undefined)[]> {
+    return this.pages.getManyDecoded(pageNumbers.map(metaKey), decodeFrozenMetaPage, decodedMetaPageBytes, options);
+  }
+
   /** Vectors pages as views, kept with the pages in the cache (every read of them goes through here, so each is decoded one way). */
   private vectorsPages(pageNumbers: readonly number[]): Promise<(VectorsPage | undefined)[]> {
     const { dim, itemsPerPage: perPage } = this.manifest;
@@ -937,8 +959,7 @@ export class ImageIndex {
   private async metasOf(slots: readonly number[]): Promise<(ItemMeta | null)[]> {
     const perPage = this.manifest.itemsPerPage;
     const pageNumbers = pagesOf(slots, perPage);
-    // (Decoded once while cached: parsing each result's page afresh took 7–10% of a small index's search, in Node.)
-    const loaded = await this.pages.getManyDecoded(pageNumbers.map(metaKey), decodeFrozenMetaPage, decodedMetaPageBytes);
+    const loaded = await this.metaPages(pageNumbers);
     const pages = new Map(pageNumbers.map((page, i) => [page, loaded[i]!]));
     return slots.map((slot) => pages.get(Math.floor(slot / perPage))![slot % perPage] ?? null);
   }

@@ -3,8 +3,9 @@
  * budget, evicting the least recently used first. Writes go through to the
  * store and are cached only after the commit succeeds.
  *
- * A page the store reads locally (`readsLocally`: an OPFS mirror's copy) is
- * kept while the budget has room, but evicts nothing: at a million items, where
+ * A page the store reads locally (`readsLocally`: an OPFS mirror's copy), or
+ * any page a read asks so of (`evictNothing`: a preload's), is kept while the
+ * budget has room, but evicts nothing: at a million items, where
  * each query reads ~100 pages and no budget holds the collection's, making room
  * for each one read cost a fresh buffer and a dead old one, and collecting
  * them took longer than the file reads.
@@ -16,6 +17,11 @@
  * the cache would outlive the commit.
  */
 import type { PageStore, PageWrites } from './page-store.ts';
+
+/** How a read treats the cache: `evictNothing` keeps its pages only where the budget has room for them as it is. */
+export interface ReadOptions {
+  readonly evictNothing?: boolean;
+}
 
 /** A cached page, linked in recency order. */
 interface Entry {
@@ -73,7 +79,8 @@ export class LruPageCache implements PageStore {
     return (await this.getMany([key]))[0];
   }
 
-  async getMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+  /** `evictNothing`: the pages read are kept only where the budget has room for them as it is. */
+  async getMany(keys: readonly string[], options: ReadOptions = {}): Promise<(Uint8Array | undefined)[]> {
     const out: (Uint8Array | undefined)[] = new Array(keys.length);
     const missing: number[] = [];
     keys.forEach((key, i) => {
@@ -96,7 +103,7 @@ export class LruPageCache implements PageStore {
       const key = keys[i]!;
       const page = loaded[j];
       const untouched = quiet[j] && Math.max(this.clearedIn, this.writtenIn.get(key) ?? -1) <= startedIn;
-      out[i] = page && untouched ? this.remember(key, page) : page;
+      out[i] = page && untouched ? this.remember(key, page, options.evictNothing ?? false) : page;
     });
     return out;
   }
@@ -106,8 +113,8 @@ export class LruPageCache implements PageStore {
    * counted in the budget as `weight(page)` bytes. A page that is not cached is decoded for this call alone. Every
    * call for a key must decode it the same way, since the first one's result is what later calls get.
    */
-  async getManyDecoded<T>(keys: readonly string[], decode: (page: Uint8Array) => T, weight: (page: Uint8Array) => number): Promise<(T | undefined)[]> {
-    const pages = await this.getMany(keys);
+  async getManyDecoded<T>(keys: readonly string[], decode: (page: Uint8Array) => T, weight: (page: Uint8Array) => number, options: ReadOptions = {}): Promise<(T | undefined)[]> {
+    const pages = await this.getMany(keys, options);
     const out: (T | undefined)[] = new Array(keys.length);
     try {
       for (let i = 0; i < keys.length; i++) {
@@ -121,8 +128,8 @@ export class LruPageCache implements PageStore {
         if (entry.decoded === undefined) {
           const decoded = decode(page);
           const bytes = weight(page);
-          // A locally read page's decoded form, like the page, evicts nothing.
-          if (this.bytes + bytes > this.budgetBytes && this.store.readsLocally?.(entry.key)) {
+          // A locally read page's decoded form, like the page, evicts nothing; nor does one a read asks so of.
+          if (this.bytes + bytes > this.budgetBytes && (options.evictNothing || this.store.readsLocally?.(entry.key))) {
             out[i] = decoded;
             continue;
           }
@@ -174,10 +181,10 @@ export class LruPageCache implements PageStore {
   }
 
   /** Caches `page` where the rules above allow; returns what the cache keeps (a copy of a view), else `page`. */
-  private remember(key: string, page: Uint8Array): Uint8Array {
+  private remember(key: string, page: Uint8Array, evictNothing = false): Uint8Array {
     this.forget(key);
     if (page.byteLength > this.budgetBytes || !this.cacheable(key)) return page;
-    if (this.bytes + page.byteLength > this.budgetBytes && this.store.readsLocally?.(key)) return page;
+    if (this.bytes + page.byteLength > this.budgetBytes && (evictNothing || this.store.readsLocally?.(key))) return page;
     const own = page.byteLength === page.buffer.byteLength ? page : page.slice();
     const entry: Entry = { key, page: own, decoded: undefined, decodedBytes: 0, older: null, newer: null };
     this.pages.set(key, entry);
