@@ -56,7 +56,7 @@
  *   mirror) and the warm pass repeated, side by side; and once more, still in
  *   that browser, on the app's store with a budget of `--preload-budget-mib`
  *   (default the budget), after ImageIndex.preload, where every embedding page
- *   fits it.
+ *   fits it (and with the metadata too, where that fits as well: the row says).
  * - Memory: index.memoryUsage() against the budget, the page's
  *   measureUserAgentSpecificMemory() (page and worker) after a GC, and the renderer's RSS.
  * - Phases: the steps of a search redone by hand on a second, uncached
