@@ -111,8 +111,8 @@ export class Library {
     const live = new Set((await this.list()).map((item) => item.id));
     const orphans = (await this.thumbs.getAllKeys('thumbs')).filter((id) => !live.has(id));
     if (orphans.length) await this.deleteThumbs(orphans);
-    // Where the library's embeddings fit the memory budget, searches then read only their results' metadata. Nothing
-    // waits for this; a read that fails here fails again in the search that needs it, which reports it.
+    // Where the library's embeddings and metadata fit the memory budget, searches then read nothing from storage.
+    // Nothing waits for this; a read that fails here fails again in the search that needs it, which reports it.
     this.index.preload().catch(() => {});
     return this.index.count;
   }

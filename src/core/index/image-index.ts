@@ -551,14 +551,11 @@ export class ImageIndex {
    */
   async preload(options: { readonly signal?: AbortSignal } = {}): Promise<{ pages: number; embeddings: boolean; metadata: boolean }> {
     const { dim, slotCount, itemsPerPage: perPage } = this.manifest;
-    const missing = (key: (page: number) => string) => {
-      const pages: number[] = [];
-      for (let page = 0; page * perPage < slotCount; page++) {
-        const live = this.live.subarray(page * perPage, Math.min(slotCount, (page + 1) * perPage)).includes(1);
-        if (live && !this.pages.has(key(page))) pages.push(page);
-      }
-      return pages;
-    };
+    const livePages: number[] = [];
+    for (let page = 0; page * perPage < slotCount; page++) {
+      if (this.live.subarray(page * perPage, Math.min(slotCount, (page + 1) * perPage)).includes(1)) livePages.push(page);
+    }
+    const missing = (key: (page: number) => string) => livePages.filter((page) => !this.pages.has(key(page)));
     const vectors = missing(vectorsKey);
     const pageBytes = cachedVectorsPageBytes(dim, perPage);
     if (vectors.length * pageBytes > this.pages.roomBytes) return { pages: 0, embeddings: false, metadata: false };
