@@ -18,6 +18,7 @@ import { searchOriginalFirst } from '../core/search/original-first.ts';
 import { StorageFullError } from '../core/store/page-store.ts';
 import { commitAtomically } from './idb.ts';
 import { PAGE_STORE_DB_PREFIX } from './store/idb-store.ts';
+import { startScanThread } from './scan-thread.ts';
 import { deleteMirror, deleteOrphanMirrors, openIndexStore } from './store/index-store.ts';
 
 /** The thumbnails' database name prefix (the index's is IdbPageStore's PAGE_STORE_DB_PREFIX). */
@@ -102,7 +103,7 @@ export class Library {
       await holdLock(lock, {});
     }
     this.settings = settings;
-    this.index = await ImageIndex.open(await openIndexStore(name), settings);
+    this.index = await ImageIndex.open(await openIndexStore(name), settings, { scanThread: startScanThread() });
     // Leftovers of deleted libraries: nothing waits for their removal, and a failure leaves them for the next open.
     deleteOrphanMirrors().catch(() => {});
     this.thumbs = await openDB<ThumbSchema>(THUMBS_DB + name, 1, {

@@ -69,10 +69,12 @@ describe('index engine on IndexedDB (vectors and metadata mirrored in OPFS) in C
     });
   });
 
-  it("scores int4 sketches with Chromium's relaxed SIMD, exactly as the plain kernels do", async () => {
+  it("scores int4 sketches with Chromium's relaxed SIMD, and split with the app's scan thread, exactly as the plain kernels do", async () => {
     await withContext(browser, async (context) => {
       const page = await harnessPage(context, baseUrl);
-      expect(await page.evaluate(() => window.harness.index.sketchKernels())).toEqual({ relaxed: true, sameScores: true });
+      const { relaxed, sameScores, threadParts } = await page.evaluate(() => window.harness.index.sketchKernels());
+      expect({ relaxed, sameScores }).toEqual({ relaxed: true, sameScores: true });
+      expect(threadParts).toBeGreaterThanOrEqual(3); // the scans while it started, at least one, then two compared
     });
   });
 

@@ -10,6 +10,7 @@
  */
 import { HNSW } from 'mememo';
 import { expose } from 'comlink';
+import { startScanThread } from '../../src/browser/scan-thread.ts';
 import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
 import { deleteIndexStore, openIndexStore } from '../../src/browser/store/index-store.ts';
 import { gaussianRandom, seededRandom } from '../../src/core/codes/random.ts';
@@ -467,7 +468,7 @@ const bench = {
     const started = performance.now();
     await deleteIndexStore(args.db);
     store = await openIndexStore(args.db);
-    index = await ImageIndex.open(store, settings(args.bits, args.coder), { memoryBudgetBytes: args.budgetBytes });
+    index = await ImageIndex.open(store, settings(args.bits, args.coder), { memoryBudgetBytes: args.budgetBytes, scanThread: startScanThread() });
     const exact = new ExactTopK(queries, queryCount, dim);
     floats = args.keepFloats ? new Float32Array(args.n * dim) : null;
     let generateMs = 0, groundTruthMs = 0, addMs = 0, batches = 0; // prettier-ignore
@@ -604,14 +605,15 @@ const bench = {
 
   /**
    * Cold open: the store (the app's, or with `mirror: false` IndexedDB alone, as before the
-   * OPFS mirror), ImageIndex.open, then the first query (which builds the hash tables).
+   * OPFS mirror), ImageIndex.open, then the first query (which builds the hash tables). With a scan thread, as the app
+   * opens it, unless `scanThread` is false.
    */
-  async open(args: { readonly db: string; readonly mirror: boolean; readonly bits: number; readonly coder: CoderKind; readonly budgetBytes: number; readonly truth: number[]; readonly firstQuery: number }) {
+  async open(args: { readonly db: string; readonly mirror: boolean; readonly bits: number; readonly coder: CoderKind; readonly budgetBytes: number; readonly truth: number[]; readonly firstQuery: number; readonly scanThread?: boolean }) {
     truthIds = Int32Array.from(args.truth);
     const t0 = performance.now();
     store = args.mirror ? await openIndexStore(args.db) : await IdbPageStore.open(args.db);
     const t1 = performance.now();
-    index = await ImageIndex.open(store, settings(args.bits, args.coder), { memoryBudgetBytes: args.budgetBytes });
+    index = await ImageIndex.open(store, settings(args.bits, args.coder), { memoryBudgetBytes: args.budgetBytes, scanThread: args.scanThread === false ? null : startScanThread() });
     const t2 = performance.now();
     const results = await index.search(queryVector(args.firstQuery), { k: K });
     const t3 = performance.now();

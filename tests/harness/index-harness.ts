@@ -5,12 +5,13 @@
  * ones to compare with. It runs in a worker of the harness page
  * (index-worker.ts), as the app's library does.
  */
+import { startScanThread } from '../../src/browser/scan-thread.ts';
 import { IdbPageStore } from '../../src/browser/store/idb-store.ts';
 import { deleteOrphanMirrors, mirrorNames, openIndexStore } from '../../src/browser/store/index-store.ts';
 import type { CoderKind } from '../../src/core/codes/coder.ts';
 import { seededRandom } from '../../src/core/codes/random.ts';
 import { ImageIndex, type IndexSettings } from '../../src/core/index/image-index.ts';
-import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
+import { SketchArray, THREAD_SCAN_MIN } from '../../src/core/index/sketch-kernel.ts';
 import { decodeJson, MANIFEST_KEY, META_PREFIX, metaKey, VECTORS_PREFIX, vectorsKey, type Manifest } from '../../src/core/index/pages.ts';
 import { openPack } from '../../src/core/pack/read.ts';
 import { blobSource, bytesSource } from '../../src/core/pack/range-source.ts';
@@ -155,29 +156,33 @@ export const indexHarness = {
    * Which kernel scores int4 sketches here, and whether its scores over random sketches equal those of the plain
    * SIMD kernel and of plain JavaScript (heads alone and whole, after the arrays grew).
    */
-  sketchKernels(): { relaxed: boolean; sameScores: boolean } {
+  async sketchKernels(): Promise<{ relaxed: boolean; sameScores: boolean; threadParts: number }> {
     const random = seededRandom(5);
-    const [dims, count] = [256, 3000];
-    const arrays = [new SketchArray(dims, 'int4', 8), new SketchArray(dims, 'int4', 8, { relaxed: false }), new SketchArray(dims, 'int4', 8, { simd: false })];
-    for (const sketches of arrays) sketches.reserve(count);
+    const [dims, count] = [256, THREAD_SCAN_MIN + 1000];
+    // The app's scan thread (a worker of its own, the sketches in shared memory), then the relaxed kernel alone, the plain one, plain JavaScript.
+    const thread = startScanThread();
+    if (!thread) throw new Error('No scan thread here: the harness is cross-origin isolated, in a worker, on more than one core.');
+    const options = [{ thread }, {}, { relaxed: false }, { simd: false }];
+    const arrays = options.map((option) => new SketchArray(dims, 'int4', count, option));
     for (let i = 0; i < count; i++) {
       const row = Float32Array.from({ length: dims }, () => random() * 2 - 1);
       for (const sketches of arrays) sketches.encode(row, i);
     }
     const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
-    const slots = Uint32Array.from({ length: 2001 }, () => Math.floor(random() * count));
+    const slots = Uint32Array.from({ length: THREAD_SCAN_MIN + 1 }, () => Math.floor(random() * count));
+    for (const sketches of arrays) sketches.setQuery(query);
+    // The thread takes parts once its worker has started and has the array.
+    for (let tries = 0; thread.parts === 0 && tries < 500; tries++) {
+      arrays[0]!.scan(true, slots, slots.length);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     let sameScores = true;
     for (const whole of [true, false]) {
-      const scores = arrays.map((sketches) => {
-        const out = new Float32Array(slots.length);
-        sketches.setQuery(query);
-        if (whole) sketches.scores(slots, slots.length, out);
-        else sketches.headScores(slots, slots.length, out);
-        return out;
-      });
-      sameScores &&= scores.every((s) => s.every((score, i) => score === scores[2]![i]));
+      const scores = arrays.map((sketches) => sketches.scan(whole, slots, slots.length).slice());
+      sameScores &&= scores.every((s) => s.every((score, i) => score === scores[3]![i]));
     }
-    return { relaxed: arrays[0]!.relaxed, sameScores };
+    thread.close();
+    return { relaxed: arrays[1]!.relaxed, sameScores, threadParts: thread.parts };
   },
 
   /** Rejects a damaged pack with the pack reader's error. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
 import { HEAD_DIMS, scan4Agrees, SketchArray } from '../../src/core/index/sketch-kernel.ts';
 import { SKETCH_SCAN_WASM_BASE64 } from '../../src/core/index/sketch-scan-wasm.ts';
-import { simdModule } from '../../src/core/wasm/simd-module.ts';
+import { memoryFor, simdModule } from '../../src/core/wasm/simd-module.ts';
 import type { SketchEncoding } from '../../src/core/pack/format.ts';
 
 const LEVELS = { int8: 127, int4: 7 };
@@ -172,7 +172,7 @@ describe('SketchArray', () => {
   }
 
   it('takes a relaxed kernel only when its scan4 scores as the plain loop does', async () => {
-    expect(scan4Agrees(simdModule(SKETCH_SCAN_WASM_BASE64)()!)).toBe(true);
+    expect(scan4Agrees(simdModule(SKETCH_SCAN_WASM_BASE64)()!, memoryFor(0))).toBe(true);
     // The plain kernel with one step broken at a time: each is refused.
     const source = readFileSync(new URL('../../src/core/index/sketch-scan.wat', import.meta.url), 'utf8');
     const scan4At = source.indexOf('(func (export "scan4")');
@@ -188,7 +188,7 @@ describe('SketchArray', () => {
       ['(local.set $i (i32.add (local.get $i) (i32.const 4)))', '(local.set $i (i32.add (local.get $i) (i32.const 8)))'], // every other four skipped
       ['(i16x8.shr_s (local.get $front) (i32.const 4))', '(i16x8.shr_u (local.get $front) (i32.const 4))'], // high nibbles without their sign
     ];
-    for (const [from, to] of mutants) expect(scan4Agrees(await broken(from, to))).toBe(false);
+    for (const [from, to] of mutants) expect(scan4Agrees(await broken(from, to), memoryFor(0))).toBe(false);
   });
 
   it('copies sketches between arrays of one shape, and refuses others', () => {

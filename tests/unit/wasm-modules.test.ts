@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assemble, WASM_MODULES } from '../../scripts/build-wasm.ts';
+import { assemble, SHARED_MODULES, WASM_MODULES } from '../../scripts/build-wasm.ts';
 
 const core = join(import.meta.dirname, '../../src/core');
 
@@ -14,7 +14,8 @@ describe('WebAssembly kernels', () => {
   for (const name of WASM_MODULES) {
     it(`run what ${name}.wat assembles to (npm run wasm after editing it)`, async () => {
       const generated = Object.values(await import(/* @vite-ignore */ join(core, `${name}-wasm.ts`)));
-      expect(generated).toEqual([Buffer.from(await assemble(name)).toString('base64')]);
+      const variants = SHARED_MODULES.includes(name) ? [false, true] : [false];
+      expect(generated).toEqual(await Promise.all(variants.map(async (shared) => Buffer.from(await assemble(name, shared)).toString('base64'))));
     });
   }
 });

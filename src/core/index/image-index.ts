@@ -46,6 +46,7 @@ import {
 } from './pages.ts';
 import { Partition, trainPartition, type PartitionParams } from './partition.ts';
 import { sampleRow } from './sample-rows.ts';
+import type { ScanThread } from './scan-thread.ts';
 
 export interface IndexSettings {
   /** Model registry id the embeddings come from. */
@@ -66,6 +67,11 @@ export interface IndexSettings {
 export interface OpenOptions {
   /** Everything the index keeps in memory: codes, hash tables and the page cache. Default 256 MiB. */
   readonly memoryBudgetBytes?: number;
+  /**
+   * A second thread to score part of each large sketch scan (scan-thread.ts), where the sketches' memory can be
+   * shared; the index closes it when it closes. Default: none, every scan on the calling thread.
+   */
+  readonly scanThread?: ScanThread | null;
 }
 
 export interface NewItem {
@@ -245,7 +251,7 @@ export class ImageIndex {
   private readonly pages: LruPageCache;
   private readonly scorer: Int8Scorer;
 
-  private constructor(store: PageStore, manifest: Manifest, coder: CoderParams | null, partition: PartitionParams | null, private readonly budget: number) {
+  private constructor(store: PageStore, manifest: Manifest, coder: CoderParams | null, partition: PartitionParams | null, private readonly budget: number, private readonly scanThread: ScanThread | null) {
     // Codes and the coder live in memory already; only item pages are worth caching.
     this.pages = new LruPageCache(store, budget, (key) => key.startsWith(VECTORS_PREFIX) || key.startsWith(META_PREFIX));
     this.manifest = manifest;
@@ -254,7 +260,7 @@ export class ImageIndex {
     this.words = wordsPerCode(manifest.bits);
     this.codes = new Uint32Array(Math.max(manifest.slotCount, 1024) * this.words);
     this.live = new Uint8Array(this.codes.length / this.words);
-    this.lists = partition ? new InvertedLists(new Partition(partition), this.live.length, coder) : null;
+    this.lists = partition ? new InvertedLists(new Partition(partition), this.live.length, coder, scanThread) : null;
     this.slotsById = manifest.slotCount === 0 ? Promise.resolve(new Map()) : null;
   }
 
@@ -265,13 +271,14 @@ export class ImageIndex {
    */
   static async open(store: PageStore, settings: IndexSettings, options: OpenOptions = {}): Promise<ImageIndex> {
     const budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
+    const scanThread = options.scanThread ?? null;
     const stored = await store.get(MANIFEST_KEY);
     if (!stored) {
       // Pages without a manifest are leftovers of an import that never finished.
       await store.clear();
       const manifest = newManifest(settings);
       await store.commit(new Map([[MANIFEST_KEY, encodeJson(manifest)]]));
-      return new ImageIndex(store, manifest, null, null, budget);
+      return new ImageIndex(store, manifest, null, null, budget, scanThread);
     }
     const storedManifest = decodeJson<Manifest>(stored);
     const manifest = upgradedManifest(storedManifest);
@@ -285,7 +292,7 @@ export class ImageIndex {
     const partitionBytes = manifest.partition ? await store.get(PARTITION_KEY) : undefined;
     if (manifest.partition && !partitionBytes) throw new Error('The index is damaged: its partition is missing.');
     const partition = partitionBytes ? decodePartition(partitionBytes, manifest) : null;
-    const index = new ImageIndex(store, manifest, coderBytes ? decodeCoder(coderBytes, manifest) : null, partition, budget);
+    const index = new ImageIndex(store, manifest, coderBytes ? decodeCoder(coderBytes, manifest) : null, partition, budget, scanThread);
     await index.loadCodes(store);
     return index;
   }
@@ -641,6 +648,7 @@ export class ImageIndex {
     return this.serialised(() => {
       if (this.tableBuild) clearTimeout(this.tableBuild);
       this.tableBuild = null;
+      this.scanThread?.close();
       return this.pages.close();
     });
   }
@@ -793,7 +801,7 @@ export class ImageIndex {
     const coder = train.coder ? new Coder(params) : this.coder!;
     const partition = pca ? trainPartition(sample, { dims, lists: partitionLists(n, total), sketch: 'int4', seed, pca }) : null;
     const codes = train.coder ? new Uint32Array(this.live.length * words) : this.codes;
-    const lists = partition ? new InvertedLists(new Partition(partition), this.live.length, params) : null;
+    const lists = partition ? new InvertedLists(new Partition(partition), this.live.length, params, this.scanThread) : null;
     if (train.coder || lists) {
       for await (const { slot, stored } of this.scan({ vectors: true })) {
         const vector = this.dequantize(stored!);

@@ -7,6 +7,7 @@ import type { CoderParams } from '../codes/coder.ts';
 import type { SlotFilter } from './mih.ts';
 import type { Partition } from './partition.ts';
 import { QueryProjection } from './query-projection.ts';
+import type { ScanThread } from './scan-thread.ts';
 import { indexesAtLeast, type SelectAtLeast } from './select-scores.ts';
 import { SketchArray } from './sketch-kernel.ts';
 
@@ -76,13 +77,16 @@ export class InvertedLists {
   private scratch = { positions: new Uint32Array(0), shortlisted: new Uint32Array(0), selected: new Uint32Array(0) };
   private readonly queryProjection: QueryProjection;
 
-  /** `coder`: the index's, whose W·q can give a query's projection (query-projection.ts). */
-  constructor(readonly partition: Partition, capacity: number, coder: CoderParams | null = null) {
+  /**
+   * `coder`: the index's, whose W·q can give a query's projection (query-projection.ts). `thread`: one to score a part
+   * of large scans (scan-thread.ts), handed each arena the lists make.
+   */
+  constructor(readonly partition: Partition, capacity: number, coder: CoderParams | null = null, private readonly thread: ScanThread | null = null) {
     const { dims, lists, sketch, spread } = partition.params;
     this.dims = dims;
     this.lists = lists;
     this.spread = spread;
-    this.arena = new SketchArray(dims, sketch, capacity);
+    this.arena = new SketchArray(dims, sketch, capacity, { thread });
     this.slotAt = new Uint32Array(capacity);
     this.listOfSlot = new Uint16Array(capacity);
     this.positionOf = new Uint32Array(capacity).fill(NONE);
@@ -193,7 +197,7 @@ export class InvertedLists {
     const total = counts[lists]!;
     // Room for a sixteenth more before the next growth: the arena is most of a large index's memory.
     const capacity = total + (total >> 4) + 1024;
-    const arena = new SketchArray(dims, this.arena.encoding, capacity);
+    const arena = new SketchArray(dims, this.arena.encoding, capacity, { thread: this.thread });
     const slotAt = new Uint32Array(capacity);
     // Where each new position's sketch is now.
     const from = new Uint32Array(total);

@@ -5,7 +5,7 @@
  * and SketchArray runs it where a scan's scores are, in its memory. The loop below is the same pick everywhere else.
  */
 import { simdModule } from '../wasm/simd-module.ts';
-import { SELECT_SCORES_WASM_BASE64 } from './select-scores-wasm.ts';
+import { SELECT_SCORES_SHARED_WASM_BASE64, SELECT_SCORES_WASM_BASE64 } from './select-scores-wasm.ts';
 
 /**
  * The indexes of a set of scores at or above a threshold (compared as a float32, as the kernel does), in increasing
@@ -15,6 +15,8 @@ export type SelectAtLeast = (threshold: number) => Uint32Array;
 
 /** The compiled kernel, or null where WebAssembly SIMD is missing. */
 export const compiledSelectKernel = simdModule(SELECT_SCORES_WASM_BASE64);
+/** The same, importing a shared memory. */
+export const compiledSharedSelectKernel = simdModule(SELECT_SCORES_SHARED_WASM_BASE64);
 
 /** The kernel's export: atLeast(scores, count, threshold, out) → how many (byte addresses; see select-scores.wat). */
 export type AtLeastFunction = (scores: number, count: number, threshold: number, out: number) => number;

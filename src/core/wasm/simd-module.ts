@@ -28,3 +28,19 @@ export const WASM_PAGE_BYTES = 65_536;
 export function memoryFor(bytes: number): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES)) });
 }
+
+/** The most pages a shared memory may grow to (it must declare one): all a 32-bit memory has, as scripts/build-wasm.ts declares. */
+const SHARED_MAXIMUM_PAGES = 65_536;
+
+/**
+ * A shared memory of one page, which threads can use at once, for a kernel assembled to import one (build-wasm.ts's
+ * SHARED_MODULES); null where shared memory cannot be had (a page that is not cross-origin isolated, or too little
+ * address space: the engine reserves the whole maximum up front).
+ */
+export function sharedMemory(): WebAssembly.Memory | null {
+  try {
+    return new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAXIMUM_PAGES, shared: true });
+  } catch {
+    return null;
+  }
+}
