@@ -175,6 +175,18 @@ describe('LRU page cache', () => {
     expect(cache.misses).toBe(misses);
   });
 
+  it('decodes a page that a later read of the same call evicted for that call alone, counting it nowhere', async () => {
+    const store = new MemoryPageStore();
+    await store.commit(new Map([['a', new Uint8Array(6).fill(1)], ['x', new Uint8Array(6).fill(2)]]));
+    const cache = new LruPageCache(store, 10);
+    await cache.get('a');
+    // a is found cached, then x is read and kept, and a (now the least recently used) goes to make room.
+    const decoded = await cache.getManyDecoded(['a', 'x'], (page) => page[0], () => 1);
+    expect(decoded).toEqual([1, 2]);
+    expect([cache.has('a'), cache.has('x'), cache.residentBytes]).toEqual([false, true, 6 + 1]); // x and its decoded form
+
+  });
+
   it('decodes a cached page once, counts the decoded form in its budget, and decodes a rewritten page afresh', async () => {
     const store = new MemoryPageStore();
     await store.commit(new Map([['a', bytes(1, 2)], ['b', bytes(3)], ['c', new Uint8Array(50)]]));
