@@ -156,7 +156,7 @@ export const indexHarness = {
    * Which kernel scores int4 sketches here, and whether its scores over random sketches equal those of the plain
    * SIMD kernel and of plain JavaScript (heads alone and whole, after the arrays grew).
    */
-  async sketchKernels(): Promise<{ relaxed: boolean; sameScores: boolean; threadParts: number }> {
+  async sketchKernels(): Promise<{ relaxed: boolean; sameScores: boolean; threadChunks: number }> {
     const random = seededRandom(5);
     const [dims, count] = [256, THREAD_SCAN_MIN + 1000];
     // The app's scan thread (a worker of its own, the sketches in shared memory), then the relaxed kernel alone, the plain one, plain JavaScript.
@@ -171,8 +171,8 @@ export const indexHarness = {
     const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
     const slots = Uint32Array.from({ length: THREAD_SCAN_MIN + 1 }, () => Math.floor(random() * count));
     for (const sketches of arrays) sketches.setQuery(query);
-    // The thread takes parts once its worker has started and has the array.
-    for (let tries = 0; thread.parts === 0 && tries < 500; tries++) {
+    // The thread takes chunks once its worker has started and has the array.
+    for (let tries = 0; thread.chunks === 0 && tries < 500; tries++) {
       arrays[0]!.scan(true, slots, slots.length);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -182,7 +182,7 @@ export const indexHarness = {
       sameScores &&= scores.every((s) => s.every((score, i) => score === scores[3]![i]));
     }
     thread.close();
-    return { relaxed: arrays[1]!.relaxed, sameScores, threadParts: thread.parts };
+    return { relaxed: arrays[1]!.relaxed, sameScores, threadChunks: thread.chunks };
   },
 
   /** Rejects a damaged pack with the pack reader's error. */

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
-import { ScanThread } from '../../src/core/index/scan-thread.ts';
+import { CHUNK, ScanThread, type ScanKernel } from '../../src/core/index/scan-thread.ts';
 import { SketchArray, THREAD_SCAN_MIN } from '../../src/core/index/sketch-kernel.ts';
 
 /** A scan thread in a Node worker, running serveScans from the TypeScript source (through tsx, as the CLI runs). */
@@ -16,84 +16,100 @@ function nodeScanThread(): ScanThread {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Sketch arrays of `count` random sketches, the same in each, set to one random query. */
+function sketchArrays(seed: number, dims: number, count: number, options: ConstructorParameters<typeof SketchArray>[3][]): SketchArray[] {
+  const random = seededRandom(seed);
+  const arrays = options.map((option) => new SketchArray(dims, 'int4', count, option));
+  for (let i = 0; i < count; i++) {
+    const row = Float32Array.from({ length: dims }, () => random() * 2 - 1);
+    for (const sketches of arrays) sketches.encode(row, i);
+  }
+  const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
+  for (const sketches of arrays) sketches.setQuery(query);
+  return arrays;
+}
+
+/**
+ * Scans with `sketches` until `thread` has scored a chunk: its worker starts, and gets the array, asynchronously; and
+ * it takes a chunk only where it wakes before this side has claimed them all.
+ */
+async function untilItTakesChunks(thread: ScanThread, sketches: SketchArray, slots: Uint32Array): Promise<void> {
+  for (let tries = 0; thread.chunks === 0 && tries < 300; tries++) {
+    for (let i = 0; i < 20; i++) sketches.scan(true, slots, slots.length);
+    await pause(10);
+  }
+  expect(thread.chunks).toBeGreaterThan(0);
+}
+
 describe('a scan thread', () => {
   const threads: ScanThread[] = [];
   afterEach(() => {
     for (const thread of threads.splice(0)) thread.close();
   });
 
-  it('scores a part of each large scan, and the scores are exactly those of one thread', async () => {
+  it('scores chunks of each large scan, and the scores are exactly those of one thread', async () => {
     const thread = nodeScanThread();
     threads.push(thread);
-    const random = seededRandom(3);
-    const [dims, count] = [256, THREAD_SCAN_MIN + 1001];
-    const arrays = [new SketchArray(dims, 'int4', count, { thread }), new SketchArray(dims, 'int4', count)];
-    for (let i = 0; i < count; i++) {
-      const row = Float32Array.from({ length: dims }, () => random() * 2 - 1);
-      for (const sketches of arrays) sketches.encode(row, i);
-    }
-    const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
+    const count = THREAD_SCAN_MIN + 1001;
+    const [threaded, alone] = sketchArrays(3, 256, count, [{ thread }, {}]);
+    const random = seededRandom(30);
     const slots = Uint32Array.from({ length: count - 3 }, () => Math.floor(random() * count));
-    for (const sketches of arrays) sketches.setQuery(query);
-    // The thread takes its first part once it has the array (its message arrives asynchronously).
-    for (let tries = 0; thread.parts === 0 && tries < 200; tries++) {
-      arrays[0]!.scan(true, slots, slots.length);
-      await pause(10);
-    }
-    expect(thread.parts).toBeGreaterThan(0);
-    for (const whole of [true, false]) {
-      const parts = thread.parts;
-      const [threaded, alone] = arrays.map((sketches) => sketches.scan(whole, slots, slots.length).slice());
-      expect(thread.parts).toBe(parts + 1);
-      expect(threaded).toEqual(alone);
+    await untilItTakesChunks(thread, threaded!, slots);
+    for (let round = 0; round < 20; round++) {
+      for (const whole of [true, false]) expect(threaded!.scan(whole, slots, slots.length).slice()).toEqual(alone!.scan(whole, slots, slots.length).slice());
     }
     // A scan below THREAD_SCAN_MIN stays on this thread.
-    const parts = thread.parts;
-    arrays[0]!.scan(true, slots, THREAD_SCAN_MIN - 4);
-    expect(thread.parts).toBe(parts);
+    const chunks = thread.chunks;
+    threaded!.scan(true, slots, THREAD_SCAN_MIN - 4);
+    expect(thread.chunks).toBe(chunks);
   });
 
   it('serves the latest array it was handed; an older one scans alone, with the same scores', async () => {
     const thread = nodeScanThread();
     threads.push(thread);
-    const random = seededRandom(4);
-    const [dims, count] = [64, THREAD_SCAN_MIN];
-    const older = new SketchArray(dims, 'int4', count, { thread });
-    const newer = new SketchArray(dims, 'int4', count, { thread });
-    for (let i = 0; i < count; i++) {
-      const row = Float32Array.from({ length: dims }, () => random() * 2 - 1);
-      older.encode(row, i);
-      newer.encode(row, i);
-    }
+    const count = THREAD_SCAN_MIN;
+    const [older, newer] = sketchArrays(4, 256, count, [{ thread }, { thread }]);
     const slots = Uint32Array.from({ length: count }, (_, i) => i);
-    const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
-    older.setQuery(query);
-    newer.setQuery(query);
-    for (let tries = 0; thread.parts === 0 && tries < 200; tries++) {
-      newer.scan(true, slots, count);
-      await pause(10);
-    }
-    expect(thread.parts).toBeGreaterThan(0);
-    const parts = thread.parts;
-    expect(older.scan(true, slots, count).slice()).toEqual(newer.scan(true, slots, count).slice());
-    expect(thread.parts).toBe(parts + 1);
+    await untilItTakesChunks(thread, newer!, slots);
+    const chunks = thread.chunks;
+    expect(older!.scan(true, slots, count).slice()).toEqual(newer!.scan(true, slots, count).slice());
+    const newerTook = thread.chunks - chunks;
+    older!.scan(true, slots, count);
+    expect(thread.chunks).toBe(chunks + newerTook);
   });
 
-  it('whose part fails leaves it to the searching thread, and is not used again', async () => {
+  it('whose chunk fails leaves the scan to the searching thread, and is not used again', async () => {
     const thread = nodeScanThread();
     threads.push(thread);
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65_536, shared: true });
-    // A module without the kernel asked for: the thread has none, and each part it is given fails.
-    const module = new WebAssembly.Module(Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0));
-    const attachment = thread.attach(memory, module, 'scan4');
-    let started = false;
-    for (let tries = 0; !started && tries < 200; tries++) {
-      started = thread.start(attachment, new Array(11).fill(0));
-      if (!started) await pause(10);
+    // A module without the kernel asked for: the thread has none, and each chunk it takes fails.
+    const attachment = thread.attach(memory, new WebAssembly.Module(Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0)), 'scan4');
+    // This side's kernel scores slot s as 2s, and notes the counts it is called for.
+    const count = 4 * CHUNK;
+    const [slots, out] = [0, 4 * count];
+    new Uint32Array(memory.buffer, slots, count).set(Array.from({ length: count }, (_, i) => i));
+    const calls: number[] = [];
+    const kernel: ScanKernel = (...args) => {
+      const [at, n, to] = args.slice(8) as [number, number, number];
+      calls.push(n);
+      const from = new Uint32Array(memory.buffer, at, n);
+      new Float32Array(memory.buffer, to, n).set(Array.from(from, (s) => 2 * s));
+    };
+    // Until a scan shows the thread's failure: chunks here, then the whole scan again.
+    let failedScan: number[] = [];
+    for (let tries = 0; failedScan.length === 0 && tries < 300; tries++) {
+      calls.length = 0;
+      new Float32Array(memory.buffer, out, count).fill(-1);
+      thread.scan(attachment, kernel, new Array(8).fill(0), slots, count, out);
+      expect(Array.from(new Float32Array(memory.buffer, out, count))).toEqual(Array.from({ length: count }, (_, i) => 2 * i));
+      if (calls.at(-1) === count && calls.length > 1) failedScan = [...calls];
+      else await pause(10);
     }
-    expect(started).toBe(true);
-    expect(thread.finish()).toBe(false);
-    expect(thread.start(attachment, new Array(11).fill(0))).toBe(false);
-    expect(thread.parts).toBe(0);
+    expect(failedScan.slice(0, -1).every((n) => n === CHUNK)).toBe(true);
+    expect(failedScan.length - 1).toBeLessThan(4); // the thread took at least one chunk, which failed
+    calls.length = 0;
+    thread.scan(attachment, kernel, new Array(8).fill(0), slots, count, out);
+    expect(calls).toEqual([count]);
+    expect(thread.chunks).toBe(0);
   });
 });

@@ -33,7 +33,7 @@
 import { sketchBytes, type SketchEncoding } from '../pack/format.ts';
 import { quantizeQuery } from '../vectors/quantize.ts';
 import { memoryFor, sharedMemory, simdModule, WASM_PAGE_BYTES } from '../wasm/simd-module.ts';
-import type { ScanThread } from './scan-thread.ts';
+import type { ScanKernel, ScanThread } from './scan-thread.ts';
 import { compiledSelectKernel, compiledSharedSelectKernel, indexesAtLeast, type AtLeastFunction } from './select-scores.ts';
 import { SKETCH_SCAN_RELAXED_SHARED_WASM_BASE64, SKETCH_SCAN_RELAXED_WASM_BASE64 } from './sketch-scan-relaxed-wasm.ts';
 import { SKETCH_SCAN_SHARED_WASM_BASE64, SKETCH_SCAN_WASM_BASE64 } from './sketch-scan-wasm.ts';
@@ -50,8 +50,6 @@ export const HEAD_DIMS = 64;
 /** A head's length is a multiple of this: one int4 block of the kernel. */
 const HEAD_STEP = 32;
 
-type ScanFunction = (heads: number, headStride: number, headDims: number, rests: number, restStride: number, restDims: number,
-  scales: number, query: number, slots: number, count: number, out: number) => void;
 
 /** The largest component of each encoding. */
 const LEVELS: Record<SketchEncoding, number> = { int8: 127, int4: 7 };
@@ -85,7 +83,7 @@ export const THREAD_SCAN_MIN = 8192;
 
 export class SketchArray {
   private readonly memory: WebAssembly.Memory;
-  private readonly kernel: ScanFunction | null;
+  private readonly kernel: ScanKernel | null;
   /** The thread that scores a part of large scans, and its attachment of this array (null: none, or the memory is not shared). */
   private readonly thread: { readonly thread: ScanThread; readonly attachment: number } | null = null;
   private readonly selectKernel: AtLeastFunction | null;
@@ -126,7 +124,7 @@ export class SketchArray {
     const module = relaxed ?? (simd ? compiled.plain() : null);
     const exports = module && new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports;
     const kernelName = encoding === 'int8' ? 'scan8' : 'scan4';
-    this.kernel = exports ? (exports[kernelName] as ScanFunction) : null;
+    this.kernel = exports ? (exports[kernelName] as ScanKernel) : null;
     if (shared && module) this.thread = { thread: options.thread!, attachment: options.thread!.attach(shared, module, kernelName) };
     const select = options.simd === false ? null : compiled.select();
     this.selectKernel = select && (new WebAssembly.Instance(select, { env: { memory: this.memory } }).exports.atLeast as AtLeastFunction);
@@ -278,12 +276,11 @@ export class SketchArray {
       const slotsIn = new Uint32Array(buffer, slotsAt, padded);
       slotsIn.set(slots.subarray(0, count));
       slotsIn.fill(slots[count - 1]!, count);
-      const args = [0, headBytes, headDims, rests, restBytes, restDims, scales, this.queryAt] as const;
-      // With a thread, it scores the second half (from a multiple of 4) while this one scores the first.
-      const half = padded >= THREAD_SCAN_MIN && this.thread ? (padded >> 1) & ~3 : padded;
-      const split = half < padded && this.thread!.thread.start(this.thread!.attachment, [...args, slotsAt + 4 * half, padded - half, outAt + 4 * half]);
-      this.kernel(...args, slotsAt, split ? half : padded, outAt);
-      if (split && !this.thread!.thread.finish()) this.kernel(...args, slotsAt + 4 * half, padded - half, outAt + 4 * half);
+      if (this.thread && padded >= THREAD_SCAN_MIN) {
+        this.thread.thread.scan(this.thread.attachment, this.kernel, [0, headBytes, headDims, rests, restBytes, restDims, scales, this.queryAt], slotsAt, padded, outAt);
+      } else {
+        this.kernel(0, headBytes, headDims, rests, restBytes, restDims, scales, this.queryAt, slotsAt, padded, outAt);
+      }
       return out;
     }
     const q = new Int16Array(buffer, this.queryAt, this.dims);
@@ -358,7 +355,7 @@ function align16(address: number): number {
  * extremes (all 7, all −7) and mixed ones, both signs of the query at its extremes.
  */
 export function scan4Agrees(module: WebAssembly.Module, memory: WebAssembly.Memory): boolean {
-  const scan = new WebAssembly.Instance(module, { env: { memory } }).exports.scan4 as ScanFunction;
+  const scan = new WebAssembly.Instance(module, { env: { memory } }).exports.scan4 as ScanKernel;
   const [heads, rests, scales, query, slots, out] = [0, 64, 128, 144, 272, 304];
   const bytes = new Uint8Array(memory.buffer);
   const sketchByte = (sketch: number, b: number) => (sketch === 0 ? 0x77 : sketch === 1 ? 0x99 : (b * 37 + sketch * 101) & 255);
