@@ -605,15 +605,15 @@ const bench = {
 
   /**
    * Cold open: the store (the app's, or with `mirror: false` IndexedDB alone, as before the
-   * OPFS mirror), ImageIndex.open, then the first query (which builds the hash tables). With a scan thread, as the app
-   * opens it, unless `scanThread` is false.
+   * OPFS mirror), ImageIndex.open, then the first query (which builds the hash tables). With a scan thread where the
+   * app's library starts one, or (`scanThread`) wherever one can work.
    */
   async open(args: { readonly db: string; readonly mirror: boolean; readonly bits: number; readonly coder: CoderKind; readonly budgetBytes: number; readonly truth: number[]; readonly firstQuery: number; readonly scanThread?: boolean }) {
     truthIds = Int32Array.from(args.truth);
     const t0 = performance.now();
     store = args.mirror ? await openIndexStore(args.db) : await IdbPageStore.open(args.db);
     const t1 = performance.now();
-    index = await ImageIndex.open(store, settings(args.bits, args.coder), { memoryBudgetBytes: args.budgetBytes, scanThread: args.scanThread === false ? null : startScanThread() });
+    index = await ImageIndex.open(store, settings(args.bits, args.coder), { memoryBudgetBytes: args.budgetBytes, scanThread: startScanThread(args.scanThread ? 2 : undefined) });
     const t2 = performance.now();
     const results = await index.search(queryVector(args.firstQuery), { k: K });
     const t3 = performance.now();

@@ -160,7 +160,7 @@ export const indexHarness = {
     const random = seededRandom(5);
     const [dims, count] = [256, THREAD_SCAN_MIN + 1000];
     // The app's scan thread (a worker of its own, the sketches in shared memory), then the relaxed kernel alone, the plain one, plain JavaScript.
-    const thread = startScanThread();
+    const thread = startScanThread(2); // (the app's default asks for more cores than this host has)
     if (!thread) throw new Error('No scan thread here: the harness is cross-origin isolated, in a worker, on more than one core.');
     const options = [{ thread }, {}, { relaxed: false }, { simd: false }];
     const arrays = options.map((option) => new SketchArray(dims, 'int4', count, option));

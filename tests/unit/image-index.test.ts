@@ -3,6 +3,7 @@ import { ImageIndex, IndexMismatchError, LINEAR_SCAN_BELOW, LIST_SAMPLE, PARTITI
 import { trainCoder } from '../../src/core/codes/coder.ts';
 import { cachedVectorsPageBytes, encodeJson, encodePartition, ITEMS_PER_PAGE, MANIFEST_KEY, META_PREFIX, PARTITION_KEY, VECTORS_PREFIX } from '../../src/core/index/pages.ts';
 import { Partition } from '../../src/core/index/partition.ts';
+import { ScanThread } from '../../src/core/index/scan-thread.ts';
 import { HEAD_PASS_RATIO } from '../../src/core/index/inverted-lists.ts';
 import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
 import { SECTION, sketchBytes } from '../../src/core/pack/format.ts';
@@ -226,6 +227,14 @@ describe('ImageIndex', () => {
     await (await ImageIndex.open(store, SETTINGS)).add(makeItems(5, 6));
     await expect(ImageIndex.open(store, { ...SETTINGS, modelId: 'other' })).rejects.toThrow(IndexMismatchError);
     await expect(ImageIndex.open(store, { ...SETTINGS, method: 'rmac' })).rejects.toThrow(/method "gap"/);
+    // A scan thread handed to an open that fails is closed (no index owns it), as one handed to an index closes with it.
+    const closed: string[] = [];
+    const thread = (name: string) => new ScanThread({ postMessage() {}, terminate: () => closed.push(name) });
+    await expect(ImageIndex.open(store, { ...SETTINGS, modelId: 'other' }, { scanThread: thread('refused') })).rejects.toThrow(IndexMismatchError);
+    const index = await ImageIndex.open(store, SETTINGS, { scanThread: thread('opened') });
+    expect(closed).toEqual(['refused']);
+    await index.close();
+    expect(closed).toEqual(['refused', 'opened']);
   });
 
   it('keeps everything already stored when storage is full', async () => {

@@ -270,8 +270,16 @@ export class ImageIndex {
    * its coder settings win (change them with `rebuild`).
    */
   static async open(store: PageStore, settings: IndexSettings, options: OpenOptions = {}): Promise<ImageIndex> {
-    const budget = options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET;
     const scanThread = options.scanThread ?? null;
+    try {
+      return await ImageIndex.load(store, settings, options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET, scanThread);
+    } catch (err) {
+      scanThread?.close(); // (no index to close it)
+      throw err;
+    }
+  }
+
+  private static async load(store: PageStore, settings: IndexSettings, budget: number, scanThread: ScanThread | null): Promise<ImageIndex> {
     const stored = await store.get(MANIFEST_KEY);
     if (!stored) {
       // Pages without a manifest are leftovers of an import that never finished.

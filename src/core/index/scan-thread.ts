@@ -75,6 +75,7 @@ const SCAN_ARGUMENTS = 11;
 /** NEXT holds the scan's number above its next chunk. */
 const CHUNK_BITS = 16;
 const SCAN_NUMBERS = 1 << (31 - CHUNK_BITS);
+const CHUNKS_MAX = (1 << CHUNK_BITS) - 1;
 
 /** Sketches a chunk: a multiple of 4 (scan4's step), 30–60 µs of work at the default sketch. */
 export const CHUNK = 2048;
@@ -108,8 +109,8 @@ export class ScanThread {
   scan(attachment: number, kernel: ScanKernel, args: readonly number[], slots: number, count: number, out: number): void {
     const control = this.control;
     const chunks = Math.ceil(count / CHUNK);
-    if (this.failed || attachment !== this.attachments || Atomics.load(control, ACKNOWLEDGED) !== attachment || chunks < 2) {
-      kernel(args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, slots, count, out);
+    if (this.failed || attachment !== this.attachments || Atomics.load(control, ACKNOWLEDGED) !== attachment || chunks < 2 || chunks > CHUNKS_MAX) {
+      run(kernel, args, slots, count, out);
       return;
     }
     const scan = (this.scans = (this.scans + 1) % SCAN_NUMBERS);
@@ -134,7 +135,7 @@ export class ScanThread {
       return;
     }
     this.failed = true;
-    kernel(args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, slots, count, out);
+    run(kernel, args, slots, count, out);
   }
 
   close(): void {
@@ -146,7 +147,7 @@ export class ScanThread {
 function claim(control: Int32Array, scan: number, chunks: number): number {
   for (;;) {
     const next = Atomics.load(control, NEXT);
-    const chunk = next & ((1 << CHUNK_BITS) - 1);
+    const chunk = next & CHUNKS_MAX;
     if (next >>> CHUNK_BITS !== scan || chunk >= chunks) return -1;
     if (Atomics.compareExchange(control, NEXT, next, next + 1) === next) return chunk;
   }
@@ -154,7 +155,12 @@ function claim(control: Int32Array, scan: number, chunks: number): number {
 
 function scoreChunk(kernel: ScanKernel, args: readonly number[], slots: number, count: number, out: number, chunk: number): void {
   const from = chunk * CHUNK;
-  kernel(args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, slots + 4 * from, Math.min(CHUNK, count - from), out + 4 * from);
+  run(kernel, args, slots + 4 * from, Math.min(CHUNK, count - from), out + 4 * from);
+}
+
+/** `kernel` on its first 8 arguments, `args`, and the slots, their count and the scores' address. */
+function run(kernel: ScanKernel, args: readonly number[], slots: number, count: number, out: number): void {
+  kernel(args[0]!, args[1]!, args[2]!, args[3]!, args[4]!, args[5]!, args[6]!, args[7]!, slots, count, out);
 }
 
 /**

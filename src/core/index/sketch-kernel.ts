@@ -50,7 +50,6 @@ export const HEAD_DIMS = 64;
 /** A head's length is a multiple of this: one int4 block of the kernel. */
 const HEAD_STEP = 32;
 
-
 /** The largest component of each encoding. */
 const LEVELS: Record<SketchEncoding, number> = { int8: 127, int4: 7 };
 
@@ -75,9 +74,9 @@ const kernels = {
   },
 };
 /**
- * Scans of fewer sketches than this stay on the calling thread. Scanning list-ordered sketches of a million-item arena
- * in Chromium (scratch, one thread against two, side by side, three runs): 8192 took 0.11–0.16 ms against 0.09–0.115,
- * 16 384 took 0.22–0.28 against 0.16–0.22, 50 000 took 0.66–0.98 against 0.50–0.63, 150 000 took 2.4–2.9 against 1.7–1.9.
+ * Scans of fewer sketches than this (four of the thread's chunks, 0.1–0.16 ms of work in a million-item arena in
+ * Chromium) stay on the calling thread: waking the thread costs a notify, and a thread that wakes late finds a short
+ * scan over. Over 50 000 sketches there, with the thread awake, one thread took 0.66–0.98 ms and two 0.50–0.63 (scratch).
  */
 export const THREAD_SCAN_MIN = 8192;
 
@@ -110,7 +109,9 @@ export class SketchArray {
    * shared and the kernel is SIMD (the scores are the same again).
    */
   constructor(readonly dims: number, readonly encoding: SketchEncoding, capacity: number, options: { readonly simd?: boolean; readonly relaxed?: boolean; readonly headDims?: number; readonly thread?: ScanThread | null } = {}) {
-    const shared = options.thread ? sharedMemory() : null;
+    const simd = options.simd !== false && dims % (encoding === 'int8' ? 16 : 32) === 0;
+    // Shared only where the kernels can run on it (else the thread would cost the SIMD kernels).
+    const shared = options.thread && simd && kernels.shared.plain() && kernels.shared.select() ? sharedMemory() : null;
     const compiled = shared ? kernels.shared : kernels.unshared;
     this.memory = shared ?? memoryFor(0);
     this.sketchBytes = sketchBytes(dims, encoding);
@@ -119,7 +120,6 @@ export class SketchArray {
     this.headBytes = this.headDims === dims ? this.sketchBytes : sketchBytes(this.headDims, encoding);
     this.restBytes = this.sketchBytes - this.headBytes;
     this.encoded = new Int8Array(this.sketchBytes);
-    const simd = options.simd !== false && dims % (encoding === 'int8' ? 16 : 32) === 0;
     const relaxed = simd && encoding === 'int4' && options.relaxed !== false ? compiled.relaxed() : null;
     const module = relaxed ?? (simd ? compiled.plain() : null);
     const exports = module && new WebAssembly.Instance(module, { env: { memory: this.memory } }).exports;
