@@ -69,7 +69,8 @@ export interface OpenOptions {
   readonly memoryBudgetBytes?: number;
   /**
    * A second thread to score part of each large sketch scan (scan-thread.ts), where the sketches' memory can be
-   * shared; the index closes it when it closes. Default: none, every scan on the calling thread.
+   * shared; the index closes it when it closes, and an open that fails closes it too. Default: none, every scan on
+   * the calling thread.
    */
   readonly scanThread?: ScanThread | null;
 }
