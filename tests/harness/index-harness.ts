@@ -163,7 +163,9 @@ export const indexHarness = {
     const thread = startScanThread(2); // (the app's default asks for more cores than this host has)
     if (!thread) throw new Error('No scan thread here: the harness is cross-origin isolated, in a worker, on more than one core.');
     const options = [{ thread }, {}, { relaxed: false }, { simd: false }];
-    const arrays = options.map((option) => new SketchArray(dims, 'int4', count, option));
+    // Made small and grown, so that the thread's shared memory grows after it is attached.
+    const arrays = options.map((option) => new SketchArray(dims, 'int4', 8, option));
+    for (const sketches of arrays) sketches.reserve(count);
     for (let i = 0; i < count; i++) {
       const row = Float32Array.from({ length: dims }, () => random() * 2 - 1);
       for (const sketches of arrays) sketches.encode(row, i);
@@ -171,18 +173,21 @@ export const indexHarness = {
     const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
     const slots = Uint32Array.from({ length: THREAD_SCAN_MIN + 1 }, () => Math.floor(random() * count));
     for (const sketches of arrays) sketches.setQuery(query);
-    // The thread takes chunks once its worker has started and has the array.
-    for (let tries = 0; thread.chunks === 0 && tries < 500; tries++) {
-      arrays[0]!.scan(true, slots, slots.length);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    try {
+      // The thread takes chunks once its worker has started and has the array.
+      for (let tries = 0; thread.chunks === 0 && tries < 500; tries++) {
+        for (let i = 0; i < 10; i++) arrays[0]!.scan(true, slots, slots.length);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      let sameScores = true;
+      for (const whole of [true, false]) {
+        const scores = arrays.map((sketches) => sketches.scan(whole, slots, slots.length).slice());
+        sameScores &&= scores.every((s) => s.every((score, i) => score === scores[3]![i]));
+      }
+      return { relaxed: arrays[1]!.relaxed, sameScores, threadChunks: thread.chunks };
+    } finally {
+      thread.close();
     }
-    let sameScores = true;
-    for (const whole of [true, false]) {
-      const scores = arrays.map((sketches) => sketches.scan(whole, slots, slots.length).slice());
-      sameScores &&= scores.every((s) => s.every((score, i) => score === scores[3]![i]));
-    }
-    thread.close();
-    return { relaxed: arrays[1]!.relaxed, sameScores, threadChunks: thread.chunks };
   },
 
   /** Rejects a damaged pack with the pack reader's error. */

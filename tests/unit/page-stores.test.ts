@@ -222,6 +222,27 @@ describe('LRU page cache', () => {
     expect(cache.residentBytes).toBe(0);
   });
 
+  it('counts nothing for a page a clear dropped while a decoded read that had found it waited for another', async () => {
+    const store = new MemoryPageStore();
+    await store.commit(new Map([['a', bytes(1)], ['b', bytes(2)], ['x', bytes(3)]]));
+    const cache = new LruPageCache(store, 100);
+    await cache.getMany(['b', 'a']); // a is cached, and not the oldest
+    // The read finds a cached, then waits for x; a clear runs meanwhile.
+    let answer!: () => void;
+    const gate = new Promise<void>((resolve) => (answer = resolve));
+    const read = store.getMany.bind(store);
+    store.getMany = async (keys) => {
+      await gate;
+      return read(keys);
+    };
+    const reading = cache.getManyDecoded(['a', 'x'], (page) => page[0], () => 10);
+    const clearing = cache.clear();
+    answer();
+    expect(await reading).toEqual([1, undefined]); // (x was cleared from the store before the read reached it)
+    await clearing;
+    expect([cache.has('a'), cache.residentBytes]).toEqual([false, 0]);
+  });
+
   it('decodes a page read while it was being rewritten for that read alone', async () => {
     const store = new MemoryPageStore();
     await store.commit(new Map([['a', bytes(1)]]));

@@ -35,7 +35,11 @@
  *   and count them in FINISHED; the searching side returns once all are.
  * - A chunk the thread fails to score (its kernel threw) is counted too, and
  *   FAILED set: the searching side scores the whole scan again itself, and
- *   stops using the thread.
+ *   stops using the thread; so it does where the thread has not finished a
+ *   chunk it claimed within STALLED_MS (its worker died). Scan numbers wrap
+ *   at SCAN_NUMBERS: a thread stalled that many scans between reading a
+ *   scan's arguments and claiming a chunk could claim a later one's, which
+ *   is not guarded against.
  *
  * Until the thread has acknowledged an array, or after it failed, the
  * searching thread scans alone: the second thread only ever takes work from
@@ -79,6 +83,8 @@ const CHUNKS_MAX = (1 << CHUNK_BITS) - 1;
 
 /** Sketches a chunk: a multiple of 4 (scan4's step), 30–60 µs of work at the default sketch. */
 export const CHUNK = 2048;
+/** How long the searching side waits for a chunk the thread has claimed before it takes the thread for dead. */
+const STALLED_MS = 2000;
 
 export class ScanThread {
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * (ARGUMENTS + SCAN_ARGUMENTS)));
@@ -94,8 +100,9 @@ export class ScanThread {
   /** Hands the thread a sketch array's shared memory and scan kernel (export `kernel` of `module`); returns the attachment's number, which `scan` takes. */
   attach(memory: WebAssembly.Memory, module: WebAssembly.Module, kernel: string): number {
     const attachment = ++this.attachments;
-    this.port.postMessage({ control: this.control.buffer as SharedArrayBuffer, memory, module, kernel, attachment });
+    // LATEST first: the thread may take the message at once, and must find it the latest.
     Atomics.store(this.control, LATEST, attachment);
+    this.port.postMessage({ control: this.control.buffer as SharedArrayBuffer, memory, module, kernel, attachment });
     // (Each attachment its own value: a thread about to wait on GO's old value does not sleep through it.)
     Atomics.store(this.control, GO, -attachment);
     Atomics.notify(this.control, GO);
@@ -114,6 +121,9 @@ export class ScanThread {
       return;
     }
     const scan = (this.scans = (this.scans + 1) % SCAN_NUMBERS);
+    // NEXT moves to this scan, with no chunk left, before its arguments are written: a thread late for an earlier scan
+    // then fails its claim rather than scoring with these arguments (or a mix).
+    Atomics.store(control, NEXT, (scan << CHUNK_BITS) | CHUNKS_MAX);
     for (let i = 0; i < 8; i++) control[ARGUMENTS + i] = args[i]!;
     control[ARGUMENTS + 8] = slots;
     control[ARGUMENTS + 9] = count;
@@ -128,9 +138,15 @@ export class ScanThread {
       Atomics.add(control, FINISHED, 1);
       mine++;
     }
-    // Every chunk is claimed: wait for the thread's last (FINISHED only grows).
-    for (let finished = Atomics.load(control, FINISHED); finished < chunks; finished = Atomics.load(control, FINISHED)) Atomics.wait(control, FINISHED, finished);
-    if (Atomics.load(control, FAILED) === 0) {
+    // Every chunk is claimed: wait for the thread's last (FINISHED only grows). A thread that does not finish it within
+    // STALLED_MS (its worker died) counts as failed.
+    const until = performance.now() + STALLED_MS;
+    let finished = Atomics.load(control, FINISHED);
+    while (finished < chunks && performance.now() < until) {
+      Atomics.wait(control, FINISHED, finished, STALLED_MS);
+      finished = Atomics.load(control, FINISHED);
+    }
+    if (finished === chunks && Atomics.load(control, FAILED) === 0) {
       this.chunks += chunks - mine;
       return;
     }

@@ -223,6 +223,12 @@ export class LruPageCache implements PageStore {
   }
 
   private forgetAll(): void {
+    // Unlinked too, so that `holds` tells an entry a read found before the clear is gone.
+    for (let entry = this.oldest; entry; ) {
+      const newer: Entry | null = entry.newer;
+      entry.older = entry.newer = null;
+      entry = newer;
+    }
     this.pages.clear();
     this.oldest = this.newest = null;
     this.bytes = 0;
