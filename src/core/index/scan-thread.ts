@@ -90,8 +90,8 @@ export class ScanThread {
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * (ARGUMENTS + SCAN_ARGUMENTS)));
   private attachments = 0;
   private scans = 0;
-  /** Whether the thread failed a chunk: it is not used again. */
-  private failed = false;
+  /** Whether the thread failed a chunk (or stalled): it is not used again. */
+  private gaveUp = false;
   /** Chunks the thread has scored. */
   chunks = 0;
 
@@ -116,7 +116,7 @@ export class ScanThread {
   scan(attachment: number, kernel: ScanKernel, args: readonly number[], slots: number, count: number, out: number): void {
     const control = this.control;
     const chunks = Math.ceil(count / CHUNK);
-    if (this.failed || attachment !== this.attachments || Atomics.load(control, ACKNOWLEDGED) !== attachment || chunks < 2 || chunks > CHUNKS_MAX) {
+    if (this.gaveUp || attachment !== this.attachments || Atomics.load(control, ACKNOWLEDGED) !== attachment || chunks < 2 || chunks > CHUNKS_MAX) {
       run(kernel, args, slots, count, out);
       return;
     }
@@ -150,8 +150,13 @@ export class ScanThread {
       this.chunks += chunks - mine;
       return;
     }
-    this.failed = true;
+    this.gaveUp = true;
     run(kernel, args, slots, count, out);
+  }
+
+  /** Whether the thread failed a chunk or stalled, and scans are left to the searching side from then on. */
+  get failed(): boolean {
+    return this.gaveUp;
   }
 
   close(): void {
