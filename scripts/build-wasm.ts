@@ -10,6 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import wabt from 'wabt';
+import { SHARED_MAXIMUM_PAGES } from '../src/core/wasm/simd-module.ts';
 
 const dir = join(import.meta.dirname, '../src/core');
 /** Paths under src/core, without `.wat`. */
@@ -20,8 +21,8 @@ type ModuleName = (typeof WASM_MODULES)[number];
 export const SHARED_MODULES: readonly ModuleName[] = ['index/sketch-scan', 'index/sketch-scan-relaxed', 'index/select-scores'];
 /** Every module imports its memory so (at least one page, no maximum). */
 const MEMORY_IMPORT = '(import "env" "memory" (memory 1))';
-/** A shared memory must declare a maximum: the most a 32-bit memory can have (sketch-kernel.ts reserves that much address space). */
-const SHARED_MEMORY_IMPORT = '(import "env" "memory" (memory 1 65536 shared))';
+/** A shared memory must declare a maximum: the one sharedMemory() makes (simd-module.ts). */
+const SHARED_MEMORY_IMPORT = `(import "env" "memory" (memory 1 ${SHARED_MAXIMUM_PAGES} shared))`;
 
 /** The assembled bytes of <name>.wat, or of its shared-memory twin (a test checks that <name>-wasm.ts holds exactly these). */
 export async function assemble(name: ModuleName, shared = false): Promise<Uint8Array> {

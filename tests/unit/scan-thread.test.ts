@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/core/codes/random.ts';
 import { CHUNK, ScanThread, type ScanKernel } from '../../src/core/index/scan-thread.ts';
 import { SketchArray, THREAD_SCAN_MIN } from '../../src/core/index/sketch-kernel.ts';
+import { sharedMemory } from '../../src/core/wasm/simd-module.ts';
 
 /** A scan thread in a Node worker, running serveScans from the TypeScript source (through tsx, as the CLI runs). */
 function nodeScanThread(): ScanThread {
@@ -85,7 +86,7 @@ describe.skipIf(availableParallelism() < 2)('a scan thread', () => {
   it('whose chunk fails leaves the scan to the searching thread, and is not used again', async () => {
     const thread = nodeScanThread();
     threads.push(thread);
-    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65_536, shared: true });
+    const memory = sharedMemory()!;
     // A module without the kernel asked for: the thread has none, and each chunk it takes fails.
     const attachment = thread.attach(memory, new WebAssembly.Module(Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0)), 'scan4');
     // This side's kernel scores slot s as 2s, and notes the counts it is called for; it takes 5 ms a call, so that the

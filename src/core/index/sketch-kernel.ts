@@ -276,11 +276,9 @@ export class SketchArray {
       const slotsIn = new Uint32Array(buffer, slotsAt, padded);
       slotsIn.set(slots.subarray(0, count));
       slotsIn.fill(slots[count - 1]!, count);
-      if (this.thread && padded >= THREAD_SCAN_MIN) {
-        this.thread.thread.scan(this.thread.attachment, this.kernel, [0, headBytes, headDims, rests, restBytes, restDims, scales, this.queryAt], slotsAt, padded, outAt);
-      } else {
-        this.kernel(0, headBytes, headDims, rests, restBytes, restDims, scales, this.queryAt, slotsAt, padded, outAt);
-      }
+      const args = [0, headBytes, headDims, rests, restBytes, restDims, scales, this.queryAt] as const;
+      if (this.thread && padded >= THREAD_SCAN_MIN) this.thread.thread.scan(this.thread.attachment, this.kernel, args, slotsAt, padded, outAt);
+      else this.kernel(...args, slotsAt, padded, outAt);
       return out;
     }
     const q = new Int16Array(buffer, this.queryAt, this.dims);

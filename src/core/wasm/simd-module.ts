@@ -30,7 +30,7 @@ export function memoryFor(bytes: number): WebAssembly.Memory {
 }
 
 /** The most pages a shared memory may grow to (it must declare one): all a 32-bit memory has, as scripts/build-wasm.ts declares. */
-const SHARED_MAXIMUM_PAGES = 65_536;
+export const SHARED_MAXIMUM_PAGES = 65_536;
 
 /**
  * A shared memory of one page, which threads can use at once, for a kernel assembled to import one (build-wasm.ts's
