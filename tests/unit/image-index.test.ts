@@ -188,7 +188,10 @@ describe('ImageIndex', () => {
 
     // Room for exactly the live embedding pages, and one byte less: all are read, or none; and then no metadata page
     // fits (the one batch of them is read, and none kept: nothing is evicted for them).
-    const { codes, tables } = (await ImageIndex.open(store, SETTINGS)).memoryUsage();
+    // (Sized after a preload, so that the codes count the page keys a preload makes.)
+    const sizing = await ImageIndex.open(store, SETTINGS);
+    await sizing.preload();
+    const { codes, tables } = sizing.memoryUsage();
     const needed = livePages * cachedVectorsPageBytes(DIM, ITEMS_PER_PAGE);
     const cramped = await ImageIndex.open(store, SETTINGS, { memoryBudgetBytes: codes + tables + needed - 1 });
     store.readKeys = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyVectorsPage, vectorsPageView } from '../../src/core/index/pages.ts';
+import { emptyVectorsPage, PageKeys, vectorsKey, vectorsPageView } from '../../src/core/index/pages.ts';
 
 describe('vectorsPageView', () => {
   const dim = 5;
@@ -29,5 +29,18 @@ describe('vectorsPageView', () => {
     expect(vectorsPageView(unaligned, dim, perPage).vectors[3]).toBe(0);
     unaligned[perPage * 4 + 3] = 9;
     expect(vectorsPageView(unaligned, dim, perPage).vectors[3]).toBe(9);
+  });
+});
+
+describe('PageKeys', () => {
+  it('gives each page its key, asked in any order, and counts a pointer a page up to the highest and each string once', () => {
+    const keys = new PageKeys(vectorsKey);
+    expect(keys.byteLength).toBe(0);
+    expect(keys.of(1000)).toBe('vectors/1000');
+    const afterOne = keys.byteLength;
+    expect(afterOne).toBe(8 * 1001 + 32); // 16 + 12 characters, in whole 8-byte words
+    expect(keys.of(3)).toBe('vectors/3');
+    expect(keys.of(1000)).toBe('vectors/1000');
+    expect(keys.byteLength).toBe(afterOne + 32); // 16 + 9 characters: one more string, no more pointers
   });
 });

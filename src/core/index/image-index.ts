@@ -41,7 +41,7 @@ import { chooseSubstringCount, linearScan, MultiIndexHash, type CodeSet, type Ne
 import {
   cachedVectorsPageBytes, CODER_KEY, CODES_PER_PAGE, codesKey, DECODED_VECTORS_PAGE_BYTES, decodeCodesPage, decodeCoder, decodedMetaPageBytes, decodeFrozenMetaPage, decodeJson, decodePartition,
   decodeSketchesPage, emptyMetaPage, emptyVectorsPage, encodeCodesPage, encodeCoder, encodeJson, encodePartition, encodeSketchesPage, INDEX_FORMAT,
-  ITEMS_PER_PAGE, MANIFEST_KEY, META_PREFIX, metaKey, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageView, type Manifest,
+  ITEMS_PER_PAGE, MANIFEST_KEY, META_PREFIX, metaKey, PageKeys, PARTITION_KEY, sketchesKey, VECTORS_PREFIX, vectorsKey, vectorsPageView, type Manifest,
   type MetaPage, type SketchSource, type VectorsPage,
 } from './pages.ts';
 import { Partition, trainPartition, type PartitionParams } from './partition.ts';
@@ -131,7 +131,7 @@ interface Ranked {
 const byRank = (a: Ranked, b: Ranked) => b.score - a.score || a.hamming - b.hamming || a.slot - b.slot;
 
 export interface MemoryUsage {
-  /** The codes, which slots are live, the coder and the re-rank kernel's buffer. */
+  /** The codes, which slots are live, the coder, the re-rank kernel's buffer and the vectors pages' keys made. */
   readonly codes: number;
   /** The multi-index hash tables, or the partition's lists and sketches. */
   readonly tables: number;
@@ -250,6 +250,8 @@ export class ImageIndex {
   /** Mutations run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly pages: LruPageCache;
+  /** The keys of the vectors pages, which every search reads ~100 of at a million items, each made once (PageKeys says why). */
+  private readonly vectorsKeys = new PageKeys(vectorsKey);
   private readonly scorer: Int8Scorer;
 
   private constructor(store: PageStore, manifest: Manifest, coder: CoderParams | null, partition: PartitionParams | null, private readonly budget: number, private readonly scanThread: ScanThread | null) {
@@ -373,7 +375,7 @@ export class ImageIndex {
   get partitionParams(): PartitionParams | null { return this.lists?.partition.params ?? null; }
 
   memoryUsage(): MemoryUsage {
-    const codes = this.codes.byteLength + this.live.byteLength + (this.coder?.byteLength ?? 0) + this.scorer.byteLength;
+    const codes = this.codes.byteLength + this.live.byteLength + (this.coder?.byteLength ?? 0) + this.scorer.byteLength + this.vectorsKeys.byteLength;
     const tables = (this.mih?.byteLength ?? 0) + (this.lists?.byteLength ?? 0);
     const cache = this.pages.residentBytes;
     return { codes, tables, cache, total: codes + tables + cache, budget: this.budget };
@@ -571,8 +573,8 @@ export class ImageIndex {
     for (let page = 0; page * perPage < slotCount; page++) {
       if (this.live.subarray(page * perPage, Math.min(slotCount, (page + 1) * perPage)).includes(1)) livePages.push(page);
     }
-    const missing = (key: (page: number) => string) => livePages.filter((page) => !this.pages.has(key(page)));
-    const vectors = missing(vectorsKey);
+    const vectorsKeys = this.keysOf(livePages); // (made, and counted, before the room is checked)
+    const vectors = livePages.filter((_, i) => !this.pages.has(vectorsKeys[i]!));
     const pageBytes = cachedVectorsPageBytes(dim, perPage);
     if (vectors.length * pageBytes > this.pages.roomBytes) return { pages: 0, embeddings: false, metadata: false };
     for (let i = 0; i < vectors.length; i += PRELOAD_BATCH) {
@@ -582,7 +584,7 @@ export class ImageIndex {
       if (batch.length * pageBytes > this.pages.roomBytes) return { pages: i, embeddings: false, metadata: false };
       await this.vectorsPages(batch);
     }
-    const metas = missing(metaKey);
+    const metas = livePages.filter((page) => !this.pages.has(metaKey(page)));
     for (let i = 0; i < metas.length; i += PRELOAD_BATCH) {
       options.signal?.throwIfAborted();
       const batch = metas.slice(i, i + PRELOAD_BATCH);
@@ -737,7 +739,8 @@ export class ImageIndex {
     const { dim } = this.manifest;
     const perPage = this.manifest.itemsPerPage;
     const touched = pagesOf([...cleared, ...range(first, first + items.length)], perPage);
-    const existing = await this.pages.getMany(touched.flatMap((page) => [vectorsKey(page), metaKey(page)]));
+    const vectorsKeys = this.keysOf(touched);
+    const existing = await this.pages.getMany(touched.flatMap((page, p) => [vectorsKeys[p]!, metaKey(page)]));
     touched.forEach((page, p) => {
       const vectorBytes = existing[2 * p]?.slice() ?? emptyVectorsPage(dim, perPage);
       const metas = existing[2 * p + 1] ? decodeJson<MetaPage>(existing[2 * p + 1]!) : emptyMetaPage(perPage);
@@ -754,7 +757,7 @@ export class ImageIndex {
         view.scales[slot - base] = quantizeInt8(item.vector, 0, dim, view.vectors, (slot - base) * dim);
         metas[slot - base] = item.meta;
       }
-      writes.set(vectorsKey(page), vectorBytes);
+      writes.set(vectorsKeys[p]!, vectorBytes);
       writes.set(metaKey(page), encodeJson(metas));
     });
   }
@@ -967,7 +970,7 @@ export class ImageIndex {
   /** Vectors pages as views, kept with the pages in the cache (every read of them goes through here, so each is decoded one way). */
   private vectorsPages(pageNumbers: readonly number[]): Promise<(VectorsPage | undefined)[]> {
     const { dim, itemsPerPage: perPage } = this.manifest;
-    return this.pages.getManyDecoded(pageNumbers.map(vectorsKey), (bytes) => vectorsPageView(bytes, dim, perPage), () => DECODED_VECTORS_PAGE_BYTES);
+    return this.pages.getManyDecoded(this.keysOf(pageNumbers), (bytes) => vectorsPageView(bytes, dim, perPage), () => DECODED_VECTORS_PAGE_BYTES);
   }
 
   private async metasOf(slots: readonly number[]): Promise<(ItemMeta | null)[]> {
@@ -976,6 +979,16 @@ export class ImageIndex {
     const loaded = await this.metaPages(pageNumbers);
     const pages = new Map(pageNumbers.map((page, i) => [page, loaded[i]!]));
     return slots.map((slot) => pages.get(Math.floor(slot / perPage))![slot % perPage] ?? null);
+  }
+
+  /** The keys of vectors pages `pageNumbers`; the budget counts the strings made, and the cache's room shrinks by them. */
+  private keysOf(pageNumbers: readonly number[]): string[] {
+    const keys = this.vectorsKeys;
+    const before = keys.byteLength;
+    const out = new Array<string>(pageNumbers.length);
+    for (let i = 0; i < out.length; i++) out[i] = keys.of(pageNumbers[i]!);
+    if (keys.byteLength !== before) this.fitCache();
+    return out;
   }
 
   /** The page cache gets whatever the resident codes and tables leave of the budget. */
