@@ -573,7 +573,7 @@ export class ImageIndex {
     for (let page = 0; page * perPage < slotCount; page++) {
       if (this.live.subarray(page * perPage, Math.min(slotCount, (page + 1) * perPage)).includes(1)) livePages.push(page);
     }
-    const vectorsKeys = this.keysOf(livePages); // (made, and counted, before the room is checked)
+    const vectorsKeys = this.vectorsKeysOf(livePages); // (made, and counted, before the room is checked)
     const vectors = livePages.filter((_, i) => !this.pages.has(vectorsKeys[i]!));
     const pageBytes = cachedVectorsPageBytes(dim, perPage);
     if (vectors.length * pageBytes > this.pages.roomBytes) return { pages: 0, embeddings: false, metadata: false };
@@ -739,7 +739,7 @@ export class ImageIndex {
     const { dim } = this.manifest;
     const perPage = this.manifest.itemsPerPage;
     const touched = pagesOf([...cleared, ...range(first, first + items.length)], perPage);
-    const vectorsKeys = this.keysOf(touched);
+    const vectorsKeys = this.vectorsKeysOf(touched);
     const existing = await this.pages.getMany(touched.flatMap((page, p) => [vectorsKeys[p]!, metaKey(page)]));
     touched.forEach((page, p) => {
       const vectorBytes = existing[2 * p]?.slice() ?? emptyVectorsPage(dim, perPage);
@@ -970,7 +970,7 @@ export class ImageIndex {
   /** Vectors pages as views, kept with the pages in the cache (every read of them goes through here, so each is decoded one way). */
   private vectorsPages(pageNumbers: readonly number[]): Promise<(VectorsPage | undefined)[]> {
     const { dim, itemsPerPage: perPage } = this.manifest;
-    return this.pages.getManyDecoded(this.keysOf(pageNumbers), (bytes) => vectorsPageView(bytes, dim, perPage), () => DECODED_VECTORS_PAGE_BYTES);
+    return this.pages.getManyDecoded(this.vectorsKeysOf(pageNumbers), (bytes) => vectorsPageView(bytes, dim, perPage), () => DECODED_VECTORS_PAGE_BYTES);
   }
 
   private async metasOf(slots: readonly number[]): Promise<(ItemMeta | null)[]> {
@@ -982,7 +982,7 @@ export class ImageIndex {
   }
 
   /** The keys of vectors pages `pageNumbers`; the budget counts the strings made, and the cache's room shrinks by them. */
-  private keysOf(pageNumbers: readonly number[]): string[] {
+  private vectorsKeysOf(pageNumbers: readonly number[]): string[] {
     const keys = this.vectorsKeys;
     const before = keys.byteLength;
     const out = new Array<string>(pageNumbers.length);
