@@ -137,6 +137,29 @@ describe('InvertedLists.search', () => {
   });
 });
 
+describe('InvertedLists ranking by reach', () => {
+  it('scans a list whose items spread the query\'s way before a narrow one whose centroid scores a little higher', () => {
+    // Two components, projected as they are: list 0 tight around (1, 0), list 1 around (0, 0) spread along the second.
+    const partition = new Partition({ dim: 2, dims: 2, lists: 2, sketch: 'int4', mean: new Float32Array(2), projection: Float32Array.of(1, 0, 0, 1), centroids: Float32Array.of(1, 0, 0, 0), spread: Float32Array.of(1, 1) });
+    const random = seededRandom(4);
+    const narrow = Array.from({ length: 50 }, () => Float32Array.of(1 + 0.01 * (random() - 0.5), 0.01 * (random() - 0.5)));
+    const wide = Array.from({ length: 50 }, (_, i) => Float32Array.of(0.01 * (random() - 0.5), 2 * ((2 * i) / 49 - 1)));
+    const lists = new InvertedLists(partition, 100);
+    [...narrow, ...wide].forEach((vector, slot) => {
+      lists.sketch(slot, vector);
+      lists.file(slot);
+    });
+    lists.compact(() => true);
+    expect([0, 50, 99].map((slot) => lists.stored(slot).list)).toEqual([0, 1, 1]);
+    const q = lists.project(Float32Array.of(0.5, 1));
+    expect(Array.from(partition.rankLists(q).order)).toEqual([0, 1]); // by centroid score alone: 0.5 against 0
+    // One list's worth of sketches: the wide list's, whose best items score up to 2.
+    const found = lists.search(q, 50, 50, 5, () => true);
+    expect(found.scanned).toBe(50);
+    expect(Array.from(found.slots)).toEqual([99, 98, 97, 96, 95]);
+  });
+});
+
 function unitVector(v: Float32Array): Float32Array {
   const norm = Math.hypot(...v);
   return v.map((x) => x / norm);
@@ -168,6 +191,17 @@ describe('Partition.rankLists', () => {
     const { order, scores } = wide.rankLists(Float32Array.from([1]));
     expect(Array.from(order)).toEqual(byScoreThenNumber(scores));
     expect(Array.from(order.subarray(-3))).toEqual([65529, 65532, 65535]);
+  });
+
+  it('adds each list\'s reach to its score where given, and ranks by the sums', () => {
+    const projected = Float32Array.of(1, -1, 2, 0.5);
+    const plain = partition.rankLists(projected);
+    const reach = Float32Array.from({ length: lists }, (_, c) => (c % 7) * 0.75);
+    const raised = partition.rankLists(projected, 20, reach);
+    const sums = plain.scores.map((score, c) => score + reach[c]!);
+    expect(Array.from(raised.scores)).toEqual(Array.from(sums));
+    expect(Array.from(raised.order)).toEqual(byScoreThenNumber(sums).slice(0, 20));
+    expect(Array.from(raised.order)).not.toEqual(Array.from(plain.order.subarray(0, 20)));
   });
 
   it('ranks scores of any size and sign by value', () => {

@@ -206,6 +206,19 @@ describe('SketchArray', () => {
     expect(() => new SketchArray(256, 'int4', 4).copyFrom(from, order, 5)).toThrow(RangeError);
   });
 
+  it('decodes a sketch into the values it stands for, within half a step of those encoded', () => {
+    const random = seededRandom(5);
+    for (const encoding of ['int4', 'int8'] as const) {
+      const sketches = new SketchArray(256, encoding, 3);
+      const values = Float32Array.from({ length: 256 }, () => random() - 0.5);
+      const scale = sketches.encode(values, 2);
+      const decoded = new Float32Array(256);
+      sketches.decode(2, decoded);
+      decoded.forEach((v, j) => expect(Math.abs(v - values[j]!)).toBeLessThanOrEqual(scale / 2 + 1e-6));
+      expect(decoded.some((v, j) => v !== values[j])).toBe(true); // rounded, not kept
+    }
+  });
+
   it('scans only after setQuery, and again after growing (the query sat where the scales go)', () => {
     const sketches = new SketchArray(64, 'int4', 4);
     const out = new Float32Array(1);

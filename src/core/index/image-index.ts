@@ -198,18 +198,21 @@ export const SKETCH_DIMS = 256;
  * (scratch experiment; 100 queries, 100 candidates re-ranked), with lists trained
  * on LIST_SAMPLE items, recall@10 was 0.967 probing 1/32 of them, 0.985 probing
  * 1/16 and 0.987 probing 1/4; with lists trained on 8192 (the coder's sample, as
- * before LIST_SAMPLE), 0.842, 0.869 and 0.952.
+ * before LIST_SAMPLE), 0.842, 0.869 and 0.952. Since lists rank by their reach too (LIST_REACH), a million-item
+ * search (scratch, 200 synthetic queries) found 0.999 of the top 10 that a search of every list finds probing 1/20,
+ * 1/25 and 1/32 alike, and 1/32 scanned 35 000 sketches on average against 53 000.
  */
-export const DEFAULT_PROBE_SHARE = 1 / 20;
+export const DEFAULT_PROBE_SHARE = 1 / 32;
 export const DEFAULT_PROBE_MIN = 20_000;
 /**
  * How far the default probe widens for a query unlike its nearest lists (InvertedLists.search): to this share of the
  * collection at most. In the same experiment, with 800 real photos among the items and 100 of them among the queries
  * (outliers here), probing 1/20 found 0.968 of the synthetic queries' top 10 and 0.771 of the real ones'; widening to
- * 1/4 at most, 0.986 and 0.955, while the synthetic queries probed 1/20 at the median (1/16 on average). The
- * widest is 1/5 here, the probe whose recall at a million items met the target before the lists were retrained.
+ * 1/4 at most, 0.986 and 0.955, while the synthetic queries probed 1/20 at the median (1/16 on average). Ranked by
+ * centroid score alone, the real photos needed 1/5 at a million items (0.906 of what a search of every list finds,
+ * scratch); ranked by reach too (LIST_REACH), 1/5 found 0.980, 3/20 0.960, 1/10 0.927 and 3/40 0.899.
  */
-export const DEFAULT_WIDEST_PROBE_SHARE = 1 / 5;
+export const DEFAULT_WIDEST_PROBE_SHARE = 1 / 10;
 /**
  * And to at least this many: at 100 000 items (bench:index), widening to no more than the 20 000 probed found 0.924
  * of the real queries' top 10; probing 50 000 of every query found 0.988 of all.

@@ -116,12 +116,13 @@ export class Partition {
   }
 
   /**
-   * The `count` best lists, best first, for a projected query, by inner product with their centroids (ties by
-   * number); and every list's score (a copy).
+   * The `count` best lists, best first, for a projected query, by inner product with their centroids plus `reach`
+   * where given (ties by number); and every list's score so (a copy).
    */
-  rankLists(projectedQuery: Float32Array, count = this.params.lists): { order: Uint32Array; scores: Float32Array } {
+  rankLists(projectedQuery: Float32Array, count = this.params.lists, reach?: Float32Array): { order: Uint32Array; scores: Float32Array } {
     const { lists } = this.params;
     const scores = this.centroids.dotsWith(projectedQuery, 0).slice();
+    if (reach) for (let c = 0; c < lists; c++) scores[c]! += reach[c]!;
     // (One numeric sort of every list's key, not a comparator: over 1024 lists, which a 100k search ranks, 56 against
     // 210 µs in Node.)
     const keys = new Float64Array(lists);

@@ -193,6 +193,13 @@ export class SketchArray {
     return out;
   }
 
+  /** The values the sketch at `slot` stands for (its scale times its components) into `out`, as `encode` was given them. */
+  decode(slot: number, out: Float32Array): void {
+    const sketch = this.sketch(slot);
+    const scale = this.scale(slot);
+    for (let j = 0; j < this.dims; j++) out[j] = scale * (this.encoding === 'int8' ? sketch[j]! : nibble(sketch[int4Byte(j)]!, j));
+  }
+
   /** The scale of the sketch at `slot`. */
   scale(slot: number): number {
     return this.scales()[slot]!;
