@@ -272,13 +272,13 @@ export class InvertedLists {
     return new MatrixKernel(moments, lists, dims);
   }
 
-  /** The lists ranked for projection `q` (Partition.rankLists), each list's score raised by LIST_REACH times its reach once it is measured. */
-  private rankLists(q: Float32Array, count: number): { order: Uint32Array; scores: Float32Array } {
-    if (!this.reachMoments) return this.partition.rankLists(q, count);
+  /** LIST_REACH times each list's reach for projection `q`, which ranking the lists adds to their scores (none before the first `compact`). */
+  private reachFor(q: Float32Array): Float32Array | undefined {
+    if (!this.reachMoments) return undefined;
     for (let j = 0; j < this.dims; j++) this.squared[j] = q[j]! * q[j]!;
     this.reachMoments.multiply(this.squared, 0, this.reach);
-    for (let list = 0; list < this.lists; list++) this.reach[list] = LIST_REACH * Math.sqrt(Math.max(0, this.reach[list]!));
-    return this.partition.rankLists(q, count, this.reach);
+    for (let list = 0; list < this.lists; list++) this.reach[list] = LIST_REACH * Math.sqrt(this.reach[list]!);
+    return this.reach;
   }
 
   /** Whether `project` takes a query's projection from the coder's W·q (query-projection.ts). */
@@ -293,7 +293,7 @@ export class InvertedLists {
 
   /**
    * The `keep` best slots by approximate score among the lists that rank best for the
-   * query (given as its projection, `project`; `rankLists`), scanning lists in that order until at least `scan` sketches are seen:
+   * query (given as its projection, `project`: by centroid score plus reach), scanning lists in that order until at least `scan` sketches are seen:
    * the heads of all of them, then whole sketches for at least the best
    * `shortlist` by head score (every one, in one pass, when the scan is less
    * than HEAD_PASS_RATIO times the shortlist). `isLive` says which slots
@@ -320,14 +320,15 @@ export class InvertedLists {
     // falls short; none when the first scan must reach every sketch anyway (a collection smaller than the probe).
     const average = Math.max(1, this.used / this.lists);
     const farthest = Math.max(scan, widest);
-    let ranked = scan >= this.used ? null : this.rankLists(q, Math.min(this.lists, 2 * Math.ceil(farthest / average) + 1));
+    const reach = scan >= this.used ? undefined : this.reachFor(q);
+    let ranked = scan >= this.used ? null : this.partition.rankLists(q, Math.min(this.lists, 2 * Math.ceil(farthest / average) + 1), reach);
     let order = ranked?.order ?? this.everyList;
     let total = 0;
     let listCount = 0;
     for (;;) {
       while (listCount < order.length && total < scan) total += size(order[listCount++]!);
       if (total >= scan || order.length === this.lists) break;
-      ranked = this.rankLists(q, this.lists);
+      ranked = this.partition.rankLists(q, this.lists, reach);
       order = ranked.order;
       total = 0;
       listCount = 0;
@@ -350,7 +351,7 @@ export class InvertedLists {
         while (listCount < order.length && total + more < widest && listScores[order[listCount]!]! + gain >= worst) more += size(order[listCount++]!);
         if (listCount < order.length || order.length === this.lists || total + more >= widest) break;
         // The lists ranked ran out (they are ranked by an estimate of their sizes): rank them all, a ranking the first ones begin.
-        order = this.rankLists(q, this.lists).order;
+        order = this.partition.rankLists(q, this.lists, reach).order;
       }
       if (more > 0) {
         const wider = this.bestInLists(order.subarray(from, listCount), more, shortlist, keep, isLive);
