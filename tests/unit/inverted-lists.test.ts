@@ -166,11 +166,12 @@ function unitVector(v: Float32Array): Float32Array {
 }
 
 describe('Partition.rankLists', () => {
-  // Scores from a few small integers, so that many tie, negatives included.
+  // Components of −2, 0 or 2, which the int8 ranking sketches hold exactly (each row's largest is 2, or the row is all 0),
+  // so that many scores tie, negatives included.
   const lists = 300;
   const dims = 4;
   const random = seededRandom(11);
-  const centroids = Float32Array.from({ length: lists * dims }, () => Math.floor(random() * 5) - 2);
+  const centroids = Float32Array.from({ length: lists * dims }, () => 2 * (Math.floor(random() * 3) - 1));
   const partition = new Partition({ dim: 1, dims, lists, sketch: 'int4', mean: new Float32Array(1), projection: new Float32Array(dims), centroids, spread: new Float32Array(dims).fill(1) });
   const byScoreThenNumber = (scores: Float32Array) => Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b);
 
@@ -179,9 +180,47 @@ describe('Partition.rankLists', () => {
       const projected = Float32Array.from(query);
       const all = partition.rankLists(projected);
       const expected = byScoreThenNumber(all.scores);
-      expect(new Set(all.scores).size).toBeLessThan(lists / 4); // ties are the rule here
+      expect(new Set(all.scores).size).toBeLessThan(lists / 3); // ties are the rule here
       expect(Array.from(all.order)).toEqual(expected);
       for (const count of [1, 7, 150, lists - 1]) expect(Array.from(partition.rankLists(projected, count).order)).toEqual(expected.slice(0, count));
+    }
+  });
+
+  it('scores each list by its centroid as an int8 sketch, within that rounding of the exact inner product', () => {
+    const [many, wide] = [50, 64];
+    const gaussian = gaussianRandom(seededRandom(12));
+    const rows = Float32Array.from({ length: many * wide }, gaussian);
+    const sketched = new Partition({ dim: 1, dims: wide, lists: many, sketch: 'int4', mean: new Float32Array(1), projection: new Float32Array(wide), centroids: rows, spread: new Float32Array(wide).fill(1) });
+    const query = Float32Array.from({ length: wide }, gaussian);
+    const { order, scores } = sketched.rankLists(query);
+    const largest = (v: Float32Array) => Math.max(...v.map(Math.abs));
+    const sum = (v: Float32Array) => v.reduce((a, b) => a + Math.abs(b), 0);
+    const queryStep = largest(query) / 16_383;
+    const exact = Array.from({ length: many }, (_, c) => {
+      const row = rows.subarray(c * wide, (c + 1) * wide);
+      const step = largest(row) / 127;
+      // Each component off by at most half a step, the query's too.
+      const bound = (sum(query) * step) / 2 + (sum(row) * queryStep) / 2 + (wide * step * queryStep) / 4 + 1e-5;
+      return { score: row.reduce((a, x, j) => a + x * query[j]!, 0), bound };
+    });
+    exact.forEach(({ score, bound }, c) => {
+      expect(Math.abs(scores[c]! - score)).toBeLessThanOrEqual(bound);
+      expect(bound).toBeLessThan(0.05 * Math.hypot(...rows.subarray(c * wide, (c + 1) * wide)) * Math.hypot(...query));
+    });
+    // So the order is the exact one, but for lists within rounding of each other.
+    for (let i = 1; i < many; i++) {
+      const [a, b] = [exact[order[i - 1]!]!, exact[order[i]!]!];
+      expect(a.score + a.bound + b.bound).toBeGreaterThanOrEqual(b.score);
+    }
+    // Values that both roundings keep (each row's largest 127 times its scale, the query's 16 383 times its own) score exactly.
+    const random = seededRandom(13);
+    const onGrid = Float32Array.from({ length: many * wide }, (_, i) => (i % wide === 0 ? 127 : Math.round(254 * random()) - 127) * 2 ** -(Math.floor(i / wide) % 5));
+    const gridded = new Partition({ dim: 1, dims: wide, lists: many, sketch: 'int4', mean: new Float32Array(1), projection: new Float32Array(wide), centroids: onGrid, spread: new Float32Array(wide).fill(1) });
+    const gridQuery = Float32Array.from({ length: wide }, (_, j) => (j === 0 ? 16_383 : Math.round(32_766 * random()) - 16_383) / 4096);
+    const gridScores = gridded.rankLists(gridQuery).scores;
+    for (let c = 0; c < many; c++) {
+      const dot = onGrid.subarray(c * wide, (c + 1) * wide).reduce((a, x, j) => a + x * gridQuery[j]!, 0);
+      expect(Math.abs(gridScores[c]! - dot)).toBeLessThanOrEqual(1e-6 * Math.abs(dot));
     }
   });
 

@@ -6,7 +6,6 @@
 import type { CoderParams } from '../codes/coder.ts';
 import type { SlotFilter } from './mih.ts';
 import type { Partition } from './partition.ts';
-import { MatrixKernel } from './matrix-kernel.ts';
 import { QueryProjection } from './query-projection.ts';
 import type { ScanThread } from './scan-thread.ts';
 import { indexesAtLeast, type SelectAtLeast } from './select-scores.ts';
@@ -91,7 +90,7 @@ export class InvertedLists {
   private scratch = { positions: new Uint32Array(0), shortlisted: new Uint32Array(0), selected: new Uint32Array(0) };
   private readonly queryProjection: QueryProjection;
   /** Per list and component, what `measureReach` says (null until the first `compact`), and a query's squares and reaches. */
-  private reachMoments: MatrixKernel | null = null;
+  private reachMoments: SketchArray | null = null;
   private readonly squared: Float32Array;
   private readonly reach: Float32Array;
 
@@ -247,18 +246,20 @@ export class InvertedLists {
    * Per list and component j, the mean of (y_j − c_j)² over a sample of the list's items (y: an item's projection,
    * from its sketch; c: the centroid), times 2·ln(the list's size). For a query's projection u, the square root of
    * Σ_j u_j² times that is the list's reach: were the items' offsets Gaussian, about how far the best of them lies
-   * above the centroid's score u·c.
+   * above the centroid's score u·c. Kept as int8 sketches, one per list, which `reachFor` scans as the ranking scans the
+   * centroids (Partition.rankLists says why).
    */
-  private measureReach(): MatrixKernel {
+  private measureReach(): SketchArray {
     const { dims, lists, spread } = this;
     const { centroids } = this.partition.params;
-    const moments = new Float32Array(lists * dims);
+    const moments = new SketchArray(dims, 'int8', lists, { headDims: dims });
+    const row = new Float32Array(dims);
     const y = this.projected;
     for (let list = 0; list < lists; list++) {
       const start = this.listStart[list]!;
       const size = this.listStart[list + 1]! - start;
       const taken = Math.min(size, REACH_SAMPLE);
-      const row = moments.subarray(list * dims, (list + 1) * dims);
+      row.fill(0);
       const centroid = centroids.subarray(list * dims, (list + 1) * dims);
       for (let i = 0; i < taken; i++) {
         this.arena.decode(start + Math.floor((i * size) / taken), y);
@@ -268,16 +269,19 @@ export class InvertedLists {
         }
       }
       if (taken > 0) for (let j = 0; j < dims; j++) row[j]! *= (2 * Math.log(Math.max(2, size))) / taken;
+      moments.encode(row, list);
     }
-    return new MatrixKernel(moments, lists, dims);
+    return moments;
   }
 
   /** LIST_REACH times each list's reach for projection `q`, which ranking the lists adds to their scores (none before the first `compact`). */
   private reachFor(q: Float32Array): Float32Array | undefined {
     if (!this.reachMoments) return undefined;
     for (let j = 0; j < this.dims; j++) this.squared[j] = q[j]! * q[j]!;
-    this.reachMoments.multiply(this.squared, 0, this.reach);
-    for (let list = 0; list < this.lists; list++) this.reach[list] = LIST_REACH * Math.sqrt(this.reach[list]!);
+    const unit = this.reachMoments.setQuery(this.squared);
+    const sums = this.reachMoments.scan(true, this.everyList, this.lists);
+    // (Non-negative terms: a sum is never below 0, and its rounding takes none there.)
+    for (let list = 0; list < this.lists; list++) this.reach[list] = LIST_REACH * Math.sqrt(sums[list]! * unit);
     return this.reach;
   }
 

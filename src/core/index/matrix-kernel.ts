@@ -1,7 +1,8 @@
 /**
  * A fixed f32 matrix times vectors: a partition's projection (256 × 1023 at the
- * default) and its centroids (1024 × 256), each used once per item added and
- * once per query; and, while a partition is trained, its sample's projections
+ * default), used once per item added and once per query, and its centroids
+ * (1024 × 256), once per item added (a query ranks the lists by an int8 copy,
+ * partition.ts); and, while a partition is trained, its sample's projections
  * (k-means++ takes distances to each new centre from their products). The
  * WebAssembly SIMD kernel (matvec.wat) does four rows per pass over the
  * vector with four f32 lanes each; a plain loop does the same

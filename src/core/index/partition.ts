@@ -30,6 +30,7 @@ import { pcaFor, type SamplePca, type TrainingRows } from '../codes/linalg.ts';
 import { seededRandom } from '../codes/random.ts';
 import { MAX_LISTS, type SketchEncoding } from '../pack/format.ts';
 import { MatrixKernel } from './matrix-kernel.ts';
+import { SketchArray } from './sketch-kernel.ts';
 
 export interface PartitionParams {
   /** Embedding size. */
@@ -82,6 +83,15 @@ export function trainPartition(sample: TrainingRows, options: PartitionOptions):
 export class Partition {
   private readonly projector: Projector;
   private readonly centroids: CentroidSet;
+  /**
+   * The centroids again as int8 sketches (sketch-kernel.ts), which `rankLists` scans: a quarter of the float32
+   * matrix's bytes. At a million items the 1 MB matrix had left the cache by the next query, and its product took
+   * 0.075–0.09 ms there against 0.03–0.04 straight after (scratch); ranking by the int8 copy (and the lists' reach
+   * by an int8 one too), each query took 0.20–0.29 ms less at the median, synthetic and real photos alike, and 0.9997
+   * of the top 10 stayed the same (scratch, one page, three rounds). Items are still filed by the float32 centroids.
+   */
+  private readonly rankingSketches: SketchArray;
+  private readonly everyList: Uint32Array;
 
   constructor(readonly params: PartitionParams) {
     const { dim, dims, lists, mean, projection, spread, centroids } = params;
@@ -90,12 +100,16 @@ export class Partition {
     }
     this.projector = new Projector(projection, mean, dims, dim);
     this.centroids = new CentroidSet(centroids, lists, dims);
+    this.rankingSketches = new SketchArray(dims, 'int8', lists, { headDims: dims });
+    for (let c = 0; c < lists; c++) this.rankingSketches.encode(centroids.subarray(c * dims, (c + 1) * dims), c);
+    this.everyList = Uint32Array.from({ length: lists }, (_, c) => c);
   }
 
   /** Bytes held: the parameters, and the kernels' copies of the projection and centroids. */
   get byteLength(): number {
     const { mean, projection, spread, centroids } = this.params;
-    return mean.byteLength + projection.byteLength + spread.byteLength + centroids.byteLength + this.projector.byteLength + this.centroids.byteLength;
+    return mean.byteLength + projection.byteLength + spread.byteLength + centroids.byteLength + this.projector.byteLength + this.centroids.byteLength
+      + this.rankingSketches.byteLength + this.everyList.byteLength;
   }
 
   /** y = P·(x − mean) into out[outOffset …]. */
@@ -116,12 +130,15 @@ export class Partition {
   }
 
   /**
-   * The `count` best lists, best first, for a projected query, by inner product with their centroids plus `reach`
-   * where given (ties by number); and every list's score so (a copy).
+   * The `count` best lists, best first, for a projected query, by inner product with their centroids (as int8
+   * sketches) plus `reach` where given (ties by number); and every list's score so.
    */
   rankLists(projectedQuery: Float32Array, count = this.params.lists, reach?: Float32Array): { order: Uint32Array; scores: Float32Array } {
     const { lists } = this.params;
-    const scores = this.centroids.dotsWith(projectedQuery, 0).slice();
+    const unit = this.rankingSketches.setQuery(projectedQuery);
+    const dots = this.rankingSketches.scan(true, this.everyList, lists);
+    const scores = new Float32Array(lists);
+    for (let c = 0; c < lists; c++) scores[c] = dots[c]! * unit;
     if (reach) for (let c = 0; c < lists; c++) scores[c]! += reach[c]!;
     // (One numeric sort of every list's key, not a comparator: over 1024 lists, which a 100k search ranks, 56 against
     // 210 µs in Node.)

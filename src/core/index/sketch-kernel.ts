@@ -38,7 +38,10 @@ import { compiledSelectKernel, compiledSharedSelectKernel, indexesAtLeast, type 
 import { SKETCH_SCAN_RELAXED_SHARED_WASM_BASE64, SKETCH_SCAN_RELAXED_WASM_BASE64 } from './sketch-scan-relaxed-wasm.ts';
 import { SKETCH_SCAN_SHARED_WASM_BASE64, SKETCH_SCAN_WASM_BASE64 } from './sketch-scan-wasm.ts';
 
-/** Room kept after the sketches and scales for the query, a scan's slots, its scores and a pick of them (a scan of 200 000 needs 2.4 MB); larger scans grow the memory. */
+/**
+ * Room kept after the sketches and scales for the query, a scan's slots, its scores and a pick of them (a scan of
+ * 200 000 needs 2.4 MB), or what a scan of every slot needs where that is less; larger scans grow the memory.
+ */
 const SCRATCH_BYTES = 5 << 19;
 /**
  * The query's largest integer: for int8 sketches 16 383 (products stay exact in int32 up to 1024 components); for int4
@@ -228,7 +231,9 @@ export class SketchArray {
   reserve(capacity: number): void {
     if (capacity <= this.capacity) return;
     const scales = this.scales().slice();
-    this.ensure(scalesAt(capacity, this.sketchBytes) + 4 * capacity + SCRATCH_BYTES);
+    // (The query and its padding, and per slot a scan of all of them takes (rounded up to 4): u32, f32 and u32.)
+    const wholeScan = 2 * this.dims + 32 + 12 * (capacity + 3);
+    this.ensure(scalesAt(capacity, this.sketchBytes) + 4 * capacity + Math.min(SCRATCH_BYTES, wholeScan));
     // The rests move up to make room for the new heads, and the scales after them.
     this.bytes().copyWithin(capacity * this.headBytes, this.capacity * this.headBytes, this.capacity * this.sketchBytes);
     this.capacity = capacity;
