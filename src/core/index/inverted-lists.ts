@@ -280,7 +280,7 @@ export class InvertedLists {
     for (let j = 0; j < this.dims; j++) this.squared[j] = q[j]! * q[j]!;
     const unit = this.reachMoments.setQuery(this.squared);
     const sums = this.reachMoments.scan(true, this.everyList, this.lists);
-    // (Non-negative terms: a sum is never below 0, and its rounding takes none there.)
+    // (Every term is a product of two non-negative integers, so no sum is below 0.)
     for (let list = 0; list < this.lists; list++) this.reach[list] = LIST_REACH * Math.sqrt(sums[list]! * unit);
     return this.reach;
   }
