@@ -87,7 +87,7 @@ export class Partition {
    * The centroids again as int8 sketches (sketch-kernel.ts), which `rankLists` scans: a quarter of the float32
    * matrix's bytes. At a million items the 1 MB matrix had left the cache by the next query, and its product took
    * 0.075–0.09 ms there against 0.03–0.04 straight after (scratch); ranking by the int8 copy (and the lists' reach
-   * by an int8 one too), each query took 0.20–0.29 ms less at the median, synthetic and real photos alike, and 0.9997
+   * by an int8 one too), each query took 0.21–0.29 ms less at the median, synthetic and real photos alike, and 0.9997
    * of the top 10 stayed the same (scratch, one page, three rounds). Items are still filed by the float32 centroids.
    */
   private readonly rankingSketches: SketchArray;
