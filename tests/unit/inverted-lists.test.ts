@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HEAD_PASS_RATIO, InvertedLists } from '../../src/core/index/inverted-lists.ts';
+import { HEAD_PASS_RATIO, InvertedLists, LIST_REACH } from '../../src/core/index/inverted-lists.ts';
 import { Partition, trainPartition, type PartitionParams } from '../../src/core/index/partition.ts';
 import { SketchArray } from '../../src/core/index/sketch-kernel.ts';
 import { Coder, trainCoderOn, type CoderParams } from '../../src/core/codes/coder.ts';
@@ -160,6 +160,48 @@ describe('InvertedLists ranking by reach', () => {
   });
 });
 
+describe('InvertedLists.reachFor', () => {
+  it('gives LIST_REACH times the square root of Σ u_j² · m_lj, within the int8 and int16 roundings', () => {
+    // int8 sketches (which decode simply), spread 1 and a projection that keeps the first 32 of 40 dimensions.
+    const [dim, dims, listCount, perList] = [40, 32, 6, 40];
+    const gaussian = gaussianRandom(seededRandom(14));
+    const centroids = Float32Array.from({ length: listCount * dims }, () => 3 * gaussian());
+    const projection = Float32Array.from({ length: dims * dim }, (_, i) => (i % dim === Math.floor(i / dim) ? 1 : 0));
+    const partition = new Partition({ dim, dims, lists: listCount, sketch: 'int8', mean: new Float32Array(dim), projection, centroids, spread: new Float32Array(dims).fill(1) });
+    const lists = new InvertedLists(partition, listCount * perList);
+    for (let slot = 0; slot < listCount * perList; slot++) {
+      const list = slot % listCount;
+      // Spread more in some components than in others, and more in some lists.
+      lists.sketch(slot, Float32Array.from({ length: dim }, (_, j) => (j < dims ? centroids[list * dims + j]! + 0.02 * (1 + list) * (1 + (j % 4)) * gaussian() : 0)));
+      lists.file(slot);
+    }
+    expect(lists.reachFor(new Float32Array(dims))).toBeUndefined(); // none before the first compact
+    lists.compact(() => true);
+    const query = Float32Array.from({ length: dims }, gaussian);
+    const reach = Array.from(lists.reachFor(query)!);
+    const decoded = new Float32Array(dims);
+    const squared = query.map((u) => u * u);
+    for (let list = 0; list < listCount; list++) {
+      // Every item of a list is in the sample (40 of at most 64); their sketches say what the lists measured.
+      const moments = new Float64Array(dims);
+      const members = Array.from({ length: perList }, (_, i) => list + i * listCount).filter((slot) => lists.stored(slot).list === list);
+      for (const slot of members) {
+        const { scale, sketch } = lists.stored(slot);
+        sketch!.forEach((component, j) => (decoded[j] = scale * component));
+        decoded.forEach((y, j) => (moments[j] = moments[j]! + (y - centroids[list * dims + j]!) ** 2));
+      }
+      moments.forEach((m, j) => (moments[j] = (m * 2 * Math.log(Math.max(2, members.length))) / members.length));
+      const exact = moments.reduce((sum, m, j) => sum + m * squared[j]!, 0);
+      const momentStep = Math.max(...moments) / 127;
+      const queryStep = Math.max(...squared) / 16_383;
+      const bound = (squared.reduce((a, b) => a + b, 0) * momentStep) / 2 + (moments.reduce((a, b) => a + b, 0) * queryStep) / 2 + (dims * momentStep * queryStep) / 4 + 1e-4 * exact;
+      expect(members.length).toBeGreaterThan(perList / 2);
+      expect(Math.abs((reach[list]! / LIST_REACH) ** 2 - exact)).toBeLessThanOrEqual(bound);
+      expect(bound).toBeLessThan(0.1 * exact);
+    }
+  });
+});
+
 function unitVector(v: Float32Array): Float32Array {
   const norm = Math.hypot(...v);
   return v.map((x) => x / norm);
@@ -176,11 +218,12 @@ describe('Partition.rankLists', () => {
   const byScoreThenNumber = (scores: Float32Array) => Array.from(scores.keys()).sort((a, b) => scores[b]! - scores[a]! || a - b);
 
   it('orders lists by score, best first, ties by list number, and keeps the best `count`', () => {
-    for (const query of [[1, 1, 0, 0], [0, 0, 0, 1], [-1, -1, -1, -1], [1, -1, 2, 0.5]]) {
+    // (Queries the int16 rounding keeps exactly: every component 0 or ± the largest.)
+    for (const query of [[1, 1, 0, 0], [0, 0, 0, 1], [-1, -1, -1, -1], [2, -2, 2, 0]]) {
       const projected = Float32Array.from(query);
       const all = partition.rankLists(projected);
       const expected = byScoreThenNumber(all.scores);
-      expect(new Set(all.scores).size).toBeLessThan(lists / 3); // ties are the rule here
+      expect(new Set(all.scores).size).toBeLessThan(lists / 30); // ties are the rule here
       expect(Array.from(all.order)).toEqual(expected);
       for (const count of [1, 7, 150, lists - 1]) expect(Array.from(partition.rankLists(projected, count).order)).toEqual(expected.slice(0, count));
     }
@@ -244,8 +287,10 @@ describe('Partition.rankLists', () => {
   });
 
   it('ranks scores of any size and sign by value', () => {
-    const signed = new Partition({ dim: 1, dims: 1, lists: 6, sketch: 'int4', mean: new Float32Array(1), projection: new Float32Array(1), centroids: Float32Array.from([0, -0, 3e38, -1e-38, 1e-38, -3e38]), spread: new Float32Array(1).fill(1) });
-    expect(Array.from(signed.rankLists(Float32Array.from([1])).order)).toEqual([2, 4, 0, 1, 3, 5]);
-    expect(Array.from(signed.rankLists(Float32Array.from([-1])).order)).toEqual([5, 3, 0, 1, 4, 2]);
+    // The scores come in as the reach (the centroids, at 0, add nothing): float32 extremes and both zeros.
+    const flat = new Partition({ dim: 1, dims: 1, lists: 6, sketch: 'int4', mean: new Float32Array(1), projection: new Float32Array(1), centroids: new Float32Array(6), spread: new Float32Array(1).fill(1) });
+    const extremes = Float32Array.from([0, -0, 3e38, -1e-38, 1e-38, -3e38]);
+    expect(Array.from(flat.rankLists(Float32Array.from([1]), 6, extremes).order)).toEqual([2, 4, 0, 1, 3, 5]);
+    expect(Array.from(flat.rankLists(Float32Array.from([1]), 6, extremes.map((x) => -x)).order)).toEqual([5, 3, 0, 1, 4, 2]);
   });
 });

@@ -219,6 +219,29 @@ describe('SketchArray', () => {
     }
   });
 
+  it('scores its first slots as a matrix times a vector, in scratch room a scan of every slot fits (not 2.5 MB)', () => {
+    // (980 rows of 256: their sketches, scales and a scan's room just pass 4 memory pages, so a room that left out the
+    // scan's scores and picks, 8 bytes a slot, would show as growth.)
+    const [rows, dims] = [980, 256];
+    const random = seededRandom(6);
+    const sketches = new SketchArray(dims, 'int8', rows, { headDims: dims });
+    const scales = Float32Array.from({ length: rows }, (_, row) => sketches.encode(Float32Array.from({ length: dims }, () => random() - 0.5), row));
+    const before = sketches.byteLength;
+    expect(before).toBeLessThan(2 ** 19); // 256 KiB of sketches, their scales and the scan's room, in whole 64 KiB pages
+    const query = Float32Array.from({ length: dims }, () => random() - 0.5);
+    const out = new Float32Array(rows);
+    sketches.scoreFirst(rows, query, out);
+    expect(sketches.byteLength - before).toBe(4 * rows); // the slots it scans; the memory did not grow
+    const decoded = new Float32Array(dims);
+    for (let row = 0; row < rows; row++) {
+      sketches.decode(row, decoded);
+      const dot = decoded.reduce((sum, v, j) => sum + v * query[j]!, 0);
+      // The query is rounded to 16 383 levels of its largest value: each product off by at most half a step.
+      const bound = (Math.max(...query.map(Math.abs)) / 16_383 / 2) * 127 * dims * scales[row]! + 1e-6;
+      expect(Math.abs(out[row]! - dot)).toBeLessThanOrEqual(bound);
+    }
+  });
+
   it('scans only after setQuery, and again after growing (the query sat where the scales go)', () => {
     const sketches = new SketchArray(64, 'int4', 4);
     const out = new Float32Array(1);

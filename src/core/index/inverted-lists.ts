@@ -247,7 +247,7 @@ export class InvertedLists {
    * from its sketch; c: the centroid), times 2·ln(the list's size). For a query's projection u, the square root of
    * Σ_j u_j² times that is the list's reach: were the items' offsets Gaussian, about how far the best of them lies
    * above the centroid's score u·c. Kept as int8 sketches, one per list, which `reachFor` scans as the ranking scans the
-   * centroids (Partition.rankLists says why).
+   * centroids (Partition's `rankingSketches` says why).
    */
   private measureReach(): SketchArray {
     const { dims, lists, spread } = this;
@@ -274,14 +274,16 @@ export class InvertedLists {
     return moments;
   }
 
-  /** LIST_REACH times each list's reach for projection `q`, which ranking the lists adds to their scores (none before the first `compact`). */
-  private reachFor(q: Float32Array): Float32Array | undefined {
+  /**
+   * LIST_REACH times each list's reach for projection `q`, which ranking the lists adds to their scores (none before
+   * the first `compact`): a view, overwritten by the next call.
+   */
+  reachFor(q: Float32Array): Float32Array | undefined {
     if (!this.reachMoments) return undefined;
     for (let j = 0; j < this.dims; j++) this.squared[j] = q[j]! * q[j]!;
-    const unit = this.reachMoments.setQuery(this.squared);
-    const sums = this.reachMoments.scan(true, this.everyList, this.lists);
+    this.reachMoments.scoreFirst(this.lists, this.squared, this.reach);
     // (Every term is a product of two non-negative integers, so no sum is below 0.)
-    for (let list = 0; list < this.lists; list++) this.reach[list] = LIST_REACH * Math.sqrt(sums[list]! * unit);
+    for (let list = 0; list < this.lists; list++) this.reach[list] = LIST_REACH * Math.sqrt(this.reach[list]!);
     return this.reach;
   }
 

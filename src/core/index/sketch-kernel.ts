@@ -102,6 +102,8 @@ export class SketchArray {
   private readonly restBytes: number;
   /** Where the query of the next scans sits (−1: none since the array last grew). */
   private queryAt = -1;
+  /** Slots 0, 1, 2, … as `scoreFirst` scans them (grown as it needs). */
+  private firstSlots = new Uint32Array(0);
   /** `encode`'s scratch sketch, and `put`'s scale as the one-long array `putRun` takes. */
   private readonly encoded: Int8Array;
   private readonly oneScale = new Float32Array(1);
@@ -141,7 +143,7 @@ export class SketchArray {
   }
 
   get byteLength(): number {
-    return this.memory.buffer.byteLength;
+    return this.memory.buffer.byteLength + this.firstSlots.byteLength;
   }
 
   /** Quantises `values` (dims of them) into the sketch at `slot`, one scale for all; returns the scale (values ≈ scale · components). */
@@ -261,6 +263,18 @@ export class SketchArray {
   /** Writes into `out[0 … count)` the score of each of `slots[0 … count)`. Searches take `scan`'s view instead. */
   scores(slots: Uint32Array, count: number, out: Float32Array): void {
     out.set(this.scan(true, slots, count));
+  }
+
+  /**
+   * Writes into `out[0 … count)` the whole score of each of the first `count` slots against `query`, as a product
+   * with the values they stand for (`unit` applied); sets the query of the scans that follow to `query`. (A matrix
+   * times a vector, where the sketches are its rows.)
+   */
+  scoreFirst(count: number, query: Float32Array, out: Float32Array): void {
+    if (this.firstSlots.length < count) this.firstSlots = Uint32Array.from({ length: count }, (_, slot) => slot);
+    const unit = this.setQuery(query);
+    const scores = this.scan(true, this.firstSlots, count);
+    for (let i = 0; i < count; i++) out[i] = scores[i]! * unit;
   }
 
   /**
